@@ -1,0 +1,3 @@
+from kmslog.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""What a run takes and gives back. The executor (``kmslog.run.executor``) fills these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+DEFAULT_MAX_DECOMPRESSED = 4 * 1024**3
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    since: datetime | None = None
+    until: datetime | None = None
+    accounts: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    strict: bool = False
+    jobs: int | None = None  # None: one worker per core
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A file or record that could not be used, and why. ``position`` is a record
+    index, a byte offset or a line number, as ``position_kind`` says."""
+
+    source: str
+    position: int | None
+    position_kind: str
+    reason: str
+
+
+@dataclass
+class IngestStats:
+    files_read: int = 0
+    files_failed: int = 0
+    files_skipped_digest: int = 0
+    files_skipped_insight: int = 0
+    files_skipped_other: int = 0
+    files_pruned: int = 0
+    records_seen: int = 0
+    records_kept: int = 0
+    records_duplicate: int = 0
+    records_rejected: int = 0
+    records_out_of_window: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    stats: IngestStats
+    results: dict[str, Any]
