@@ -27,7 +27,9 @@ def test_java_style_dates(text, expected):
     assert parse_kms_date(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "soon", "Foo 12, 2021 1:00:00 PM", "Feb 30, 2021 1:00:00 PM", None])
+@pytest.mark.parametrize(
+    "text", ["", "soon", "Foo 12, 2021 1:00:00 PM", "Feb 30, 2021 1:00:00 PM", None]
+)
 def test_unreadable_dates_are_none(text):
     assert parse_kms_date(text) is None
 
@@ -44,7 +46,11 @@ def test_key_ref_forms():
 
 
 def test_key_arn_expr_prefers_resources_and_builds_from_bare_ids():
-    base = {"eventTime": "2024-01-01T00:00:00Z", "awsRegion": "eu-west-1", "recipientAccountId": "444455556666"}
+    base = {
+        "eventTime": "2024-01-01T00:00:00Z",
+        "awsRegion": "eu-west-1",
+        "recipientAccountId": "444455556666",
+    }
     frame = frame_from_records(
         [
             {**base, "requestParameters": {"keyId": "alias/app"}, "resources": [{"ARN": ARN}]},
@@ -63,14 +69,19 @@ def test_key_arn_expr_prefers_resources_and_builds_from_bare_ids():
 
 def test_principal_folding_scalar_and_vector_agree():
     records = [
-        {"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/etl/s-1",
-         "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:role/etl"}}},
+        {
+            "type": "AssumedRole",
+            "arn": "arn:aws:sts::1:assumed-role/etl/s-1",
+            "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:role/etl"}},
+        },
         {"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/svc/path/s-2"},
         {"type": "IAMUser", "arn": "arn:aws:iam::1:user/alice"},
         {"accountId": "1", "invokedBy": "AWS Internal"},
         {"type": "AWSAccount", "accountId": "999988887777"},
     ]
-    frame = frame_from_records([{"eventTime": "2024-01-01T00:00:00Z", "userIdentity": r} for r in records])
+    frame = frame_from_records(
+        [{"eventTime": "2024-01-01T00:00:00Z", "userIdentity": r} for r in records]
+    )
     vector = frame.select(principal_expr())["principal"].to_list()
     scalar = [
         fold_principal(
@@ -82,11 +93,15 @@ def test_principal_folding_scalar_and_vector_agree():
         )
         for r in records
     ]
-    assert vector == scalar == [
-        "arn:aws:iam::1:role/etl",
-        "arn:aws:iam::1:role/svc/path",
-        "arn:aws:iam::1:user/alice",
-        "AWS Internal",
-        "account:999988887777",
-    ]
+    assert (
+        vector
+        == scalar
+        == [
+            "arn:aws:iam::1:role/etl",
+            "arn:aws:iam::1:role/svc/path",
+            "arn:aws:iam::1:user/alice",
+            "AWS Internal",
+            "account:999988887777",
+        ]
+    )
     assert session_name("arn:aws:sts::1:assumed-role/etl/s-1") == "s-1"
