@@ -1,0 +1,142 @@
+"""Anomaly scoring as a fold: aggregate the scan window, then compare with a profile.
+
+The partial state holds the window's daily observations and hourly series with a
+capped, deterministic sample of event ids (the earliest by time, then id), so the
+result does not depend on how the files were split between workers. All comparison
+happens in ``finish``, against the part of the profile before the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import polars as pl
+
+from kmslog.baseline import features as F
+from kmslog.baseline.detect import Window, detect
+from kmslog.baseline.findings import Finding
+from kmslog.baseline.profile import Profile
+from kmslog.baseline.thresholds import Thresholds
+from kmslog.decode import schema as S
+
+_MIN_COMPACT_ROWS = 50_000
+
+
+@dataclass
+class AnomalyResult:
+    findings: list[Finding]
+    cutoff: date | None
+    baseline_start: datetime | None
+    baseline_days: int
+    window_events: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "baseline_cutoff": self.cutoff.isoformat() if self.cutoff else None,
+            "baseline_start": self.baseline_start.isoformat() if self.baseline_start else None,
+            "baseline_days": self.baseline_days,
+            "window_events": self.window_events,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class WindowState:
+    obs: list[pl.DataFrame] = field(default_factory=list)
+    series: list[pl.DataFrame] = field(default_factory=list)
+    compacted_rows: int = 0
+    pending_rows: int = 0
+    first: datetime | None = None
+    events: int = 0
+
+
+def _compact(state: WindowState, cap: int) -> WindowState:
+    if state.obs:
+        state.obs = [
+            pl.concat(state.obs)
+            .group_by("dim", "e1", "e2", "value", "day")
+            .agg(
+                pl.col("count").sum(),
+                pl.col("first").min(),
+                pl.col("last").max(),
+                pl.col("samples").explode().drop_nulls().sort().head(cap),
+            )
+        ]
+    if state.series:
+        state.series = [
+            pl.concat(state.series)
+            .group_by("series", "entity", "day", "hour")
+            .agg(
+                pl.col("calls").sum(),
+                pl.col("errors").sum(),
+                pl.col("first").min(),
+                pl.col("last").max(),
+                pl.col("samples").explode().drop_nulls().sort().head(cap),
+                pl.col("error_samples").explode().drop_nulls().sort().head(cap),
+            )
+        ]
+    state.compacted_rows = sum(f.height for f in (*state.obs, *state.series))
+    state.pending_rows = 0
+    return state
+
+
+@dataclass(frozen=True)
+class AnomalyScan:
+    """Fold producing an :class:`AnomalyResult` for the scanned window."""
+
+    profile: Profile
+    since: datetime | None = None
+    until: datetime | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    name: str = "anomalies"
+
+    def start(self) -> WindowState:
+        return WindowState()
+
+    def update(self, state: WindowState, frame: pl.DataFrame) -> WindowState:
+        if self.since is not None:
+            frame = frame.filter(pl.col(S.EVENT_TIME) >= self.since)
+        if self.until is not None:
+            frame = frame.filter(pl.col(S.EVENT_TIME) < self.until)
+        if not frame.height:
+            return state
+        cap = self.thresholds.sample_cap
+        enriched = F.enrich(frame)
+        obs = F.observations(frame, enriched, sample_cap=cap)
+        ser = F.series(frame, enriched, sample_cap=cap)
+        state.obs.append(obs)
+        state.series.append(ser)
+        state.pending_rows += obs.height + ser.height
+        lo = enriched.get_column("ts").min()
+        state.first = lo if state.first is None else min(state.first, lo)  # type: ignore[type-var,assignment]
+        state.events += frame.height
+        if state.pending_rows > max(_MIN_COMPACT_ROWS, state.compacted_rows):
+            _compact(state, cap)
+        return state
+
+    def combine(self, a: WindowState, b: WindowState) -> WindowState:
+        firsts = [t for t in (a.first, b.first) if t is not None]
+        merged = WindowState(
+            obs=[*a.obs, *b.obs],
+            series=[*a.series, *b.series],
+            first=min(firsts) if firsts else None,
+            events=a.events + b.events,
+        )
+        return _compact(merged, self.thresholds.sample_cap)
+
+    def finish(self, state: WindowState) -> AnomalyResult:
+        _compact(state, self.thresholds.sample_cap)
+        if self.since is not None:
+            cutoff: date | None = self.since.astimezone(UTC).date()
+        elif state.first is not None:
+            cutoff = state.first.astimezone(UTC).date()
+        else:
+            cutoff = None
+        base_start = self.profile.start
+        days = (cutoff - base_start.date()).days if cutoff and base_start else 0
+        if cutoff is None or not state.obs:
+            return AnomalyResult([], cutoff, base_start, max(days, 0), state.events)
+        window = Window(state.obs[0], state.series[0])
+        findings = detect(self.profile, window, cutoff, self.thresholds)
+        return AnomalyResult(findings, cutoff, base_start, max(days, 0), state.events)

@@ -1,0 +1,98 @@
+"""Learning a baseline profile as a fold.
+
+The partial state is daily aggregates only (never events), so memory grows with the
+number of distinct (feature, value, day) combinations, not with the corpus size.
+Partials are compacted whenever the uncompacted tail outgrows the compacted part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from kmslog.baseline import features as F
+from kmslog.baseline.profile import Profile
+
+_MIN_COMPACT_ROWS = 50_000
+
+
+@dataclass
+class LearnState:
+    obs: list[pl.DataFrame] = field(default_factory=list)
+    series: list[pl.DataFrame] = field(default_factory=list)
+    compacted_rows: int = 0
+    pending_rows: int = 0
+    start: datetime | None = None
+    end: datetime | None = None
+    events: int = 0
+
+
+def _min(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _compact(state: LearnState) -> LearnState:
+    obs = F.compact_observations(pl.concat(state.obs)) if state.obs else F.empty_observations()
+    ser = F.compact_series(pl.concat(state.series)) if state.series else F.empty_series()
+    state.obs = [obs]
+    state.series = [ser]
+    state.compacted_rows = obs.height + ser.height
+    state.pending_rows = 0
+    return state
+
+
+@dataclass(frozen=True)
+class BaselineLearner:
+    """Fold that learns a :class:`Profile` from event frames."""
+
+    name: str = "baseline"
+    sources: tuple[str, ...] = ()
+
+    def start(self) -> LearnState:
+        return LearnState()
+
+    def update(self, state: LearnState, frame: pl.DataFrame) -> LearnState:
+        if not frame.height:
+            return state
+        enriched = F.enrich(frame)
+        obs = F.observations(frame, enriched)
+        ser = F.series(frame, enriched)
+        state.obs.append(obs)
+        state.series.append(ser)
+        state.pending_rows += obs.height + ser.height
+        bounds = enriched.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi"))
+        state.start = _min(state.start, bounds.item(0, "lo"))
+        state.end = _max(state.end, bounds.item(0, "hi"))
+        state.events += frame.height
+        if state.pending_rows > max(_MIN_COMPACT_ROWS, state.compacted_rows):
+            _compact(state)
+        return state
+
+    def combine(self, a: LearnState, b: LearnState) -> LearnState:
+        merged = LearnState(
+            obs=[*a.obs, *b.obs],
+            series=[*a.series, *b.series],
+            compacted_rows=a.compacted_rows + b.compacted_rows,
+            pending_rows=a.pending_rows + b.pending_rows,
+            start=_min(a.start, b.start),
+            end=_max(a.end, b.end),
+            events=a.events + b.events,
+        )
+        return _compact(merged)
+
+    def finish(self, state: LearnState) -> Profile:
+        _compact(state)
+        return Profile(
+            state.obs[0],
+            state.series[0],
+            state.start,
+            state.end,
+            state.events,
+            list(self.sources),
+        )
