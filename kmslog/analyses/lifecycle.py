@@ -1,0 +1,328 @@
+"""The lifecycle analysis: a fold that keeps only what a key's life needs.
+
+``update`` filters each frame with polars expressions: control-plane records
+(rare) are kept whole for the asked key(s) and every alias event is kept (alias
+history needs them all); data-plane records are aggregated into mergeable usage
+partials (per key reference × principal × operation × time bucket); failures
+whose message proves a key state are kept as evidence rows. ``finish`` resolves
+aliases with the complete history and replays the state machine in Python over
+the small control-plane list (:mod:`kmslog.lifecycle.build`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from kmslog.decode import schema as S
+from kmslog.kms.keys import KEY_ARN_REGEX, IdKind, parse_key_ref
+from kmslog.kms.principals import principal_expr
+from kmslog.kms.resolve import ALIAS_EVENTS
+from kmslog.lifecycle.model import LifecycleResult
+from kmslog.lifecycle.state_machine import EVIDENCE_REGEX
+from kmslog.lifecycle.timeline import CONTROL_EVENTS
+
+KMS_SOURCE = "kms.amazonaws.com"
+_BARE_ID_REGEX = (
+    r"^(?:mrk-[0-9a-f]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+_ALIAS_REGEX = r"^(?:alias/|arn:aws[a-z-]*:kms:[^:]*:\d*:alias/)"
+_ERROR_ARN_REGEX = r"(arn:aws[a-z-]*:kms:[^:\s]*:\d*:key/[A-Za-z0-9-]+)"
+_CONTEXT_REGEX = r'"encryptionContext"\s*:\s*\{([^{}]*)\}'
+_CONTEXT_KEY_REGEX = r'"((?:[^"\\]|\\.)*)"\s*:'
+
+CONTROL_COLUMNS = [
+    S.EVENT_TIME,
+    S.EVENT_NAME,
+    S.ERROR_CODE,
+    S.ERROR_MESSAGE,
+    S.SOURCE_IP,
+    S.EVENT_ID,
+    S.IDENTITY_ARN,
+    S.IDENTITY_INVOKED_BY,
+    "principal",
+    S.RAW,
+    S.SOURCE,
+    S.RECORD_INDEX,
+]
+
+USAGE_KEYS = ["ref", "region", "account", "principal", "operation", "bucket"]
+
+USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "ref": pl.String,
+    "region": pl.String,
+    "account": pl.String,
+    "principal": pl.String,
+    "operation": pl.String,
+    "bucket": pl.Datetime("ms", "UTC"),
+    "count": pl.UInt32,
+    "errors": pl.UInt32,
+    "first": pl.Datetime("ms", "UTC"),
+    "last": pl.Datetime("ms", "UTC"),
+    "ok_first": pl.Datetime("ms", "UTC"),
+    "ok_last": pl.Datetime("ms", "UTC"),
+    "source_ips": pl.List(pl.String),
+    "invoked_by": pl.List(pl.String),
+    "context_keys": pl.List(pl.String),
+}
+
+
+@dataclass
+class LifecyclePartial:
+    control: list[pl.DataFrame] = field(default_factory=list)
+    usage: list[pl.DataFrame] = field(default_factory=list)
+    evidence: list[pl.DataFrame] = field(default_factory=list)
+    alias_uses: list[pl.DataFrame] = field(default_factory=list)
+    logs_start: datetime | None = None
+    logs_end: datetime | None = None
+    usage_rows: int = 0
+
+
+def _min(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _refs_expr() -> pl.Expr:
+    """Every key a record names by itself (ReEncrypt: two), else its alias, else the
+    ARN in its error message. Column ``refs`` (list of strings)."""
+    ids = pl.col(S.KEY_IDS)
+    arns = ids.list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
+    bare = ids.list.eval(
+        pl.element().filter(pl.element().str.contains(_BARE_ID_REGEX))
+    ).list.first()
+    built = pl.concat_list(
+        pl.concat_str(
+            [
+                pl.lit("arn:aws:kms:"),
+                pl.col(S.AWS_REGION),
+                pl.lit(":"),
+                pl.col(S.RECIPIENT_ACCOUNT_ID),
+                pl.lit(":key/"),
+                bare,
+            ]
+        )
+    )
+    aliases = ids.list.eval(pl.element().filter(pl.element().str.contains(_ALIAS_REGEX)))
+    from_error = pl.concat_list(pl.col(S.ERROR_MESSAGE).str.extract(_ERROR_ARN_REGEX, 1))
+    return (
+        pl.when(arns.list.len() > 0)
+        .then(arns)
+        .when(bare.is_not_null() & built.list.first().is_not_null())
+        .then(built)
+        .when(pl.col(S.ERROR_MESSAGE).str.contains(_ERROR_ARN_REGEX).fill_null(False))
+        .then(from_error)
+        .when(aliases.list.len() > 0)
+        .then(aliases.list.slice(0, 1))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+        .alias("refs")
+    )
+
+
+def _context_keys_expr() -> pl.Expr:
+    body = pl.col(S.RAW).str.extract(_CONTEXT_REGEX, 1)
+    return (
+        body.str.extract_all(_CONTEXT_KEY_REGEX)
+        .list.eval(pl.element().str.extract(r'^"(.*)"\s*:$', 1))
+        .alias("context_keys")
+    )
+
+
+def _aggregate(frame: pl.DataFrame) -> pl.DataFrame:
+    """Merge usage partials that share a key (re-aggregation is associative)."""
+    return (
+        frame.group_by(USAGE_KEYS)
+        .agg(
+            pl.col("count").sum().cast(pl.UInt32),
+            pl.col("errors").sum().cast(pl.UInt32),
+            pl.col("first").min(),
+            pl.col("last").max(),
+            pl.col("ok_first").min(),
+            pl.col("ok_last").max(),
+            pl.col("source_ips").explode().drop_nulls().unique().sort(),
+            pl.col("invoked_by").explode().drop_nulls().unique().sort(),
+            pl.col("context_keys").explode().drop_nulls().unique().sort(),
+        )
+        .select(list(USAGE_SCHEMA))
+    )
+
+
+@dataclass(frozen=True)
+class LifecycleAnalysis:
+    """Lifecycle of the key(s) ``query`` names (key id, key ARN, ``mrk-`` id, alias name or
+    alias ARN), or of every key when ``query`` is None.
+
+    For a key query the usage partial keeps one row per record second (exact);
+    otherwise usage is bucketed per hour, so uses in a given state are attributed
+    at that precision while state-proving failures stay exact.
+    """
+
+    query: str | None = None
+    name: str = "lifecycle"
+    rebucket_rows: int = 200_000
+
+    @property
+    def _needle(self) -> str | None:
+        """A literal every record about the asked key contains (its key id)."""
+        if self.query is None:
+            return None
+        ref = parse_key_ref(self.query)
+        if ref.kind in (IdKind.KEY_ARN, IdKind.KEY_ID):
+            return ref.key_id
+        return None
+
+    @property
+    def _bucket(self) -> str | None:
+        return None if self._needle is not None else "1h"
+
+    def start(self) -> LifecyclePartial:
+        return LifecyclePartial()
+
+    def update(self, state: LifecyclePartial, frame: pl.DataFrame) -> LifecyclePartial:
+        kms = frame.filter(pl.col(S.EVENT_SOURCE) == KMS_SOURCE)
+        if kms.height == 0:
+            return state
+        bounds = kms.select(
+            pl.col(S.EVENT_TIME).min().alias("lo"), pl.col(S.EVENT_TIME).max().alias("hi")
+        ).row(0)
+        state.logs_start = _min(state.logs_start, bounds[0])
+        state.logs_end = _max(state.logs_end, bounds[1])
+
+        needle = self._needle
+        if needle is not None:
+            joined = pl.col(S.KEY_IDS).list.join("\x1f").fill_null("")
+            names_key = joined.str.contains(needle, literal=True) | pl.col(
+                S.ERROR_MESSAGE
+            ).str.contains(needle, literal=True).fill_null(False)
+            alias_only = joined.str.contains("alias/", literal=True) & ~joined.str.contains(
+                ":key/", literal=True
+            )
+            kms = kms.filter(names_key | alias_only | pl.col(S.EVENT_NAME).is_in(ALIAS_EVENTS))
+            if kms.height == 0:
+                return state
+        kms = kms.with_columns(principal_expr())
+        is_control = pl.col(S.EVENT_NAME).is_in(CONTROL_EVENTS).fill_null(False)
+        control = kms.filter(is_control).select(
+            [*CONTROL_COLUMNS, S.AWS_REGION, S.RECIPIENT_ACCOUNT_ID]
+        )
+        if control.height:
+            state.control.append(control)
+        data = kms.filter(~is_control)
+        if data.height:
+            self._fold_data(state, data)
+        return state
+
+    def _fold_data(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
+        data = data.with_columns(_refs_expr())
+        has_alias = (
+            pl.col(S.KEY_IDS)
+            .list.join("\x1f")
+            .str.contains("alias/", literal=True)
+            .fill_null(False)
+        )
+        alias_rows = data.filter(has_alias & pl.col(S.ERROR_CODE).is_null())
+        if alias_rows.height:
+            ids = pl.col(S.KEY_IDS)
+            uses = (
+                alias_rows.select(
+                    ids.list.eval(pl.element().filter(pl.element().str.contains(_ALIAS_REGEX)))
+                    .list.first()
+                    .alias("alias"),
+                    ids.list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
+                    .list.first()
+                    .alias("key_arn"),
+                    pl.col(S.AWS_REGION).alias("region"),
+                    pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
+                    pl.col(S.EVENT_TIME),
+                )
+                .drop_nulls(["alias", "key_arn"])
+                .group_by(["alias", "key_arn", "region", "account"])
+                .agg(
+                    pl.col(S.EVENT_TIME).min().alias("first"),
+                    pl.col(S.EVENT_TIME).max().alias("last"),
+                )
+            )
+            if uses.height:
+                state.alias_uses.append(uses)
+
+        rows = data.explode("refs").filter(pl.col("refs").is_not_null())
+        if rows.height == 0:
+            return
+        failed = pl.col(S.ERROR_CODE).is_not_null()
+        evidence = rows.filter(
+            failed & pl.col(S.ERROR_MESSAGE).str.contains(EVIDENCE_REGEX).fill_null(False)
+        ).select(
+            pl.col("refs").alias("ref"),
+            pl.col(S.AWS_REGION).alias("region"),
+            pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
+            "principal",
+            pl.col(S.EVENT_NAME).alias("operation"),
+            S.EVENT_TIME,
+            S.ERROR_CODE,
+            S.ERROR_MESSAGE,
+            S.EVENT_ID,
+            S.SOURCE_IP,
+            S.SOURCE,
+            S.RECORD_INDEX,
+        )
+        if evidence.height:
+            state.evidence.append(evidence)
+
+        bucket = pl.col(S.EVENT_TIME)
+        if self._bucket is not None:
+            bucket = bucket.dt.truncate(self._bucket)
+        usage = (
+            rows.with_columns(
+                pl.col("refs").alias("ref"),
+                pl.col(S.AWS_REGION).alias("region"),
+                pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
+                pl.col(S.EVENT_NAME).fill_null("").alias("operation"),
+                bucket.alias("bucket"),
+                _context_keys_expr(),
+            )
+            .group_by(USAGE_KEYS)
+            .agg(
+                pl.len().cast(pl.UInt32).alias("count"),
+                failed.sum().cast(pl.UInt32).alias("errors"),
+                pl.col(S.EVENT_TIME).min().alias("first"),
+                pl.col(S.EVENT_TIME).max().alias("last"),
+                pl.col(S.EVENT_TIME).filter(~failed).min().alias("ok_first"),
+                pl.col(S.EVENT_TIME).filter(~failed).max().alias("ok_last"),
+                pl.col(S.SOURCE_IP).drop_nulls().unique().sort().alias("source_ips"),
+                pl.col(S.IDENTITY_INVOKED_BY).drop_nulls().unique().sort().alias("invoked_by"),
+                pl.col("context_keys").explode().drop_nulls().unique().sort(),
+            )
+            .select(list(USAGE_SCHEMA))
+        )
+        state.usage.append(usage)
+        state.usage_rows += usage.height
+        if self._bucket is not None and state.usage_rows > self.rebucket_rows:
+            merged = _aggregate(pl.concat(state.usage))
+            state.usage = [merged]
+            state.usage_rows = merged.height
+
+    def combine(self, a: LifecyclePartial, b: LifecyclePartial) -> LifecyclePartial:
+        merged = LifecyclePartial(
+            control=a.control + b.control,
+            usage=a.usage + b.usage,
+            evidence=a.evidence + b.evidence,
+            alias_uses=a.alias_uses + b.alias_uses,
+            logs_start=_min(a.logs_start, b.logs_start),
+            logs_end=_max(a.logs_end, b.logs_end),
+            usage_rows=a.usage_rows + b.usage_rows,
+        )
+        if self._bucket is not None and merged.usage_rows > self.rebucket_rows:
+            usage = _aggregate(pl.concat(merged.usage))
+            merged.usage, merged.usage_rows = [usage], usage.height
+        return merged
+
+    def finish(self, state: LifecyclePartial) -> LifecycleResult:
+        from kmslog.lifecycle.build import build_result
+
+        return build_result(self.query, state)

@@ -1,0 +1,1 @@
+"""Key lifecycles: state machine, timeline, policy diffs, built from CloudTrail history."""

@@ -1,0 +1,521 @@
+"""``finish`` of the lifecycle fold: resolve, replay, describe — over small data only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import polars as pl
+
+from kmslog.decode import schema as S
+from kmslog.kms.keys import IdKind, parse_key_ref
+from kmslog.kms.resolve import (
+    ALIAS_EVENTS,
+    AliasHistory,
+    AliasObservation,
+    alias_event_from_record,
+    record_keys,
+    scope_of,
+)
+from kmslog.lifecycle.model import (
+    Finding,
+    KeyInfo,
+    KeyLifecycle,
+    LifecycleResult,
+    TimelineEntry,
+    UsageRow,
+    UseInState,
+)
+from kmslog.lifecycle.state_machine import (
+    CRYPTO_OPERATIONS,
+    KeyState,
+    StateInput,
+    replay,
+    state_from_error,
+)
+from kmslog.lifecycle.timeline import CATEGORIES, PolicyMemory, describe, read_date, state_input
+
+if TYPE_CHECKING:
+    from kmslog.analyses.lifecycle import LifecyclePartial
+
+# States in which a use means someone still depends on a key that is going away.
+WATCHED_STATES = (
+    KeyState.PENDING_DELETION,
+    KeyState.PENDING_REPLICA_DELETION,
+    KeyState.DISABLED,
+    KeyState.PENDING_IMPORT,
+    KeyState.UNAVAILABLE,
+    KeyState.DELETED,
+)
+DELETION_SLACK = timedelta(hours=24)
+
+
+@dataclass
+class _Control:
+    time: datetime
+    row: dict[str, Any]
+    record: Mapping[str, Any]
+
+
+@dataclass
+class _KeyData:
+    control: list[_Control] = field(default_factory=list)
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
+    frames = [f for f in frames if f.height]
+    return pl.concat(frames, how="vertical_relaxed") if frames else None
+
+
+def _actor(row: Mapping[str, Any]) -> str:
+    return row.get(S.IDENTITY_ARN) or row.get(S.IDENTITY_INVOKED_BY) or row.get("principal") or ""
+
+
+def _observations(partial: LifecyclePartial) -> list[AliasObservation]:
+    uses = _concat(partial.alias_uses)
+    if uses is None:
+        return []
+    merged = uses.group_by(["alias", "key_arn", "region", "account"]).agg(
+        pl.col("first").min(), pl.col("last").max()
+    )
+    found: list[AliasObservation] = []
+    for row in merged.iter_rows(named=True):
+        scope = scope_of(parse_key_ref(row["alias"]), row["region"], row["account"])
+        if scope is not None:
+            found.append(AliasObservation(scope, row["key_arn"], row["first"], row["last"]))
+    return found
+
+
+def _resolve_ref(
+    ref: str, region: str | None, account: str | None, when: datetime, history: AliasHistory
+) -> str | None:
+    parsed = parse_key_ref(ref)
+    if parsed.kind is IdKind.KEY_ARN:
+        return ref
+    scope = scope_of(parsed, region, account)
+    return history.resolve(scope, when) if scope is not None else None
+
+
+def _matches(query: str | None, arn: str, history: AliasHistory) -> bool:
+    if query is None:
+        return True
+    ref = parse_key_ref(query)
+    if ref.kind is IdKind.KEY_ARN:
+        return arn == query
+    if ref.kind is IdKind.KEY_ID:
+        return arn.endswith("/" + query)
+    return False
+
+
+def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResult:
+    result = LifecycleResult(query, [], logs_start=partial.logs_start, logs_end=partial.logs_end)
+
+    control = _concat(partial.control)
+    controls: list[_Control] = []
+    if control is not None:
+        control = control.unique(subset=[S.EVENT_ID], keep="first", maintain_order=True).sort(
+            [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX]
+        )
+        for row in control.iter_rows(named=True):
+            try:
+                record = orjson.loads(row[S.RAW])
+            except orjson.JSONDecodeError:
+                result.warnings.append(
+                    f"{row[S.SOURCE]} record {row[S.RECORD_INDEX]}: raw text is not JSON"
+                )
+                continue
+            if isinstance(record, Mapping):
+                controls.append(_Control(row[S.EVENT_TIME], row, record))
+
+    alias_events = [
+        event
+        for c in controls
+        if c.record.get("eventName") in ALIAS_EVENTS
+        and (event := alias_event_from_record(c.record)) is not None
+    ]
+    history = AliasHistory(alias_events, _observations(partial))
+
+    keys: dict[str, _KeyData] = defaultdict(_KeyData)
+    for c in controls:
+        found = record_keys(c.record, history)
+        for arn in found.keys:
+            keys[arn].control.append(c)
+        if not found.keys and found.unresolved:
+            result.unresolved.append(
+                f"{c.row[S.SOURCE]} record {c.row[S.RECORD_INDEX]} "
+                f"({c.row[S.EVENT_NAME]}): {', '.join(found.unresolved)}"
+            )
+
+    usage = _concat(partial.usage)
+    if usage is not None:
+        for row in usage.iter_rows(named=True):
+            arn = _resolve_ref(row["ref"], row["region"], row["account"], row["first"], history)
+            if arn is not None:
+                keys[arn].usage.append(row)
+    evidence = _concat(partial.evidence)
+    if evidence is not None:
+        evidence = evidence.unique(subset=[S.EVENT_ID], keep="first", maintain_order=True)
+        for row in evidence.iter_rows(named=True):
+            arn = _resolve_ref(
+                row["ref"], row["region"], row["account"], row[S.EVENT_TIME], history
+            )
+            if arn is not None:
+                keys[arn].evidence.append(row)
+
+    ref = parse_key_ref(query) if query is not None else None
+    if ref is not None and ref.alias is not None:
+        scope = scope_of(ref, None, None)
+        bindings = history.bindings_named(ref.alias, scope.account or None, scope.region or None)
+        result.alias_bindings = bindings
+        wanted = list(dict.fromkeys(b.key_arn for b in bindings))
+    else:
+        wanted = sorted(arn for arn in keys if _matches(query, arn, history))
+    for arn in wanted:
+        result.keys.append(_lifecycle(arn, keys.get(arn, _KeyData()), history, partial.logs_end))
+    return result
+
+
+def _lifecycle(
+    arn: str, data: _KeyData, history: AliasHistory, logs_end: datetime | None
+) -> KeyLifecycle:
+    info = KeyInfo(arn=arn, key_id=arn.rsplit("/", 1)[-1], aliases=history.aliases_of(arn))
+    policy = PolicyMemory()
+    entries: list[TimelineEntry] = []
+    inputs: list[StateInput] = []
+    findings: list[Finding] = []
+    last_schedule: StateInput | None = None
+    last_import: tuple[datetime, Any] | None = None
+    expired_after_import = False
+
+    for c in data.control:
+        rec, row = c.record, c.row
+        name = str(rec.get("eventName"))
+        described = describe(rec, policy)
+        success = not rec.get("errorCode")
+        entries.append(
+            TimelineEntry(
+                time=c.time,
+                event_name=name,
+                category=CATEGORIES.get(name, "other"),
+                actor=_actor(row),
+                source_ip=row.get(S.SOURCE_IP),
+                event_id=row.get(S.EVENT_ID),
+                success=success,
+                detail=described.detail,
+                source=row[S.SOURCE],
+                record_index=row[S.RECORD_INDEX],
+                error_code=row.get(S.ERROR_CODE),
+            )
+        )
+        for warning in described.warnings:
+            findings.append(Finding("unreadable_date", c.time, warning, row.get(S.EVENT_ID)))
+        item = state_input(rec, c.time, described)
+        inputs.append(item)
+        if not success:
+            continue
+        if name in ("CreateKey", "ReplicateKey") and info.origin is None:
+            _fill_created(info, rec, c.time, row.get(S.EVENT_ID), findings)
+        elif name == "UpdateKeyDescription":
+            info.description = str(rec.get("requestParameters", {}).get("description", ""))
+        elif name == "ScheduleKeyDeletion":
+            last_schedule = item
+        elif name == "ImportKeyMaterial":
+            last_import = (c.time, described.valid_to)
+            expired_after_import = False
+        elif name == "DeleteExpiredKeyMaterial":
+            expired_after_import = True
+            findings.append(
+                Finding(
+                    "material_expired",
+                    c.time,
+                    "imported key material expired; the key is PendingImport until re-imported",
+                    row.get(S.EVENT_ID),
+                )
+            )
+        diff = described.policy_diff
+        if diff is not None and "*" in diff.principals_added:
+            findings.append(
+                Finding(
+                    "policy_wildcard_principal",
+                    c.time,
+                    'key policy now allows Principal "*"',
+                    row.get(S.EVENT_ID),
+                )
+            )
+
+    for row in data.evidence:
+        inputs.append(
+            StateInput(
+                time=row[S.EVENT_TIME],
+                event_name=row["operation"] or "",
+                success=False,
+                event_id=row[S.EVENT_ID],
+                evidence=state_from_error(row[S.ERROR_MESSAGE]),
+            )
+        )
+    crypto_ok = [
+        r for r in data.usage if r["ok_first"] is not None and r["operation"] in CRYPTO_OPERATIONS
+    ]
+    if crypto_ok:
+        earliest = min(crypto_ok, key=lambda r: r["ok_first"])
+        inputs.append(
+            StateInput(
+                time=earliest["ok_first"],
+                event_name=earliest["operation"],
+                success=True,
+                evidence=KeyState.ENABLED,
+            )
+        )
+
+    times = [c.time for c in data.control] + [r["first"] for r in data.usage]
+    times += [r[S.EVENT_TIME] for r in data.evidence]
+    first_seen = min(times) if times else None
+    states = replay(sorted(inputs, key=lambda i: i.time), first_seen)
+
+    for attempt in states.attempts:
+        findings.append(
+            Finding(
+                "failed_state_change",
+                attempt.time,
+                f"{attempt.event_name} failed; the state did not change",
+                attempt.event_id,
+            )
+        )
+    for conflict in states.conflicts:
+        findings.append(
+            Finding(
+                "state_conflict",
+                conflict.time,
+                f"{conflict.event_name} shows the key {conflict.seen} while the logged history "
+                f"says {conflict.expected}: a state change is missing from the logs",
+                conflict.event_id,
+            )
+        )
+    for late in states.after_deletion:
+        findings.append(
+            Finding(
+                "event_after_deletion",
+                late.time,
+                f"{late.event_name} after the key was deleted",
+                late.event_id,
+            )
+        )
+
+    usage_rows = _usage(data.usage)
+    in_state = _uses_in_states(states.intervals, data.usage, data.evidence)
+    for use in _per_principal(in_state):
+        findings.append(use)
+
+    deletion: datetime | None = None
+    if states.current in (KeyState.PENDING_DELETION,) and last_schedule is not None:
+        deletion = last_schedule.deletion_date
+        if deletion is not None and logs_end is not None and logs_end > deletion + DELETION_SLACK:
+            findings.append(
+                Finding(
+                    "deletion_not_observed",
+                    deletion,
+                    "deletion date passed more than 24 h before the logs end but no DeleteKey "
+                    "was logged: state unknown, not cancelled",
+                    last_schedule.event_id,
+                )
+            )
+        elif deletion is not None:
+            findings.append(
+                Finding(
+                    "deletion_pending",
+                    deletion,
+                    f"key will be deleted on or after {deletion:%Y-%m-%d %H:%M}Z",
+                    last_schedule.event_id,
+                )
+            )
+    if last_import is not None and not expired_after_import:
+        valid_to = last_import[1]
+        if valid_to is not None and valid_to.value is not None:
+            passed = logs_end is not None and valid_to.value < logs_end
+            findings.append(
+                Finding(
+                    "material_expiry",
+                    valid_to.value,
+                    "imported key material "
+                    + ("expired" if passed else "expires")
+                    + f" at {valid_to.value:%Y-%m-%d %H:%M}Z"
+                    + (" (no DeleteExpiredKeyMaterial logged)" if passed else ""),
+                    None,
+                )
+            )
+
+    last_used_values = [r["ok_last"] for r in data.usage if r["ok_last"] is not None]
+    last_times = times + [r["last"] for r in data.usage]
+    findings.sort(key=lambda f: (f.time is None, f.time or datetime.min, f.kind))
+    return KeyLifecycle(
+        key=info,
+        states=states.intervals,
+        events=entries,
+        usage=usage_rows,
+        findings=findings,
+        uses_in_state=in_state,
+        first_seen=first_seen,
+        last_seen=max(last_times) if last_times else None,
+        last_used=max(last_used_values) if last_used_values else None,
+        deletion_date=deletion,
+    )
+
+
+def _fill_created(
+    info: KeyInfo,
+    record: Mapping[str, Any],
+    when: datetime,
+    event_id: str | None,
+    findings: list[Finding],
+) -> None:
+    response = record.get("responseElements")
+    response = response if isinstance(response, Mapping) else {}
+    meta = response.get("keyMetadata") or response.get("replicaKeyMetadata") or {}
+    request = record.get("requestParameters")
+    request = request if isinstance(request, Mapping) else {}
+    if not isinstance(meta, Mapping):
+        meta = {}
+    info.origin = str(meta.get("origin") or request.get("origin") or "AWS_KMS")
+    created = read_date(meta.get("creationDate"))
+    info.created_event_id = event_id
+    if created is None:
+        info.created = when
+    else:
+        info.created_raw = created.raw
+        info.created = created.value or when
+        if created.value is None:
+            findings.append(
+                Finding(
+                    "unreadable_date",
+                    when,
+                    f"unreadable creationDate kept verbatim: {created.raw!r}",
+                    event_id,
+                )
+            )
+    description = meta.get("description") or request.get("description")
+    if isinstance(description, str):
+        info.description = description
+    multi = meta.get("multiRegion", request.get("multiRegion"))
+    info.multi_region = multi if isinstance(multi, bool) else None
+
+
+def _usage(rows: Iterable[dict[str, Any]]) -> list[UsageRow]:
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        k = (r["principal"], r["operation"])
+        m = merged.get(k)
+        if m is None:
+            merged[k] = {
+                "count": r["count"],
+                "errors": r["errors"],
+                "first": r["first"],
+                "last": r["last"],
+                "ips": set(r["source_ips"] or ()),
+                "invoked": set(r["invoked_by"] or ()),
+                "ctx": set(r["context_keys"] or ()),
+            }
+            continue
+        m["count"] += r["count"]
+        m["errors"] += r["errors"]
+        m["first"] = min(m["first"], r["first"])
+        m["last"] = max(m["last"], r["last"])
+        m["ips"].update(r["source_ips"] or ())
+        m["invoked"].update(r["invoked_by"] or ())
+        m["ctx"].update(r["context_keys"] or ())
+    return sorted(
+        (
+            UsageRow(
+                principal=k[0],
+                operation=k[1],
+                count=m["count"],
+                errors=m["errors"],
+                first=m["first"],
+                last=m["last"],
+                source_ips=tuple(sorted(m["ips"])),
+                invoked_by=tuple(sorted(m["invoked"])),
+                context_keys=tuple(sorted(m["ctx"])),
+            )
+            for k, m in merged.items()
+        ),
+        key=lambda u: (-u.count, u.principal, u.operation),
+    )
+
+
+def _uses_in_states(
+    intervals: list[Any], usage: list[dict[str, Any]], evidence: list[dict[str, Any]]
+) -> list[UseInState]:
+    """Uses whose time falls in a watched state, per state × principal × operation."""
+    found: dict[tuple[KeyState, str, str], dict[str, Any]] = {}
+    example: dict[tuple[str, str], str] = {}
+    for row in evidence:
+        example.setdefault((row["principal"], row["operation"]), row[S.EVENT_ID])
+    for interval in intervals:
+        if interval.state not in WATCHED_STATES:
+            continue
+        for row in usage:
+            t = row["first"]
+            if (interval.start is not None and t < interval.start) or (
+                interval.end is not None and t >= interval.end
+            ):
+                continue
+            k = (interval.state, row["principal"], row["operation"])
+            m = found.setdefault(
+                k, {"count": 0, "errors": 0, "first": row["first"], "last": row["last"]}
+            )
+            m["count"] += row["count"]
+            m["errors"] += row["errors"]
+            m["first"] = min(m["first"], row["first"])
+            m["last"] = max(m["last"], row["last"])
+    return [
+        UseInState(
+            state=k[0],
+            principal=k[1],
+            operation=k[2],
+            count=m["count"],
+            errors=m["errors"],
+            first=m["first"],
+            last=m["last"],
+            event_id=example.get((k[1], k[2])),
+        )
+        for k, m in sorted(found.items(), key=lambda kv: (kv[1]["first"], kv[0][1], kv[0][2]))
+    ]
+
+
+_STATE_KIND = {
+    KeyState.PENDING_DELETION: "used_while_pending_deletion",
+    KeyState.PENDING_REPLICA_DELETION: "used_while_pending_deletion",
+    KeyState.DISABLED: "used_while_disabled",
+    KeyState.PENDING_IMPORT: "used_while_pending_import",
+    KeyState.UNAVAILABLE: "used_while_unavailable",
+    KeyState.DELETED: "used_after_deletion",
+}
+
+
+def _per_principal(uses: list[UseInState]) -> list[Finding]:
+    grouped: dict[tuple[KeyState, str], list[UseInState]] = defaultdict(list)
+    for use in uses:
+        grouped[(use.state, use.principal)].append(use)
+    findings: list[Finding] = []
+    for (state, principal), items in grouped.items():
+        count = sum(u.count for u in items)
+        errors = sum(u.errors for u in items)
+        ops = ", ".join(sorted({u.operation for u in items}))
+        first = min(u.first for u in items)
+        last = max(u.last for u in items)
+        findings.append(
+            Finding(
+                _STATE_KIND[state],
+                first,
+                f"{principal} still uses the key while {state}: {count} call(s) "
+                f"({errors} failed) of {ops}, {first:%Y-%m-%d %H:%M:%S}Z"
+                f" .. {last:%Y-%m-%d %H:%M:%S}Z",
+                next((u.event_id for u in items if u.event_id), None),
+            )
+        )
+    return findings

@@ -1,0 +1,226 @@
+import pickle
+
+import orjson
+from lifecycle_records import KEY_A, KEY_B, alias_arn, arn, create_key, record
+
+from kmslog.analyses.base import fold
+from kmslog.analyses.lifecycle import LifecycleAnalysis
+from kmslog.decode.memory import frame_from_records
+
+
+def _alias(name: str, time: str, key: str | None) -> dict:
+    request = {"aliasName": "alias/payments"}
+    resources = [alias_arn("alias/payments")]
+    if key:
+        request["targetKeyId"] = key
+        resources.append(arn(key))
+    return record(name, time, None, request=request, resources=resources)
+
+
+def scenario() -> list[dict]:
+    policy = orjson.dumps(
+        {
+            "Statement": [
+                {
+                    "Sid": "root",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::1:root"},
+                    "Action": "kms:*",
+                }
+            ]
+        }
+    ).decode()
+    wide = orjson.dumps(
+        {
+            "Statement": [
+                {
+                    "Sid": "root",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::1:root"},
+                    "Action": "kms:*",
+                },
+                {"Sid": "all", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"},
+            ]
+        }
+    ).decode()
+    return [
+        create_key("2024-03-01T09:00:00Z", KEY_A, policy=policy),
+        create_key("2024-03-01T09:05:00Z", KEY_B),
+        _alias("CreateAlias", "2024-03-01T10:00:00Z", KEY_A),
+        record(
+            "GenerateDataKey",
+            "2024-03-02T09:00:00Z",
+            request={"keyId": "alias/payments", "encryptionContext": {"order": "1"}},
+            assumed="app/s1",
+            invoked_by="s3.amazonaws.com",
+        ),
+        record(
+            "Decrypt",
+            "2024-03-02T09:30:00Z",
+            request={"encryptionContext": {"order": "1"}},
+            assumed="app/s2",
+            ip="198.51.100.7",
+        ),
+        record(
+            "PutKeyPolicy",
+            "2024-03-02T12:00:00Z",
+            request={"keyId": KEY_A, "policyName": "default", "policy": wide},
+        ),
+        record("DisableKey", "2024-03-03T09:00:00Z", error=("AccessDeniedException", "denied")),
+        record("DisableKey", "2024-03-03T10:00:00Z"),
+        record(
+            "Decrypt",
+            "2024-03-03T11:00:00Z",
+            assumed="app/s3",
+            error=("DisabledException", f"{arn(KEY_A)} is disabled."),
+        ),
+        record("EnableKey", "2024-03-04T09:00:00Z"),
+        _alias("UpdateAlias", "2024-03-05T09:00:00Z", KEY_B),
+        record(
+            "Encrypt",
+            "2024-03-05T10:00:00Z",
+            KEY_B,
+            request={"keyId": "alias/payments"},
+            assumed="app/s4",
+        ),
+        record(
+            "ScheduleKeyDeletion",
+            "2024-03-06T09:00:00Z",
+            request={"keyId": KEY_A, "pendingWindowInDays": 7},
+            response={
+                "keyId": arn(KEY_A),
+                "keyState": "PendingDeletion",
+                "deletionDate": "Mar 13, 2024, 9:00:00 AM",
+            },
+        ),
+        record(
+            "Decrypt",
+            "2024-03-07T09:00:00Z",
+            assumed="batch/s5",
+            error=("KMSInvalidStateException", f"{arn(KEY_A)} is pending deletion."),
+        ),
+        record(
+            "Decrypt",
+            "2024-03-08T09:00:00Z",
+            None,
+            request={},
+            resources=[],
+            assumed="batch/s6",
+            error=("KMSInvalidStateException", f"{arn(KEY_A)} is pending deletion."),
+        ),
+        record("DeleteKey", "2024-03-13T09:00:00Z", service=True, request={}),
+    ]
+
+
+def run(query, records, splits=1):
+    frames = [frame_from_records(records[i::splits], source=f"f{i}") for i in range(splits)]
+    return fold(LifecycleAnalysis(query), frames)
+
+
+def test_key_lifecycle_states_usage_and_findings():
+    result = run(arn(KEY_A), scenario())
+    assert [k.key.arn for k in result.keys] == [arn(KEY_A)]
+    key = result.keys[0]
+    assert [(s.state.value, s.cause) for s in key.states] == [
+        ("Enabled", "CreateKey"),
+        ("Disabled", "DisableKey"),
+        ("Enabled", "EnableKey"),
+        ("PendingDeletion", "ScheduleKeyDeletion"),
+        ("Deleted", "DeleteKey"),
+    ]
+    assert key.key.origin == "AWS_KMS" and key.key.created is not None
+    names = [e.event_name for e in key.events]
+    assert names.count("DisableKey") == 2
+    assert [e.success for e in key.events if e.event_name == "DisableKey"] == [False, True]
+    policy = next(e for e in key.events if e.event_name == "PutKeyPolicy")
+    assert "+ statement all" in policy.detail and "principals added: *" in policy.detail
+    usage = {(u.principal, u.operation): u for u in key.usage}
+    app = "arn:aws:iam::111122223333:role/app"
+    assert usage[(app, "GenerateDataKey")].invoked_by == ("s3.amazonaws.com",)
+    assert usage[(app, "GenerateDataKey")].context_keys == ("order",)
+    assert usage[(app, "Decrypt")].count == 2 and usage[(app, "Decrypt")].errors == 1
+    assert "198.51.100.7" in usage[(app, "Decrypt")].source_ips
+    batch = usage[("arn:aws:iam::111122223333:role/batch", "Decrypt")]
+    assert batch.count == 2 and batch.errors == 2
+    kinds = [f.kind for f in key.findings]
+    assert "used_while_pending_deletion" in kinds and "used_while_disabled" in kinds
+    assert "failed_state_change" in kinds and "policy_wildcard_principal" in kinds
+    pending = next(f for f in key.findings if f.kind == "used_while_pending_deletion")
+    assert "role/batch" in pending.detail and "2 call(s)" in pending.detail
+    assert [(b.scope.name, b.key_arn) for b in key.key.aliases] == [("alias/payments", arn(KEY_A))]
+
+
+def test_results_do_not_depend_on_how_files_are_split():
+    def summary(result):
+        return [
+            (
+                [(s.state, s.start, s.end) for s in k.states],
+                [e.event_id for e in k.events],
+                k.usage,
+                k.findings,
+            )
+            for k in result.keys
+        ]
+
+    records = scenario()
+    for query in (arn(KEY_A), KEY_A, "alias/payments", None):
+        one = run(query, records)
+        three = run(query, records, splits=3)
+        assert summary(one) == summary(three), query
+
+
+def test_alias_query_names_each_key_and_when():
+    result = run("alias/payments", scenario())
+    assert [k.key.arn for k in result.keys] == [arn(KEY_A), arn(KEY_B)]
+    spans = [
+        (b.key_arn, b.start.isoformat(), b.end and b.end.isoformat()) for b in result.alias_bindings
+    ]
+    assert spans == [
+        (arn(KEY_A), "2024-03-01T10:00:00+00:00", "2024-03-05T09:00:00+00:00"),
+        (arn(KEY_B), "2024-03-05T09:00:00+00:00", None),
+    ]
+    key_b = result.keys[1]
+    assert [u.operation for u in key_b.usage] == ["Encrypt"]
+
+
+def test_all_keys_and_partials_pickle():
+    analysis = LifecycleAnalysis(None)
+    state = analysis.update(analysis.start(), frame_from_records(scenario()))
+    state = pickle.loads(pickle.dumps(state))
+    result = analysis.finish(state)
+    by_arn = {k.key.arn: k for k in result.keys}
+    assert by_arn[arn(KEY_A)].state.value == "Deleted"
+    assert by_arn[arn(KEY_B)].state.value == "Enabled"
+    assert by_arn[arn(KEY_B)].last_used is not None
+
+
+def test_logs_beginning_mid_life_start_unknown_until_evidence():
+    records = [
+        record("Encrypt", "2024-03-01T00:00:00Z", KEY_B, assumed="app/x"),
+        record(
+            "TagResource",
+            "2024-03-02T00:00:00Z",
+            request={"keyId": KEY_A, "tags": [{"tagKey": "a", "tagValue": "b"}]},
+        ),
+        record(
+            "Decrypt",
+            "2024-03-03T00:00:00Z",
+            assumed="app/y",
+            error=("KMSInvalidStateException", f"{arn(KEY_A)} is pending deletion."),
+        ),
+        record("CancelKeyDeletion", "2024-03-04T00:00:00Z"),
+    ]
+    key = run(KEY_A, records).keys[0]
+    assert [s.state.value for s in key.states] == ["Unknown", "PendingDeletion", "Disabled"]
+    assert key.states[1].event_id == records[2]["eventID"]
+    tag = next(e for e in key.events if e.event_name == "TagResource")
+    assert tag.detail == "tags set: a=b"
+    other = run(KEY_B, records).keys[0]
+    assert [s.state.value for s in other.states] == ["Enabled"]
+
+
+def test_non_kms_records_and_unknown_keys_are_ignored():
+    rec = record("Decrypt", "2024-03-01T00:00:00Z")
+    rec["eventSource"] = "s3.amazonaws.com"
+    assert run(KEY_A, [rec]).keys == []
+    assert run(arn(KEY_B), scenario()[:1]).keys == []
