@@ -81,12 +81,30 @@ def _principal_account(principal: str) -> str | None:
     return None
 
 
+_INTERNAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    )
+)
+
+
 def _is_public(network: str) -> bool | None:
+    """Routable outside an organisation's own networks (documentation ranges count as
+    public: they stand for public addresses in examples and tests)."""
     try:
         net = ipaddress.ip_network(network, strict=False)
     except ValueError:
         return None
-    return net.is_global
+    return not any(net.version == n.version and net.subnet_of(n) for n in _INTERNAL)  # type: ignore[arg-type]
 
 
 class _Baseline:
