@@ -1,7 +1,194 @@
+"""``kmslog scan PATH…``: read CloudTrail files once, feed every analysis, render.
+
+Adding an analysis to a scan is two small edits: build it in :func:`sections`
+from the options, and give it a renderer (console + JSON key).
+"""
+
 from __future__ import annotations
 
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from kmslog.analyses.base import Analysis
+from kmslog.analyses.summary import SummaryAnalysis
+from kmslog.report.summary_console import print_summary
+from kmslog.report.summary_json import summary_data
+from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, RunResult, ScanOptions
+from kmslog.run.executor import NoInputError, StrictError, run
+
+EXIT_USAGE = 2
+EXIT_STRICT = 3
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One analysis of the run and how its result is shown."""
+
+    analysis: Analysis[Any, Any]
+    json_key: str
+    to_json: Callable[[RunResult, Any], Any]
+    to_console: Callable[[Console, RunResult, Any], None]
+
+
+def sections() -> list[Section]:
+    return [
+        Section(
+            SummaryAnalysis(),
+            "summary",
+            lambda result, summary: summary_data(result.stats, summary),
+            lambda console, result, summary: print_summary(console, result.stats, summary),
+        )
+    ]
+
+
+def parse_instant(text: str, end_of_day: bool = False) -> datetime:
+    """ISO 8601 date or date-time; naive means UTC. A bare date given as an upper
+    bound means the end of that day."""
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            day = date.fromisoformat(value)
+            moment = datetime.combine(day, time(0), tzinfo=UTC)
+            return moment + timedelta(days=1, milliseconds=-1) if end_of_day else moment
+        parsed = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 date or date-time (e.g. 2024-05-01 or "
+            "2024-05-01T13:00:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``4GiB``, ``512M``, ``1000000`` → bytes (K/M/G/T are powers of 1024)."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise typer.BadParameter(f"{text!r} is not a size (e.g. 4GiB, 512M, 1000000)")
+    power = "kmgt".find(match[2].lower()) + 1 if match[2] else 0
+    size = int(match[1]) * 1024**power
+    if size <= 0:
+        raise typer.BadParameter("the size must be positive")
+    return size
+
+
+def _progress_bar(console: Console) -> tuple[Progress, Callable[[int, int, int, int], None]]:
+    bar = Progress(
+        TextColumn("reading"),
+        BarColumn(),
+        TextColumn("{task.fields[files]}"),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task("scan", total=None, files="")
+
+    def update(files_done: int, files_total: int, bytes_done: int, bytes_total: int) -> None:
+        bar.update(
+            task,
+            completed=bytes_done,
+            total=bytes_total,
+            files=f"{files_done}/{files_total} files",
+        )
+
+    return bar, update
+
+
+def scan(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH...", help="CloudTrail files, directories (recursive) or globs."
+        ),
+    ],
+    since: Annotated[
+        str | None, typer.Option(help="Only records at or after this time (ISO 8601, UTC).")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Only records at or before this time (a bare date: its end)."),
+    ] = None,
+    account: Annotated[
+        list[str] | None, typer.Option(help="Only this recipient account (repeatable).")
+    ] = None,
+    region: Annotated[list[str] | None, typer.Option(help="Only this region (repeatable).")] = None,
+    jobs: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
+    ] = False,
+    max_decompressed_size: Annotated[
+        str, typer.Option(help="Refuse files that inflate beyond this size.")
+    ] = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB",
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="table (terminal) or json.")
+    ] = OutputFormat.table,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """Read CloudTrail logs once and summarise them."""
+    options = ScanOptions(
+        since=None if since is None else parse_instant(since),
+        until=None if until is None else parse_instant(until, end_of_day=True),
+        accounts=frozenset(account or ()),
+        regions=frozenset(region or ()),
+        strict=strict,
+        jobs=jobs,
+        max_decompressed_bytes=parse_size(max_decompressed_size),
+    )
+    if options.since and options.until and options.since > options.until:
+        raise typer.BadParameter("--since is after --until")
+    chosen = sections()
+    err = Console(stderr=True)
+    show_progress = not no_progress and err.is_terminal
+    bar, update = _progress_bar(err) if show_progress else (None, None)
+    try:
+        if bar is not None:
+            bar.start()
+        result = run(paths, [s.analysis for s in chosen], options, progress=update)
+    except NoInputError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StrictError as exc:
+        err.print(f"error (--strict): {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_STRICT) from None
+    finally:
+        if bar is not None:
+            bar.stop()
+    if output_format is OutputFormat.json:
+        document = {s.json_key: s.to_json(result, result.results[s.analysis.name]) for s in chosen}
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+        return
+    out = Console(highlight=False)
+    for s in chosen:
+        s.to_console(out, result, result.results[s.analysis.name])
 
 
 def register(app: typer.Typer) -> None:
-    """Not wired yet."""
+    app.command("scan")(scan)

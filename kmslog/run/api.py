@@ -45,6 +45,9 @@ class IngestStats:
     records_rejected: int = 0
     records_out_of_window: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    # Exact counts by kind of reason (the text before the first ':'), also for
+    # rejections beyond the details kept in ``rejections``.
+    rejection_reasons: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,0 +1,387 @@
+"""Record text → RecordBatches of the event schema, fast.
+
+The cells must equal :func:`kmslog.decode.flatten.flatten` exactly. The fast
+path decodes only the needed fields into ``gc=False`` msgspec Structs whose
+field types encode the typing rule (``str | None``); a record that does not fit
+them (a number where a string was expected, an object that is not one, …) is
+re-read by the reference ``flatten`` instead, so the rule holds either way.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Sequence
+from itertools import accumulate
+from typing import Any, NamedTuple
+
+import msgspec
+import numpy as np
+import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+from msgspec import Raw
+
+from kmslog.decode import schema as S
+from kmslog.decode.flatten import flatten, parse_event_time
+from kmslog.decode.shapes import split_records
+from kmslog.run.api import Rejection
+from kmslog.sources.local import read_source
+
+# Rows per batch, and raw bytes per batch (string offsets are 32-bit).
+CHUNK_ROWS = 65_536
+CHUNK_BYTES = 512 * 1024 * 1024
+
+
+class _Issuer(msgspec.Struct, gc=False):
+    arn: str | None = None
+
+
+class _Session(msgspec.Struct, gc=False):
+    sessionIssuer: _Issuer | None = None
+
+
+class _Identity(msgspec.Struct, gc=False):
+    type: str | None = None
+    arn: str | None = None
+    accountId: str | None = None
+    principalId: str | None = None
+    accessKeyId: str | None = None
+    invokedBy: str | None = None
+    sessionContext: _Session | None = None
+
+
+class _Resource(msgspec.Struct, gc=False):
+    ARN: str | None = None
+
+
+class _Request(msgspec.Struct, gc=False):
+    keyId: str | None = None
+    targetKeyId: str | None = None
+    sourceKeyId: str | None = None
+    destinationKeyId: str | None = None
+
+
+class _Metadata(msgspec.Struct, gc=False):
+    arn: str | None = None
+
+
+class _Response(msgspec.Struct, gc=False):
+    keyId: str | None = None
+    keyMetadata: _Metadata | None = None
+    replicaKeyMetadata: _Metadata | None = None
+
+
+class _Service(msgspec.Struct, gc=False):
+    keyId: str | None = None
+
+
+class _Record(msgspec.Struct, gc=False):
+    eventTime: str | None = None
+    eventVersion: str | None = None
+    eventSource: str | None = None
+    eventName: str | None = None
+    eventType: str | None = None
+    eventCategory: str | None = None
+    awsRegion: str | None = None
+    sourceIPAddress: str | None = None
+    userAgent: str | None = None
+    errorCode: str | None = None
+    errorMessage: str | None = None
+    readOnly: bool | None = None
+    managementEvent: bool | None = None
+    recipientAccountId: str | None = None
+    eventID: str | None = None
+    requestID: str | None = None
+    sharedEventID: str | None = None
+    vpcEndpointId: str | None = None
+    userIdentity: _Identity | None = None
+    resources: list[_Resource] | None = None
+    requestParameters: _Request | None = None
+    responseElements: _Response | None = None
+    serviceEventDetails: _Service | None = None
+
+
+_records = msgspec.json.Decoder(list[_Record])
+_record = msgspec.json.Decoder(_Record)
+
+_TOP_STR = (
+    (S.EVENT_VERSION, "eventVersion"),
+    (S.EVENT_SOURCE, "eventSource"),
+    (S.EVENT_NAME, "eventName"),
+    (S.EVENT_TYPE, "eventType"),
+    (S.EVENT_CATEGORY, "eventCategory"),
+    (S.AWS_REGION, "awsRegion"),
+    (S.SOURCE_IP, "sourceIPAddress"),
+    (S.USER_AGENT, "userAgent"),
+    (S.ERROR_CODE, "errorCode"),
+    (S.ERROR_MESSAGE, "errorMessage"),
+    (S.RECIPIENT_ACCOUNT_ID, "recipientAccountId"),
+    (S.EVENT_ID, "eventID"),
+    (S.REQUEST_ID, "requestID"),
+    (S.SHARED_EVENT_ID, "sharedEventID"),
+    (S.VPC_ENDPOINT_ID, "vpcEndpointId"),
+)
+_IDENTITY_STR = (
+    (S.IDENTITY_TYPE, "type"),
+    (S.IDENTITY_ARN, "arn"),
+    (S.IDENTITY_ACCOUNT_ID, "accountId"),
+    (S.IDENTITY_PRINCIPAL_ID, "principalId"),
+    (S.IDENTITY_ACCESS_KEY_ID, "accessKeyId"),
+    (S.IDENTITY_INVOKED_BY, "invokedBy"),
+)
+_EMPTY: list[str] = []
+
+
+def _key_ids(r: _Record) -> list[str]:
+    """Same order and de-duplication as ``flatten.key_ids``."""
+    found: list[str] = []
+    if r.resources:
+        found = [x.ARN for x in r.resources if x.ARN and ":kms:" in x.ARN]
+    q = r.requestParameters
+    if q is not None:
+        for value in (q.keyId, q.targetKeyId, q.sourceKeyId, q.destinationKeyId):
+            if value:
+                found.append(value)
+    p = r.responseElements
+    if p is not None:
+        if p.keyId:
+            found.append(p.keyId)
+        if p.keyMetadata is not None and p.keyMetadata.arn:
+            found.append(p.keyMetadata.arn)
+        if p.replicaKeyMetadata is not None and p.replicaKeyMetadata.arn:
+            found.append(p.replicaKeyMetadata.arn)
+    d = r.serviceEventDetails
+    if d is not None and d.keyId:
+        found.append(d.keyId)
+    if len(found) < 2:
+        return found
+    return list(dict.fromkeys(found))
+
+
+def _needs_keys(r: _Record) -> bool:
+    return bool(
+        r.resources
+        or r.requestParameters is not None
+        or r.responseElements is not None
+        or r.serviceEventDetails is not None
+    )
+
+
+_STRICT_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9]Z$"
+
+
+def event_times(values: Sequence[str | None]) -> pa.Array:
+    """``parse_event_time`` over a column, vectorized for the canonical
+    ``YYYY-MM-DDTHH:MM:SSZ`` form; other forms go through the reference parser."""
+    series = pl.Series(values, dtype=pl.String)
+    canonical = series.str.contains(_STRICT_TIME) & ~series.str.starts_with("0000")
+    parsed = series.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%SZ", time_unit="ms", time_zone="UTC", strict=False, exact=True
+    )
+    parsed = pl.select(pl.when(canonical).then(parsed).otherwise(None)).to_series()
+    result = parsed.to_arrow().cast(S.UTC_TS)
+    if not result.null_count:
+        return result
+    mask = result.is_null()
+    missing = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
+    # The reference conversion (Python datetime → Arrow) for the odd forms.
+    slow = pa.array([parse_event_time(values[i]) for i in missing], S.UTC_TS)
+    return pc.replace_with_mask(result, mask, slow)
+
+
+def _string_array(raws: Sequence[bytes | Raw]) -> pa.Array:
+    """One string array over the record texts without a Python str per record."""
+    lengths = [len(r) for r in raws]
+    offsets = np.fromiter(accumulate(lengths, initial=0), dtype=np.int64, count=len(raws) + 1)
+    data = b"".join(raws)
+    return pa.LargeStringArray.from_buffers(
+        len(raws), pa.py_buffer(offsets), pa.py_buffer(data)
+    ).cast(pa.string())
+
+
+def _columns(recs: Sequence[_Record], times: pa.Array) -> dict[str, Any]:
+    cols: dict[str, Any] = {S.EVENT_TIME: times}
+    for column, attr in _TOP_STR:
+        cols[column] = [getattr(r, attr) for r in recs]
+    cols[S.READ_ONLY] = [r.readOnly for r in recs]
+    cols[S.MANAGEMENT_EVENT] = [r.managementEvent for r in recs]
+    ids = [r.userIdentity for r in recs]
+    for column, attr in _IDENTITY_STR:
+        cols[column] = [None if i is None else getattr(i, attr) for i in ids]
+    sessions = [None if i is None else i.sessionContext for i in ids]
+    issuers = [None if s is None else s.sessionIssuer for s in sessions]
+    cols[S.IDENTITY_SESSION_ISSUER_ARN] = [None if i is None else i.arn for i in issuers]
+    cols[S.KEY_IDS] = [_key_ids(r) if _needs_keys(r) else _EMPTY for r in recs]
+    return cols
+
+
+def _fast_batch(
+    recs: Sequence[_Record], raws: Sequence[bytes | Raw], indexes: Sequence[int], source: str
+) -> tuple[pa.RecordBatch, list[int]]:
+    """Batch of the records with a usable eventTime, and the positions (in
+    ``recs``) of those without one."""
+    times = event_times([r.eventTime for r in recs])
+    cols = _columns(recs, times)
+    arrays = [
+        cols[f.name] if isinstance(cols[f.name], pa.Array) else pa.array(cols[f.name], f.type)
+        for f in S.SCHEMA
+        if f.name not in (S.RAW, S.SOURCE, S.RECORD_INDEX)
+    ]
+    arrays.append(_string_array(raws))
+    arrays.append(pa.repeat(pa.scalar(source, pa.string()), len(recs)))
+    arrays.append(pa.array(indexes, pa.int64()))
+    batch = pa.RecordBatch.from_arrays(arrays, schema=S.SCHEMA)
+    if times.null_count:
+        valid = pc.is_valid(times)
+        bad = np.flatnonzero(~valid.to_numpy(zero_copy_only=False)).tolist()
+        return batch.filter(valid), bad
+    return batch, []
+
+
+def _reference_cells(raw: bytes | Raw) -> tuple[dict[str, Any] | None, str | None]:
+    """(cells, None) or (None, rejection reason) through the reference path."""
+    try:
+        record = orjson.loads(bytes(raw))
+    except orjson.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc}"
+    if not isinstance(record, dict):
+        return None, f"record is not a JSON object: got {type(record).__name__}"
+    cells = flatten(record)
+    if cells is None:
+        return None, "record has no usable eventTime"
+    return cells, None
+
+
+def _valid_utf8(raws: Sequence[bytes | Raw]) -> bool:
+    try:
+        _string_array(raws).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def decode_chunk(
+    raws: Sequence[bytes | Raw], indexes: Sequence[int], source: str, kind: str = "record"
+) -> tuple[pa.RecordBatch, list[Rejection]]:
+    """Decode one chunk of record texts into a batch, plus the rejected records.
+
+    Rows keep the order of ``raws``.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        recs: list[_Record] | None
+        try:
+            recs = _records.decode(b"[" + b",".join(raws) + b"]") if raws else []
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+            recs = None
+        if recs is not None and _valid_utf8(raws):
+            batch, bad = _fast_batch(recs, raws, indexes, source)
+            rejections = [
+                Rejection(source, _pos(indexes[i], kind), kind, "record has no usable eventTime")
+                for i in bad
+            ]
+            return batch, rejections
+        return _mixed_chunk(raws, indexes, source, kind)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _pos(index: int, kind: str) -> int:
+    return index + 1 if kind == "line" else index
+
+
+def _mixed_chunk(
+    raws: Sequence[bytes | Raw], indexes: Sequence[int], source: str, kind: str
+) -> tuple[pa.RecordBatch, list[Rejection]]:
+    """Record by record: the fast decoder where it fits, the reference elsewhere."""
+    fast: list[int] = []
+    recs: list[_Record] = []
+    slow_rows: list[dict[str, Any]] = []
+    rejections: list[Rejection] = []
+    for i, raw in enumerate(raws):
+        try:
+            text = bytes(raw)
+            text.decode()
+            recs.append(_record.decode(text))
+            fast.append(i)
+            continue
+        except UnicodeDecodeError:
+            rejections.append(Rejection(source, _pos(indexes[i], kind), kind, "invalid UTF-8"))
+            continue
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            pass
+        cells, reason = _reference_cells(raw)
+        if cells is None:
+            rejections.append(Rejection(source, _pos(indexes[i], kind), kind, reason or ""))
+            continue
+        cells[S.RAW] = bytes(raw).decode()
+        cells[S.SOURCE] = source
+        cells[S.RECORD_INDEX] = indexes[i]
+        slow_rows.append(cells)
+    parts: list[pa.RecordBatch] = []
+    if recs:
+        batch, bad = _fast_batch(recs, [raws[i] for i in fast], [indexes[i] for i in fast], source)
+        rejections.extend(
+            Rejection(source, _pos(indexes[fast[i]], kind), kind, "record has no usable eventTime")
+            for i in bad
+        )
+        parts.append(batch)
+    if slow_rows:
+        parts.append(pa.RecordBatch.from_pylist(slow_rows, schema=S.SCHEMA))
+    rejections.sort(key=lambda r: r.position or 0)
+    if not parts:
+        return pa.RecordBatch.from_pylist([], schema=S.SCHEMA), rejections
+    table = pa.Table.from_batches(parts).combine_chunks()
+    if not table.num_rows:
+        return S.empty_batch(), rejections
+    order = pc.sort_indices(table.column(S.RECORD_INDEX))
+    return table.take(order).combine_chunks().to_batches()[0], rejections
+
+
+def chunks(raws: Sequence[bytes | Raw]) -> Iterator[tuple[int, int]]:
+    """[start, stop) ranges of at most CHUNK_ROWS rows and about CHUNK_BYTES bytes."""
+    start = 0
+    size = 0
+    for i, raw in enumerate(raws):
+        if i > start and (i - start >= CHUNK_ROWS or size + len(raw) > CHUNK_BYTES):
+            yield start, i
+            start, size = i, 0
+        size += len(raw)
+    if start < len(raws):
+        yield start, len(raws)
+
+
+class Chunk(NamedTuple):
+    """One decoded batch of a file, the records rejected in it and how many
+    records it covered (kept in the batch + rejected)."""
+
+    batch: pa.RecordBatch
+    rejections: list[Rejection]
+    seen: int
+
+
+def decode_bytes(data: bytes, source: str) -> Iterator[Chunk]:
+    """Chunks of one decompressed file, in file order.
+
+    Raises :class:`~kmslog.sources.local.SourceError` before yielding anything
+    when the file is not in an accepted shape.
+    """
+    split = split_records(data, source)
+    pending = list(split.rejections)
+    for start, stop in chunks(split.raws):
+        batch, rejections = decode_chunk(
+            split.raws[start:stop], split.indexes[start:stop], source, split.position_kind
+        )
+        seen = stop - start + len(pending)
+        yield Chunk(batch, pending + rejections, seen)
+        pending = []
+    if pending or not split.raws:
+        yield Chunk(S.empty_batch(), pending, len(pending))
+
+
+def read_file(path: str, max_size: int) -> Iterator[Chunk]:
+    """Decompress (when gzip) and decode one file; see :func:`decode_bytes`."""
+    yield from decode_bytes(read_source(path, max_size), path)

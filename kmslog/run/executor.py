@@ -1,0 +1,209 @@
+"""Run analyses over files: discover → read/decode/fold per file (in workers) →
+combine in a fixed file order → finish.
+
+Executors are ``concurrent.futures``-shaped (``submit`` → Future), so a process
+pool, the in-process serial executor, or a distributed one (Dask's client
+offers the same interface) can run the per-file work unchanged. Results never
+depend on the executor: the parent combines per-file partials in sorted path
+order and settles duplicates across files in that order (see ``dedup``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any, Protocol
+
+from kmslog.analyses.base import Analysis
+from kmslog.run.api import IngestStats, Rejection, RunResult, ScanOptions
+from kmslog.run.dedup import HashSet
+from kmslog.run.worker import FileOutcome, FileTask, process_file
+from kmslog.sources.discover import Discovery, SourceFile, discover
+
+# With the default --jobs, inputs smaller than this are read in-process: starting
+# worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# Rejection details kept per run; the counts stay exact beyond it.
+MAX_REJECTION_DETAILS = 10_000
+
+
+class NoInputError(Exception):
+    """No file to read: a path does not exist, or nothing matched."""
+
+
+class StrictError(Exception):
+    """--strict: the first problem, in file order."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        where = ""
+        if rejection.position is not None:
+            where = f" ({rejection.position_kind} {rejection.position})"
+        super().__init__(f"{rejection.source}{where}: {rejection.reason}")
+        self.rejection = rejection
+
+
+class Progress(Protocol):
+    def __call__(
+        self, files_done: int, files_total: int, bytes_done: int, bytes_total: int
+    ) -> None: ...
+
+
+class SerialExecutor(Executor):
+    """Runs each task at submit time, in the calling process."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future
+            future.set_exception(exc)
+        return future
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def make_executor(jobs: int) -> Executor:
+    if jobs <= 1:
+        return SerialExecutor()
+    # spawn, not fork: forking a process that already runs polars' thread pool can deadlock.
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _jobs_for(options: ScanOptions, files: Sequence[SourceFile]) -> int:
+    if options.jobs is not None:
+        return max(1, min(options.jobs, len(files)))
+    if sum(f.size for f in files) < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(default_jobs(), len(files)))
+
+
+def _stats_from(found: Discovery) -> IngestStats:
+    return IngestStats(
+        files_skipped_digest=len(found.skipped_digest),
+        files_skipped_insight=len(found.skipped_insight),
+        files_skipped_other=len(found.skipped_other),
+        files_pruned=found.pruned,
+    )
+
+
+def reason_kind(reason: str) -> str:
+    return reason.split(":", 1)[0]
+
+
+def _record(stats: IngestStats, rejections: Sequence[Rejection]) -> None:
+    for rejection in rejections:
+        kind = reason_kind(rejection.reason)
+        stats.rejection_reasons[kind] = stats.rejection_reasons.get(kind, 0) + 1
+    room = MAX_REJECTION_DETAILS - len(stats.rejections)
+    if room > 0:
+        stats.rejections.extend(rejections[:room])
+
+
+def run(
+    paths: Sequence[str],
+    analyses: Sequence[Analysis[Any, Any]],
+    options: ScanOptions,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+) -> RunResult:
+    """Read every file under ``paths`` once and fold every analysis over it.
+
+    Raises :class:`NoInputError` when a path does not exist or nothing is left
+    to read, :class:`StrictError` on the first problem when ``options.strict``.
+    ``executor`` overrides the one ``options.jobs`` selects.
+    """
+    found = discover(paths, options.since, options.until, options.accounts, options.regions)
+    if found.missing:
+        raise NoInputError("no such file, directory or match: " + ", ".join(found.missing))
+    counted = (
+        len(found.files)
+        + len(found.skipped_digest)
+        + len(found.skipped_insight)
+        + len(found.skipped_other)
+        + found.pruned
+    )
+    if not counted:
+        raise NoInputError("no input files under: " + ", ".join(paths))
+    stats = _stats_from(found)
+    files = found.files
+    tasks = {f.path: FileTask(f.path, tuple(analyses), options) for f in files}
+    total_bytes = sum(f.size for f in files)
+    done = {"files": 0, "bytes": 0}
+    lock = threading.Lock()
+    sizes = {f.path: f.size for f in files}
+
+    def advance(path: str) -> None:
+        if progress is None:
+            return
+        with lock:
+            done["files"] += 1
+            done["bytes"] += sizes[path]
+            progress(done["files"], len(files), done["bytes"], total_bytes)
+
+    if progress is not None:
+        progress(0, len(files), 0, total_bytes)
+    own = executor is None
+    pool = executor if executor is not None else make_executor(_jobs_for(options, files))
+    states = [a.start() for a in analyses]
+    seen_keys = HashSet()
+    futures: dict[str, Future[FileOutcome]] = {}
+    try:
+        if not isinstance(pool, SerialExecutor):
+            # Largest first so no worker is left with one big file at the end.
+            for f in sorted(files, key=lambda f: (-f.size, f.path)):
+                futures[f.path] = pool.submit(process_file, tasks[f.path])
+                futures[f.path].add_done_callback(lambda _f, p=f.path: advance(p))
+        for f in files:
+            future = futures.pop(f.path, None)
+            if future is None:
+                future = pool.submit(process_file, tasks[f.path])
+                advance(f.path)
+            outcome = future.result()
+            overlap = seen_keys.intersect(outcome.hashes)
+            if len(overlap):
+                # A record this file shares with an earlier one: re-read it so the
+                # earlier copy wins, exactly as a serial run in this order would.
+                retry = FileTask(f.path, tuple(analyses), options, skip=overlap)
+                outcome = process_file(retry)
+            states = _absorb(stats, outcome, analyses, states, options.strict)
+            seen_keys.add(outcome.hashes)
+    finally:
+        for future in futures.values():
+            future.cancel()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return RunResult(stats, {a.name: a.finish(s) for a, s in zip(analyses, states, strict=True)})
+
+
+def _absorb(
+    stats: IngestStats,
+    outcome: FileOutcome,
+    analyses: Sequence[Analysis[Any, Any]],
+    states: list[Any],
+    strict: bool,
+) -> list[Any]:
+    if outcome.failure is not None:
+        if strict:
+            raise StrictError(outcome.failure)
+        stats.files_failed += 1
+        _record(stats, [outcome.failure])
+        return states
+    if strict and outcome.rejections:
+        raise StrictError(outcome.rejections[0])
+    stats.files_read += 1
+    stats.records_seen += outcome.seen
+    stats.records_kept += outcome.kept
+    stats.records_duplicate += outcome.duplicates
+    stats.records_out_of_window += outcome.out_of_window
+    stats.records_rejected += len(outcome.rejections)
+    _record(stats, outcome.rejections)
+    assert outcome.states is not None
+    return [a.combine(s, o) for a, s, o in zip(analyses, states, outcome.states, strict=True)]
