@@ -1,7 +1,95 @@
+"""``kmslog filter PATTERN PATH…``: an offline ``filter-log-events`` over CloudTrail files."""
+
 from __future__ import annotations
 
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from kmslog.analyses.filtering import FilterAnalysis, FilterResult
+from kmslog.commands.scan import EXIT_STRICT, parse_instant
+from kmslog.patterns import PatternError, parse
+from kmslog.report.filter_report import json_document, ndjson_lines, print_table
+from kmslog.report.safe import clean
+from kmslog.run.api import ScanOptions
+from kmslog.run.executor import NoInputError, StrictError, run
+
+EXIT_USAGE = 2
+
+
+class FilterFormat(StrEnum):
+    table = "table"
+    ndjson = "ndjson"
+    json = "json"
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    sys.stderr.write(clean(message) + "\n")
+    return typer.Exit(code)
+
+
+def filter_command(
+    pattern: Annotated[str, typer.Argument(help="The CloudWatch Logs filter pattern.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="CloudTrail files, directories (recursive) or globs.")
+    ],
+    since: Annotated[
+        str | None, typer.Option(help="Only records at or after this time (ISO 8601, UTC).")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Only records at or before this time (a bare date: its end)."),
+    ] = None,
+    output_format: Annotated[
+        FilterFormat,
+        typer.Option("--format", help="table, ndjson (original records) or json."),
+    ] = FilterFormat.table,
+    jobs: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
+    ] = False,
+) -> None:
+    """Print the CloudTrail records a filter pattern matches, in time order."""
+    try:
+        parsed = parse(pattern)
+    except PatternError as exc:
+        raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
+    for warning in parsed.warnings:
+        sys.stderr.write(clean(f"warning: {warning}") + "\n")
+    options = ScanOptions(
+        since=None if since is None else parse_instant(since),
+        until=None if until is None else parse_instant(until, end_of_day=True),
+        strict=strict,
+        jobs=jobs,
+    )
+    if options.since and options.until and options.since > options.until:
+        raise typer.BadParameter("--since is after --until")
+    analysis = FilterAnalysis(parsed)
+    try:
+        outcome = run(paths, [analysis], options)
+    except NoInputError as exc:
+        raise _fail(f"error: {exc}") from None
+    except StrictError as exc:
+        raise _fail(f"error (--strict): {exc}", EXIT_STRICT) from None
+    result: FilterResult = outcome.results[analysis.name]
+    if output_format is FilterFormat.ndjson:
+        out = sys.stdout.buffer
+        for line in ndjson_lines(result):
+            out.write(line + b"\n")
+        out.flush()
+        return
+    if output_format is FilterFormat.json:
+        doc = json_document(result, pattern)
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=True) + "\n")
+        return
+    print_table(Console(highlight=False), result)
 
 
 def register(app: typer.Typer) -> None:
-    """Not wired yet."""
+    app.command("filter")(filter_command)
