@@ -1,0 +1,388 @@
+"""Detections: every metric filter, alarm replay, configuration history and
+imported key-material expiry, in one fold over the event frames.
+
+Per frame, all rule masks are computed in one polars pass and only the rows
+some rule (or the configuration / key-material bookkeeping) needs are kept;
+everything after that works on those few rows. The partial state is lists of
+small frames plus sets, so workers fold locally and the parent concatenates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import reduce
+from typing import Any
+
+import polars as pl
+
+from kmslog.decode import schema as S
+from kmslog.kms.keys import key_arn_expr
+from kmslog.metrics import existence, key_material
+from kmslog.metrics.alarm import AlarmSpec, AlarmState, period_values, replay
+from kmslog.metrics.existence import ConfigChange, Segment
+from kmslog.metrics.key_material import ExpiringMaterial, MaterialChange
+from kmslog.metrics.loaders import builtin_rules
+from kmslog.metrics.metric_filter import (
+    DIMS,
+    MINUTE,
+    STREAM,
+    compile_rules,
+    dims_key,
+    evaluate_matches,
+    mask_column,
+    merge_samples,
+)
+from kmslog.metrics.rules import FilterRule, KeyMaterialRule, RuleSet
+from kmslog.metrics.statistics import Aggregate
+
+# Partial tables are compacted once this many have piled up in a state.
+_COMPACT_AT = 32
+
+
+@dataclass
+class DetectionsState:
+    findings: list[pl.DataFrame] = field(default_factory=list)
+    samples: list[pl.DataFrame] = field(default_factory=list)
+    active_minutes: set[int] = field(default_factory=set)
+    config: list[ConfigChange] = field(default_factory=list)
+    material: list[MaterialChange] = field(default_factory=list)
+    first: datetime | None = None
+    last: datetime | None = None
+    events: int = 0
+
+
+@dataclass(frozen=True)
+class TransitionReport:
+    time: datetime
+    old: AlarmState
+    new: AlarmState
+    reason: str
+    alarm_existed: bool | None  # None: the logs never mention the alarm
+    actions_enabled: bool | None
+    filter_existed: bool | None
+    would_notify: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class AlarmReport:
+    alarm: AlarmSpec
+    filters: tuple[str, ...]
+    transitions: tuple[TransitionReport, ...]
+    existence: tuple[Segment, ...] | None
+    filter_existence: dict[str, tuple[Segment, ...] | None]
+    datapoints: int
+
+
+@dataclass(frozen=True)
+class DetectionsResult:
+    rules: tuple[FilterRule, ...]
+    findings: pl.DataFrame
+    alarms: tuple[AlarmReport, ...]
+    key_material_rule: KeyMaterialRule | None
+    key_material: tuple[ExpiringMaterial, ...]
+    as_of: datetime | None
+    first: datetime | None
+    last: datetime | None
+    events: int
+    skipped: tuple[str, ...]
+
+    @property
+    def alarmed(self) -> list[AlarmReport]:
+        return [a for a in self.alarms if any(t.new is AlarmState.ALARM for t in a.transitions)]
+
+
+def _any_rule_expr(columns: Sequence[str]) -> pl.Expr:
+    return reduce(lambda a, b: a | b, [pl.col(c).fill_null(False) for c in columns])
+
+
+@dataclass(frozen=True)
+class DetectionsAnalysis:
+    """``rules`` defaults to the built-in catalogue; ``as_of`` to the end of the logs."""
+
+    rules: RuleSet = field(default_factory=builtin_rules)
+    as_of: datetime | None = None
+    name: str = "detections"
+
+    def start(self) -> DetectionsState:
+        return DetectionsState()
+
+    def update(self, state: DetectionsState, frame: pl.DataFrame) -> DetectionsState:
+        if frame.height == 0:
+            return state
+        compiled = compile_rules(self.rules)
+        masks = [c.mask.alias(mask_column(i)) for i, c in enumerate(compiled)]
+        wanted = [mask_column(i) for i in range(len(compiled))]
+        config = existence.config_frame_filter().alias("__config")
+        material = (
+            key_material.frame_filter().alias("__material")
+            if self.rules.key_material is not None
+            else pl.lit(False).alias("__material")
+        )
+        keep = _any_rule_expr([*wanted, "__config", "__material"])
+        marked = frame.lazy().with_columns(*masks, config, material).filter(keep).collect()
+        bounds = frame.select(
+            pl.col(S.EVENT_TIME).min().alias("lo"), pl.col(S.EVENT_TIME).max().alias("hi")
+        ).row(0)
+        state.first = bounds[0] if state.first is None else min(state.first, bounds[0])
+        state.last = bounds[1] if state.last is None else max(state.last, bounds[1])
+        state.events += frame.height
+        if any(c.rule.metric_filter.default_value is not None for c in compiled):
+            minutes = frame.select((pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).unique())
+            state.active_minutes.update(minutes.to_series().to_list())
+        if marked.height:
+            matched = marked.filter(_any_rule_expr(wanted)) if wanted else marked.head(0)
+            if matched.height:
+                findings, samples = evaluate_matches(compiled, matched)
+                state.findings.append(findings)
+                state.samples.append(samples)
+            cfg = marked.filter(pl.col("__config"))
+            if cfg.height:
+                state.config.extend(existence.changes_from_rows(cfg.to_dicts()))
+            mat = marked.filter(pl.col("__material"))
+            if mat.height:
+                rows = mat.with_columns(key_arn_expr()).to_dicts()
+                state.material.extend(key_material.changes_from_rows(rows))
+        return _compact(state)
+
+    def combine(self, a: DetectionsState, b: DetectionsState) -> DetectionsState:
+        bounds_first = [t for t in (a.first, b.first) if t is not None]
+        bounds_last = [t for t in (a.last, b.last) if t is not None]
+        return _compact(
+            DetectionsState(
+                findings=a.findings + b.findings,
+                samples=a.samples + b.samples,
+                active_minutes=a.active_minutes | b.active_minutes,
+                config=a.config + b.config,
+                material=a.material + b.material,
+                first=min(bounds_first) if bounds_first else None,
+                last=max(bounds_last) if bounds_last else None,
+                events=a.events + b.events,
+            )
+        )
+
+    def finish(self, state: DetectionsState) -> DetectionsResult:
+        findings = _sorted_findings(state.findings, self.rules)
+        samples = merge_samples(state.samples)
+        reports = tuple(
+            _alarm_report(alarm, self.rules, samples, state)
+            for alarm in self.rules.alarms
+            if any(
+                r.metric_filter.metric_key == (alarm.namespace, alarm.metric_name)
+                for r in self.rules.filters
+            )
+        )
+        as_of = self.as_of or state.last
+        expiring: tuple[ExpiringMaterial, ...] = ()
+        if self.rules.key_material is not None and as_of is not None:
+            expiring = tuple(
+                key_material.expiring(state.material, self.rules.key_material.alarm, as_of)
+            )
+        skipped = self.rules.skipped + tuple(
+            f"alarm {a.name!r} watches {a.namespace}/{a.metric_name}, which no loaded metric "
+            "filter produces: not replayed"
+            for a in self.rules.unwatched_alarms()
+        )
+        return DetectionsResult(
+            rules=self.rules.filters,
+            findings=findings,
+            alarms=reports,
+            key_material_rule=self.rules.key_material,
+            key_material=expiring,
+            as_of=as_of,
+            first=state.first,
+            last=state.last,
+            events=state.events,
+            skipped=skipped,
+        )
+
+
+def _compact(state: DetectionsState) -> DetectionsState:
+    if len(state.samples) > _COMPACT_AT:
+        state.samples = [merge_samples(state.samples)]
+    if len(state.findings) > _COMPACT_AT:
+        state.findings = [pl.concat(state.findings, how="vertical_relaxed")]
+    return state
+
+
+def _sorted_findings(parts: list[pl.DataFrame], rules: RuleSet) -> pl.DataFrame:
+    frames = [p for p in parts if p.height]
+    if not frames:
+        return pl.DataFrame(
+            schema={
+                "rule": pl.String,
+                S.EVENT_ID: pl.String,
+                S.EVENT_TIME: pl.Datetime("ms", "UTC"),
+                S.EVENT_NAME: pl.String,
+                "key_arn": pl.String,
+                "principal_arn": pl.String,
+                S.SOURCE_IP: pl.String,
+                S.ERROR_CODE: pl.String,
+                S.ERROR_MESSAGE: pl.String,
+                S.SOURCE: pl.String,
+                S.RECORD_INDEX: pl.Int64,
+                "metric_value": pl.Float64,
+            }
+        )
+    order = {r.id: i for i, r in enumerate(rules.filters)}
+    data = pl.concat(frames, how="vertical_relaxed")
+    return (
+        data.with_columns(pl.col("rule").replace_strict(order, default=len(order)).alias("__o"))
+        .sort(["__o", S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX])
+        .drop("__o")
+    )
+
+
+def _alarm_report(
+    alarm: AlarmSpec, rules: RuleSet, samples: pl.DataFrame, state: DetectionsState
+) -> AlarmReport:
+    feeding = [
+        r.metric_filter
+        for r in rules.filters
+        if r.metric_filter.metric_key == (alarm.namespace, alarm.metric_name)
+    ]
+    names = [f.name for f in feeding]
+    rows = samples.filter(
+        pl.col(STREAM).is_in(names) & (pl.col(DIMS) == dims_key(alarm.dimensions))
+    )
+    per_period: dict[int, list[Any]] = {}
+    p = alarm.period
+    matched_minutes: dict[str, set[int]] = {}
+    for row in rows.iter_rows(named=True):
+        matched_minutes.setdefault(row[STREAM], set()).add(row[MINUTE])
+        per_period.setdefault(row[MINUTE] - row[MINUTE] % p, []).append(row)
+    for f in feeding:
+        if f.default_value is None or f.dimensions or alarm.dimensions:
+            continue
+        seen = matched_minutes.get(f.name, set())
+        d = f.default_value
+        for m in state.active_minutes - seen:
+            per_period.setdefault(m - m % p, []).append(
+                {"count": 1, "sum": d, "min": d, "max": d, "values": [d]}
+            )
+    if alarm.statistic.needs_samples:
+        values = {t: [v for r in rs for v in (r["values"] or [])] for t, rs in per_period.items()}
+        datapoints = period_values(alarm, values)
+    else:
+        datapoints = {
+            t: Aggregate(
+                count=sum(r["count"] for r in rs),
+                total=sum(r["sum"] for r in rs),
+                minimum=min(r["min"] for r in rs),
+                maximum=max(r["max"] for r in rs),
+            ).statistic(alarm.statistic.kind)
+            for t, rs in per_period.items()
+        }
+    transitions = []
+    alarm_segments = existence.alarm_segments(state.config, alarm.name)
+    filter_segments = {f.name: existence.filter_segments(state.config, f.name) for f in feeding}
+    if state.first is not None and state.last is not None:
+        start = int(state.first.timestamp())
+        end = int(state.last.timestamp())
+        for t in replay(alarm, datapoints, start, end):
+            transitions.append(_annotate(alarm, t, alarm_segments, filter_segments))
+    return AlarmReport(
+        alarm=alarm,
+        filters=tuple(names),
+        transitions=tuple(transitions),
+        existence=None if alarm_segments is None else tuple(alarm_segments),
+        filter_existence={k: None if v is None else tuple(v) for k, v in filter_segments.items()},
+        datapoints=len(datapoints),
+    )
+
+
+def _ago(earlier: datetime, later: datetime) -> str:
+    minutes = int((later - earlier).total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hours"
+    return f"{hours // 24} days"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _annotate(
+    alarm: AlarmSpec,
+    t: Any,
+    alarm_segments: list[Segment] | None,
+    filter_segments: dict[str, list[Segment] | None],
+) -> TransitionReport:
+    at = existence.state_at(alarm_segments, t.time)
+    alarm_existed: bool | None
+    actions: bool | None
+    if at is True:
+        alarm_existed, actions = None, alarm.actions_enabled
+    elif at is False:
+        alarm_existed, actions = False, None
+    else:
+        assert isinstance(at, Segment)
+        alarm_existed = True
+        actions = at.actions_enabled if at.actions_enabled is not None else alarm.actions_enabled
+    filter_states = [existence.state_at(segs, t.time) for segs in filter_segments.values()]
+    if any(s is not True and s is not False for s in filter_states):
+        filter_existed: bool | None = True
+    elif any(s is True for s in filter_states):
+        filter_existed = None
+    else:
+        filter_existed = False
+    note = None
+    # Relate the configuration to the data that tripped the alarm, not to the
+    # evaluation: "deleted 10 minutes before" the breaching datapoint's period.
+    moment = max((d[0] for d in t.datapoints), default=t.time)
+    if t.new is AlarmState.ALARM:
+        if alarm_existed is False:
+            note = _absence_note("alarm", alarm.name, alarm_segments, moment)
+        elif actions is False:
+            muted = (
+                at.start
+                if isinstance(at, Segment) and at.start_event == "DisableAlarmActions"
+                else None
+            )
+            note = f"alarm {alarm.name} had its actions disabled" + (
+                f" at {_iso(muted)}, {_ago(muted, moment)} before the breaching datapoint"
+                if muted
+                else ""
+            )
+        elif filter_existed is False:
+            name = next(iter(filter_segments))
+            note = _absence_note("metric filter", name, filter_segments[name], moment)
+    would_notify = (
+        t.new is AlarmState.ALARM
+        and alarm_existed is not False
+        and actions is not False
+        and filter_existed is not False
+    )
+    return TransitionReport(
+        time=t.time,
+        old=t.old,
+        new=t.new,
+        reason=t.reason,
+        alarm_existed=alarm_existed,
+        actions_enabled=actions,
+        filter_existed=filter_existed,
+        would_notify=would_notify,
+        note=note,
+    )
+
+
+def _absence_note(what: str, name: str, segments: list[Segment] | None, moment: datetime) -> str:
+    ended = [s for s in segments or [] if s.end is not None and s.end <= moment]
+    if ended:
+        gone = ended[-1].end
+        assert gone is not None
+        return (
+            f"the {what} {name} was deleted at {_iso(gone)}, {_ago(gone, moment)} before "
+            f"the breaching datapoint ({_iso(moment)})"
+        )
+    later = [s for s in segments or [] if s.start is not None and s.start > moment]
+    if later:
+        start = later[0].start
+        assert start is not None
+        return f"the {what} {name} did not exist yet: created at {_iso(start)}"
+    return f"the {what} {name} did not exist then"
