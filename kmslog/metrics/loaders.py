@@ -288,14 +288,14 @@ def _aws_filter(item: Any, position: str) -> FilterRule:
 def _aws_alarm(item: Any) -> tuple[Any, str]:
     item = _table("?", "MetricAlarms[]", item)
     name = item.get("AlarmName") or "?"
-    if item.get("Metrics"):
-        return None, f"alarm {name!r} uses metric math, which kmslog does not replay"
     operator = item.get("ComparisonOperator")
     if operator in ANOMALY_DETECTION_OPERATORS or item.get("ThresholdMetricId"):
         return None, (
             f"alarm {name!r} uses the anomaly-detection operator {operator}; "
             "kmslog replays static thresholds only"
         )
+    if item.get("Metrics"):
+        return None, f"alarm {name!r} uses metric math, which kmslog does not replay"
     statistic = item.get("Statistic") or item.get("ExtendedStatistic")
     if item.get("Statistic") and item.get("ExtendedStatistic"):
         raise RuleError(name, "Statistic", "give Statistic or ExtendedStatistic, not both")

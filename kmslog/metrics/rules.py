@@ -106,16 +106,30 @@ class RuleSet:
     skipped: tuple[str, ...] = field(default=())
 
     def merged(self, other: RuleSet) -> RuleSet:
-        """``other`` added to this set; a filter or alarm with the same name replaces ours
-        (a user's real configuration wins over the built-in copy)."""
-        names = {r.metric_filter.name for r in other.filters}
-        ids = {r.id for r in other.filters}
+        """``other`` added to this set. A filter or alarm with the same name replaces
+        ours (a user's real configuration wins over the built-in copy); a replaced
+        filter keeps our catalogue metadata (id, title, severity, references)."""
+        theirs = {r.metric_filter.name: r for r in other.filters}
+        kept: list[FilterRule] = []
+        for rule in self.filters:
+            replacement = theirs.pop(rule.metric_filter.name, None)
+            if replacement is None:
+                kept.append(rule)
+            else:
+                kept.append(
+                    replace(
+                        rule, metric_filter=replacement.metric_filter, origin=replacement.origin
+                    )
+                )
+        ids = {r.id for r in kept}
+        for rule in theirs.values():
+            if rule.id in ids:
+                raise RuleError(rule.id, "id", "a rule with this id is already loaded", rule.origin)
+            ids.add(rule.id)
+            kept.append(rule)
         alarm_names = {a.name for a in other.alarms}
         return RuleSet(
-            filters=tuple(
-                r for r in self.filters if r.metric_filter.name not in names and r.id not in ids
-            )
-            + other.filters,
+            filters=tuple(kept),
             alarms=tuple(a for a in self.alarms if a.name not in alarm_names) + other.alarms,
             key_material=other.key_material or self.key_material,
             skipped=self.skipped + other.skipped,
