@@ -1,7 +1,141 @@
+"""``kmslog lifecycle KEY PATH…`` / ``kmslog lifecycle --all PATH…``: each key's life."""
+
 from __future__ import annotations
 
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from kmslog.analyses.lifecycle import LifecycleAnalysis
+from kmslog.lifecycle.model import LifecycleResult
+from kmslog.report.lifecycle_console import print_all, print_result
+from kmslog.report.lifecycle_html import render_html
+from kmslog.report.lifecycle_json import all_keys_data, result_data
+from kmslog.run.api import ScanOptions
+
+EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_STRICT = 3
+
+
+class LifecycleFormat(StrEnum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+def lifecycle(
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            help="KEY (key id, key ARN, alias/NAME, alias ARN or mrk- id) then CloudTrail "
+            "files, directories or globs; with --all only paths.",
+            metavar="[KEY] PATH...",
+        ),
+    ],
+    all_keys: Annotated[bool, typer.Option("--all", help="One row per key.")] = False,
+    output_format: Annotated[
+        LifecycleFormat, typer.Option("--format", help="table (terminal), json or html.")
+    ] = LifecycleFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file (html needs it).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Only records at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only records at or before.")] = None,
+    account: Annotated[list[str] | None, typer.Option(help="Only this account.")] = None,
+    region: Annotated[list[str] | None, typer.Option(help="Only this region.")] = None,
+    jobs: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    strict: Annotated[bool, typer.Option(help="Stop at the first bad file or record.")] = False,
+) -> None:
+    """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
+    from kmslog.commands.scan import parse_instant
+    from kmslog.run.executor import NoInputError, StrictError, run
+
+    err = Console(stderr=True, highlight=False)
+    if all_keys:
+        query, paths = None, list(args)
+    else:
+        if len(args) < 2:
+            err.print("error: give a KEY and at least one PATH (or --all PATH…)", markup=False)
+            raise typer.Exit(EXIT_USAGE)
+        query, paths = args[0], list(args[1:])
+    if output_format is LifecycleFormat.html and output is None:
+        err.print("error: --format html needs -o FILE", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    options = ScanOptions(
+        since=None if since is None else parse_instant(since),
+        until=None if until is None else parse_instant(until, end_of_day=True),
+        accounts=frozenset(account or ()),
+        regions=frozenset(region or ()),
+        strict=strict,
+        jobs=jobs,
+    )
+    analysis = LifecycleAnalysis(query)
+    try:
+        run_result = run(paths, [analysis], options)
+    except NoInputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StrictError as exc:
+        err.print(f"error (--strict): {exc}", markup=False)
+        raise typer.Exit(EXIT_STRICT) from None
+    for rejection in run_result.stats.rejections[:20]:
+        err.print(
+            f"warning: {rejection.source} {rejection.position_kind} {rejection.position}: "
+            f"{rejection.reason}",
+            markup=False,
+        )
+    result: LifecycleResult = run_result.results[analysis.name]
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    for life in result.keys:
+        for finding in life.findings:
+            if finding.kind == "unreadable_date":
+                err.print(f"warning: {life.key.arn}: {finding.detail}", markup=False)
+    if query is not None and not result.keys:
+        err.print(f"error: no record in these logs names {query!r}", markup=False)
+        if output_format is LifecycleFormat.table:
+            raise typer.Exit(EXIT_NOT_FOUND)
+    _emit(result, all_keys, output_format, output)
+    if query is not None and not result.keys:
+        raise typer.Exit(EXIT_NOT_FOUND)
+
+
+def _emit(
+    result: LifecycleResult, all_keys: bool, output_format: LifecycleFormat, output: Path | None
+) -> None:
+    if output_format is LifecycleFormat.html:
+        assert output is not None
+        output.write_text(render_html(result), encoding="utf-8")
+        return
+    if output_format is LifecycleFormat.json:
+        data = all_keys_data(result) if all_keys else result_data(result)
+        if not all_keys and not result.keys:
+            data = []
+        text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return
+    if output is not None:
+        with output.open("w", encoding="utf-8") as handle:
+            _print(Console(file=handle, highlight=False, width=200), result, all_keys)
+        return
+    _print(Console(highlight=False), result, all_keys)
+
+
+def _print(console: Console, result: LifecycleResult, all_keys: bool) -> None:
+    if all_keys:
+        print_all(console, result)
+    else:
+        print_result(console, result)
 
 
 def register(app: typer.Typer) -> None:
-    """Not wired yet."""
+    app.command("lifecycle")(lifecycle)

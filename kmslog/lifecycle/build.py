@@ -364,6 +364,7 @@ def _lifecycle(
         last_seen=max(last_times) if last_times else None,
         last_used=max(last_used_values) if last_used_values else None,
         deletion_date=deletion,
+        usage_points=sorted((r["first"], r["count"], r["errors"]) for r in data.usage),
     )
 
 

@@ -84,6 +84,8 @@ class KeyLifecycle:
     last_seen: datetime | None = None
     last_used: datetime | None = None
     deletion_date: datetime | None = None
+    # (time, calls, failed calls) per usage partial row, for the usage histogram.
+    usage_points: list[tuple[datetime, int, int]] = field(default_factory=list)
 
     @property
     def state(self) -> KeyState:

@@ -1,0 +1,170 @@
+"""Lifecycle in the terminal. Every string from a record goes through ``safe.text``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
+from kmslog.lifecycle.state_machine import KeyState
+from kmslog.report.safe import text
+
+STATE_STYLE = {
+    KeyState.ENABLED: "green",
+    KeyState.DISABLED: "yellow",
+    KeyState.PENDING_DELETION: "bold red",
+    KeyState.PENDING_REPLICA_DELETION: "red",
+    KeyState.PENDING_IMPORT: "magenta",
+    KeyState.UNAVAILABLE: "magenta",
+    KeyState.DELETED: "dim red",
+    KeyState.UNKNOWN: "dim",
+}
+
+
+def _t(value: datetime | None, empty: str = "…") -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else empty
+
+
+def _state(state: KeyState) -> Text:
+    return Text(state.value, style=STATE_STYLE.get(state, ""))
+
+
+def print_alias_history(console: Console, result: LifecycleResult) -> None:
+    table = Table(title=Text(f"alias history of {result.query}"), title_justify="left")
+    for column in ("alias", "account", "region", "key", "from", "to", "how"):
+        table.add_column(column)
+    for b in result.alias_bindings:
+        table.add_row(
+            text(b.scope.name),
+            text(b.scope.account),
+            text(b.scope.region),
+            text(b.key_arn),
+            _t(b.start, "before the logs"),
+            _t(b.end, "now"),
+            "seen in use" if b.observed else "alias events",
+        )
+    console.print(table)
+
+
+def print_lifecycle(console: Console, life: KeyLifecycle) -> None:
+    info = life.key
+    head = Text()
+    head.append("key ", style="bold")
+    head.append_text(text(info.arn, "bold"))
+    head.append("\nstate ")
+    head.append_text(_state(life.state))
+    head.append(
+        f"   origin {info.origin or 'not logged'}   created {_t(info.created, 'not logged')}"
+    )
+    if info.created_raw and info.created is None:
+        head.append_text(text(f" ({info.created_raw})"))
+    head.append(
+        f"\nseen {_t(life.first_seen)} .. {_t(life.last_seen)}"
+        f"   last used {_t(life.last_used, 'never')}"
+    )
+    if life.deletion_date:
+        head.append(f"\ndeletion date {_t(life.deletion_date)}", style="red")
+    for b in info.aliases:
+        head.append("\nalias ")
+        head.append_text(text(b.scope.name))
+        head.append(f" {_t(b.start, 'before the logs')} .. {_t(b.end, 'now')}")
+    if info.description:
+        head.append("\ndescription ")
+        head.append_text(text(info.description))
+    console.print(head)
+
+    states = Table(title="states", title_justify="left")
+    for column in ("state", "from", "to", "cause", "event id"):
+        states.add_column(column)
+    for s in life.states:
+        states.add_row(
+            _state(s.state),
+            _t(s.start, "before the logs"),
+            _t(s.end, "now"),
+            text(s.cause),
+            text(s.event_id),
+        )
+    console.print(states)
+
+    events = Table(title="control-plane timeline", title_justify="left")
+    for column in ("time", "event", "actor", "source IP", "detail", "event id", "file"):
+        events.add_column(column, overflow="fold")
+    for e in life.events:
+        name = text(e.event_name, "" if e.success else "red")
+        events.add_row(
+            _t(e.time),
+            name,
+            text(e.actor),
+            text(e.source_ip),
+            text(e.detail, "" if e.success else "red"),
+            text(e.event_id),
+            text(f"{e.source}#{e.record_index}"),
+        )
+    console.print(events)
+
+    usage = Table(title="usage", title_justify="left")
+    for column in (
+        "principal",
+        "operation",
+        "count",
+        "errors",
+        "first",
+        "last",
+        "source IPs",
+        "via",
+        "context keys",
+    ):
+        usage.add_column(column, overflow="fold")
+    for u in life.usage:
+        usage.add_row(
+            text(u.principal),
+            text(u.operation),
+            str(u.count),
+            Text(str(u.errors), style="red" if u.errors else ""),
+            _t(u.first),
+            _t(u.last),
+            text(", ".join(u.source_ips[:5]) + (" …" if len(u.source_ips) > 5 else "")),
+            text(", ".join(u.invoked_by)),
+            text(", ".join(u.context_keys)),
+        )
+    console.print(usage)
+
+    if life.findings:
+        findings = Table(title="findings", title_justify="left")
+        for column in ("kind", "time", "detail", "event id"):
+            findings.add_column(column, overflow="fold")
+        for f in life.findings:
+            findings.add_row(text(f.kind, "bold"), _t(f.time, ""), text(f.detail), text(f.event_id))
+        console.print(findings)
+
+
+def print_result(console: Console, result: LifecycleResult) -> None:
+    if result.alias_bindings:
+        print_alias_history(console, result)
+    for life in result.keys:
+        print_lifecycle(console, life)
+        console.print()
+
+
+def print_all(console: Console, result: LifecycleResult) -> None:
+    table = Table(title=f"{len(result.keys)} keys", title_justify="left")
+    for column in ("key", "state", "aliases", "created", "last used", "deletion date", "findings"):
+        table.add_column(column, overflow="fold")
+    for life in result.keys:
+        aliases = sorted({b.scope.name for b in life.key.aliases if b.end is None})
+        kinds: dict[str, int] = {}
+        for f in life.findings:
+            kinds[f.kind] = kinds.get(f.kind, 0) + 1
+        table.add_row(
+            text(life.key.arn),
+            _state(life.state),
+            text(", ".join(aliases)),
+            _t(life.key.created, ""),
+            _t(life.last_used, "never"),
+            _t(life.deletion_date, ""),
+            text(", ".join(f"{k}×{n}" for k, n in sorted(kinds.items()))),
+        )
+    console.print(table)

@@ -1,0 +1,145 @@
+"""Lifecycle results as JSON-ready data (the ``--format json`` contract; fields may be added)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from kmslog.kms.resolve import AliasBinding
+from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def alias_data(binding: AliasBinding) -> dict[str, Any]:
+    return {
+        "name": binding.scope.name,
+        "account": binding.scope.account or None,
+        "region": binding.scope.region or None,
+        "key_arn": binding.key_arn,
+        "from": iso(binding.start),
+        "to": iso(binding.end),
+        "from_event_id": binding.start_event_id,
+        "to_event_id": binding.end_event_id,
+        "observed": binding.observed,
+    }
+
+
+def key_data(life: KeyLifecycle) -> dict[str, Any]:
+    info = life.key
+    return {
+        "key_id": info.key_id,
+        "arn": info.arn,
+        "aliases": [alias_data(b) for b in info.aliases],
+        "origin": info.origin,
+        "created": iso(info.created),
+        "created_raw": info.created_raw,
+        "created_event_id": info.created_event_id,
+        "description": info.description,
+        "multi_region": info.multi_region,
+    }
+
+
+def lifecycle_data(life: KeyLifecycle, query: str | None = None) -> dict[str, Any]:
+    """One key's full lifecycle."""
+    return {
+        "query": query,
+        "key": key_data(life),
+        "state": life.state.value,
+        "first_seen": iso(life.first_seen),
+        "last_seen": iso(life.last_seen),
+        "last_used": iso(life.last_used),
+        "deletion_date": iso(life.deletion_date),
+        "states": [
+            {
+                "state": s.state.value,
+                "from": iso(s.start),
+                "to": iso(s.end),
+                "event_id": s.event_id,
+                "cause": s.cause,
+            }
+            for s in life.states
+        ],
+        "events": [
+            {
+                "time": iso(e.time),
+                "event_name": e.event_name,
+                "category": e.category,
+                "actor": e.actor,
+                "source_ip": e.source_ip,
+                "event_id": e.event_id,
+                "success": e.success,
+                "error_code": e.error_code,
+                "detail": e.detail,
+                "source": e.source,
+                "record_index": e.record_index,
+            }
+            for e in life.events
+        ],
+        "usage": [
+            {
+                "principal": u.principal,
+                "operation": u.operation,
+                "count": u.count,
+                "errors": u.errors,
+                "first": iso(u.first),
+                "last": iso(u.last),
+                "source_ips": list(u.source_ips),
+                "invoked_by": list(u.invoked_by),
+                "context_keys": list(u.context_keys),
+            }
+            for u in life.usage
+        ],
+        "uses_in_state": [
+            {
+                "state": u.state.value,
+                "principal": u.principal,
+                "operation": u.operation,
+                "count": u.count,
+                "errors": u.errors,
+                "first": iso(u.first),
+                "last": iso(u.last),
+                "event_id": u.event_id,
+            }
+            for u in life.uses_in_state
+        ],
+        "findings": [
+            {"kind": f.kind, "time": iso(f.time), "detail": f.detail, "event_id": f.event_id}
+            for f in life.findings
+        ],
+    }
+
+
+def result_data(result: LifecycleResult) -> dict[str, Any] | list[dict[str, Any]]:
+    """The report for a key query: one object, or a list when it names several keys
+    (an alias that moved between keys, or an ``mrk-`` id present in several Regions)."""
+    reports = [lifecycle_data(k, result.query) for k in result.keys]
+    if result.alias_bindings:
+        history = [alias_data(b) for b in result.alias_bindings]
+        for report in reports:
+            report["alias_history"] = history
+    return reports[0] if len(reports) == 1 else reports
+
+
+def summary_row(life: KeyLifecycle) -> dict[str, Any]:
+    """One row of ``--all``: the key object plus its state, last use and findings."""
+    row = key_data(life)
+    row.update(
+        {
+            "state": life.state.value,
+            "last_used": iso(life.last_used),
+            "last_seen": iso(life.last_seen),
+            "deletion_date": iso(life.deletion_date),
+            "findings": dict(sorted(Counter(f.kind for f in life.findings).items())),
+        }
+    )
+    return row
+
+
+def all_keys_data(result: LifecycleResult) -> list[dict[str, Any]]:
+    return [summary_row(k) for k in result.keys]
