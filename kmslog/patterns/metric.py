@@ -156,7 +156,7 @@ class MetricFilter:
             extracted = M.eval_delimited(ast, message)
             if extracted is None:
                 return None
-            lookup = lambda ref: extracted.get(ref.field or "")  # noqa: E731
+            lookup = lambda ref: _field_text(ast, message, extracted, ref)  # noqa: E731
         else:
             if not M.matches(ast, message):
                 return None
@@ -198,6 +198,18 @@ class MetricFilter:
         from kmslog.patterns.vectorize import metric_dimension_exprs
 
         return metric_dimension_exprs(self)
+
+
+def _field_text(
+    ast: A.DelimitedPattern, message: str, extracted: dict[str, str], ref: Reference
+) -> str | None:
+    """``$name`` or ``$N``; a position also reaches a named field (``$7`` = ``$size``)."""
+    name = ref.field or ""
+    if name in extracted or not name[1:].isdigit():
+        return extracted.get(name)
+    pairs = M.align(ast, message) or []
+    position = int(name[1:])
+    return pairs[position - 1][1] if position <= len(pairs) else None
 
 
 def _json_text(doc: Any, ref: Reference) -> str | None:

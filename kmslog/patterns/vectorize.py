@@ -159,7 +159,7 @@ def node_view(selector: A.Selector) -> NodeView | None:
     shape_bool = m.is_in(["true", "false"])
     shape_cont = m.str.starts_with("{") | m.str.starts_with("[")
     may_hold_null = _key_scan(selector, "null")
-    is_null = pl.when(m_null & may_hold_null).then(NULL_BOOL).otherwise(m_null)
+    is_null = pl.when(m_null & may_hold_null).then(NULL_BOOL).otherwise(FALSE)
     is_missing = pl.when(m_null & may_hold_null).then(NULL_BOOL).otherwise(m_null)
     names = selector.names
     column = S.SELECTOR_COLUMNS.get(names) if names else None
