@@ -159,7 +159,7 @@ c("json-080", "{ $.s = abc }", ' {"s":"abc"} ', True)  # surrounding blanks are 
 c("json-081", "{ $.s = abc }", '{"s":"ab\\u0063"}', True)  # escapes are decoded
 c("json-082", "{ $.a.s = abc }", '{"a":{"s":"abc"},"a":{"s":"x"}}', False)  # last key wins
 
-# --- JSON: numbers ---------------------------------------------------------------------------------
+# --- JSON: numbers -------------------------------------------------------------------------------
 c("json-100", "{ $.bandwidth > 75 }", compact({"bandwidth": 75}), False)
 c("json-101", "{ $.bandwidth > 75 }", compact({"bandwidth": 76}), True)
 c("json-102", "{ $.refreshRate >= 60 }", compact({"refreshRate": 60}), True)
@@ -214,7 +214,7 @@ c("json-156", "{ $.a = 1 || $.b = 2 || $.c = 3 }", compact({"c": 3}), True)
 c("json-157", "{ $.a = 1 && $.b = 2 && $.c = 3 }", compact({"a": 1, "b": 2}), False)
 c("json-158", "{ ( $.a = 1 ) && ( $.b NOT EXISTS ) }", compact({"a": 1}), True)
 
-# --- CloudTrail / KMS -------------------------------------------------------------------------------
+# --- CloudTrail / KMS ----------------------------------------------------------------------------
 c(
     "kms-001",
     '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
@@ -315,7 +315,7 @@ c(
 c("kms-056", "{ $.recipientAccountId = 111122223333 }", DISABLE_KEY, True)  # A8 text compare
 c("kms-057", "{ $.recipientAccountId > 1 }", DISABLE_KEY, False)  # A8: strings never relate
 
-# --- ambiguity decisions -----------------------------------------------------------------------------
+# --- ambiguity decisions -------------------------------------------------------------------------
 # A1: '*' is a wildcard anywhere in a value — the current guide says "use * as a wild card"
 c("a01-001", "{ $.s = Ev*ent }", compact({"s": "EvXYZent"}), True)
 c("a01-002", "{ $.s = Ev*ent }", compact({"s": "Ev*ent"}), True)
@@ -452,7 +452,7 @@ c("regex-053", "%KMSInvalidStateException|DisabledException%", DECRYPT_PENDING, 
 c("regex-054", "%KMSInvalidStateException|DisabledException%", DISABLE_KEY, False)
 c("regex-055", "  %ERROR%  ", "an ERROR", True)  # surrounding blanks are not part of the regex
 
-# --- space-delimited -----------------------------------------------------------------------------------
+# --- space-delimited -----------------------------------------------------------------------------
 APACHE_ALL = {
     "$1": "127.0.0.1",
     "$2": "-",
@@ -609,7 +609,7 @@ c("delim-042", "[a]", "[unterminated field", True, extracted={"$a": "unterminate
 c("delim-043", "[..., last = 1534]", APACHE, True)
 c("delim-044", "[first = 127.0.0.1, ...]", APACHE, True)
 
-# --- unstructured terms -------------------------------------------------------------------------------
+# --- unstructured terms --------------------------------------------------------------------------
 c("term-001", "ERROR", "[ERROR 400] BAD REQUEST", True)
 c("term-002", "ERROR", "[INFO] REQUEST FAILED", False)
 c("term-003", "ERROR", "Exiting with ERRORCODE: -1", True)  # substring
@@ -648,7 +648,7 @@ c("term-035", "ERROR -", "ERROR x", False)  # a lone '-' is a literal term
 c("term-036", '"say \\"hi\\""', 'they say "hi"', True)
 c("term-037", "ÉRROR", "ÉRROR", True)
 
-# --- metric transformations ---------------------------------------------------------------------------
+# --- metric transformations ----------------------------------------------------------------------
 c(
     "metric-001",
     "{ $.latency = * }",
@@ -789,7 +789,7 @@ c(
     dimensions={"d": {"from": "literal"}},
 )  # dimension values are references
 
-# --- invalid patterns ----------------------------------------------------------------------------------
+# --- invalid patterns ----------------------------------------------------------------------------
 INVALID = [
     "%something!%",
     "%a(b%",
@@ -853,7 +853,7 @@ INVALID = [
 for i, text in enumerate(INVALID, start=1):
     c(f"invalid-{i:03d}", text, "x", "invalid")
 
-# --- non-ASCII, odd and hostile input the evaluator must survive ------------------------------------
+# --- non-ASCII, odd and hostile input the evaluator must survive ---------------------------------
 c("edge-001", "{ $.a = 1 }", "", False)
 c("edge-002", "ERROR", "", False)
 c("edge-003", '{ $.a = "\u202e" }', compact({"a": "\u202e"}), True)
