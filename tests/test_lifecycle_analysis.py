@@ -212,11 +212,15 @@ def test_logs_beginning_mid_life_start_unknown_until_evidence():
     ]
     key = run(KEY_A, records).keys[0]
     assert [s.state.value for s in key.states] == ["Unknown", "PendingDeletion", "Disabled"]
+    assert key.states[0].start.isoformat() == "2024-03-01T00:00:00+00:00"  # start of the logs
     assert key.states[1].event_id == records[2]["eventID"]
+    assert key.states[1].start.isoformat() == "2024-03-03T00:00:00+00:00"
     tag = next(e for e in key.events if e.event_name == "TagResource")
     assert tag.detail == "tags set: a=b"
     other = run(KEY_B, records).keys[0]
-    assert [s.state.value for s in other.states] == ["Enabled"]
+    assert [s.state.value for s in other.states] == ["Unknown"]
+    enabled = [f for f in other.findings if f.kind == "enabled_by_use"]
+    assert len(enabled) == 1 and "successful Encrypt" in enabled[0].detail
 
 
 def test_non_kms_records_and_unknown_keys_are_ignored():
@@ -224,3 +228,21 @@ def test_non_kms_records_and_unknown_keys_are_ignored():
     rec["eventSource"] = "s3.amazonaws.com"
     assert run(KEY_A, [rec]).keys == []
     assert run(arn(KEY_B), scenario()[:1]).keys == []
+
+
+def test_repeated_deliveries_count_once_and_records_without_id_stay():
+    records = [
+        create_key("2024-03-01T09:00:00Z", KEY_A),
+        record("DisableKey", "2024-03-02T00:00:00Z"),
+    ]
+    no_id = [
+        record("EnableKey", f"2024-03-0{day}T00:00:00Z", extra={"eventID": None}) for day in (3, 5)
+    ]
+    result = run(KEY_A, [*records, records[1], *no_id])
+    key = result.keys[0]
+    assert [e.event_name for e in key.events] == [
+        "CreateKey",
+        "DisableKey",
+        "EnableKey",
+        "EnableKey",
+    ]

@@ -73,6 +73,12 @@ def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
     return pl.concat(frames, how="vertical_relaxed") if frames else None
 
 
+def _first_copies(frame: pl.DataFrame, account: str) -> pl.DataFrame:
+    """Drop repeated deliveries (same account and eventID); records without an id stay."""
+    first = pl.struct(pl.col(account), pl.col(S.EVENT_ID)).is_first_distinct()
+    return frame.filter(pl.col(S.EVENT_ID).is_null() | first)
+
+
 def _actor(row: Mapping[str, Any]) -> str:
     return row.get(S.IDENTITY_ARN) or row.get(S.IDENTITY_INVOKED_BY) or row.get("principal") or ""
 
@@ -119,7 +125,7 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
     control = _concat(partial.control)
     controls: list[_Control] = []
     if control is not None:
-        control = control.unique(subset=[S.EVENT_ID], keep="first", maintain_order=True).sort(
+        control = _first_copies(control, S.RECIPIENT_ACCOUNT_ID).sort(
             [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX]
         )
         for row in control.iter_rows(named=True):
@@ -160,7 +166,7 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
                 keys[arn].usage.append(row)
     evidence = _concat(partial.evidence)
     if evidence is not None:
-        evidence = evidence.unique(subset=[S.EVENT_ID], keep="first", maintain_order=True)
+        evidence = _first_copies(evidence, "account")
         for row in evidence.iter_rows(named=True):
             arn = _resolve_ref(
                 row["ref"], row["region"], row["account"], row[S.EVENT_TIME], history
@@ -177,12 +183,20 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
     else:
         wanted = sorted(arn for arn in keys if _matches(query, arn, history))
     for arn in wanted:
-        result.keys.append(_lifecycle(arn, keys.get(arn, _KeyData()), history, partial.logs_end))
+        result.keys.append(
+            _lifecycle(
+                arn, keys.get(arn, _KeyData()), history, partial.logs_start, partial.logs_end
+            )
+        )
     return result
 
 
 def _lifecycle(
-    arn: str, data: _KeyData, history: AliasHistory, logs_end: datetime | None
+    arn: str,
+    data: _KeyData,
+    history: AliasHistory,
+    logs_start: datetime | None,
+    logs_end: datetime | None,
 ) -> KeyLifecycle:
     info = KeyInfo(arn=arn, key_id=arn.rsplit("/", 1)[-1], aliases=history.aliases_of(arn))
     policy = PolicyMemory()
@@ -259,24 +273,12 @@ def _lifecycle(
                 evidence=state_from_error(row[S.ERROR_MESSAGE]),
             )
         )
-    crypto_ok = [
-        r for r in data.usage if r["ok_first"] is not None and r["operation"] in CRYPTO_OPERATIONS
-    ]
-    if crypto_ok:
-        earliest = min(crypto_ok, key=lambda r: r["ok_first"])
-        inputs.append(
-            StateInput(
-                time=earliest["ok_first"],
-                event_name=earliest["operation"],
-                success=True,
-                evidence=KeyState.ENABLED,
-            )
-        )
-
     times = [c.time for c in data.control] + [r["first"] for r in data.usage]
     times += [r[S.EVENT_TIME] for r in data.evidence]
     first_seen = min(times) if times else None
-    states = replay(sorted(inputs, key=lambda i: i.time), first_seen)
+    start = logs_start if logs_start is not None else first_seen
+    states = replay(sorted(inputs, key=lambda i: i.time), start)
+    findings.extend(_enabled_by_use(states.intervals, data.usage))
 
     for attempt in states.attempts:
         findings.append(
@@ -520,3 +522,31 @@ def _per_principal(uses: list[UseInState]) -> list[Finding]:
             )
         )
     return findings
+
+
+def _enabled_by_use(intervals: list[Any], usage: list[dict[str, Any]]) -> list[Finding]:
+    """A successful cryptographic call while the state is Unknown shows it was Enabled."""
+    found: list[Finding] = []
+    for interval in intervals:
+        if interval.state is not KeyState.UNKNOWN:
+            continue
+        inside = [
+            r
+            for r in usage
+            if r["ok_first"] is not None
+            and r["operation"] in CRYPTO_OPERATIONS
+            and (interval.start is None or r["ok_first"] >= interval.start)
+            and (interval.end is None or r["ok_first"] < interval.end)
+        ]
+        if inside:
+            first = min(inside, key=lambda r: r["ok_first"])
+            found.append(
+                Finding(
+                    "enabled_by_use",
+                    first["ok_first"],
+                    f"state not logged, but a successful {first['operation']} by "
+                    f"{first['principal']} shows the key was Enabled then",
+                    None,
+                )
+            )
+    return found

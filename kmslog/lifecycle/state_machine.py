@@ -2,8 +2,9 @@
 
 Only successful calls move the state; failed ones are kept as attempts. Until a
 creating event or some evidence arrives the state is ``Unknown``: a failure saying
-``<arn> is pending deletion.`` proves PendingDeletion at that moment, and a
-successful cryptographic call proves the key was Enabled.
+``<arn> is pending deletion.`` proves PendingDeletion at that moment. (A successful
+cryptographic call shows the key was Enabled; the lifecycle reports that as a
+finding rather than a state, so states stay driven by state events and errors.)
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ STATE_EVENTS = frozenset(
         "ImportKeyMaterial",
     }
 )
+
+CREATING_EVENTS = frozenset({"CreateKey", "ReplicateKey"})
 
 # Operations that only succeed on an Enabled key.
 CRYPTO_OPERATIONS = frozenset(
@@ -173,8 +176,8 @@ def _next_state(current: KeyState, item: StateInput) -> KeyState | None:
 def replay(items: Sequence[StateInput], first_seen: datetime | None = None) -> StateHistory:
     """Ordered inputs (by time) → state intervals, failed attempts and conflicts.
 
-    ``first_seen`` is the time of the key's first record of any kind; the key is
-    ``Unknown`` from then until a creating event or evidence fixes its state.
+    ``first_seen`` is where the key's history starts (the start of the logs): the
+    key is ``Unknown`` from then until a creating event or evidence fixes its state.
     """
     history = StateHistory()
     current = KeyState.UNKNOWN
@@ -186,7 +189,11 @@ def replay(items: Sequence[StateInput], first_seen: datetime | None = None) -> S
         nonlocal current, start, start_event, cause
         if to == current:
             return
-        unknown_blip = current is KeyState.UNKNOWN and (start is None or start >= item.time)
+        # Nothing was unknown before a key the logs see being created.
+        created = item.event_name in CREATING_EVENTS and not history.intervals
+        unknown_blip = current is KeyState.UNKNOWN and (
+            start is None or start >= item.time or created
+        )
         if not unknown_blip:
             history.intervals.append(StateInterval(current, start, item.time, start_event, cause))
         current, start, start_event, cause = to, item.time, item.event_id, why

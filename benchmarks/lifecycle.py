@@ -1,0 +1,67 @@
+"""Lifecycle of one key vs a bare ingest of the same corpus, in the same run.
+
+    python -m tools.ctgen corpus --out benchmarks/corpus-1m --events 1000000
+    python benchmarks/lifecycle.py benchmarks/corpus-1m [--repeat 3] [--jobs N]
+
+The bare ingest is a scan with only the summary fold; the lifecycle run is what
+``kmslog lifecycle KEY`` does (the lifecycle fold alone, the full result built).
+The key is the busiest one in the corpus (most records), found by an ``--all``
+lifecycle run that is timed too. Runs are interleaved and the median is kept.
+Target: lifecycle of one key < 2x the bare ingest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kmslog.analyses.lifecycle import LifecycleAnalysis  # noqa: E402
+from kmslog.analyses.summary import SummaryAnalysis  # noqa: E402
+from kmslog.run.api import ScanOptions  # noqa: E402
+from kmslog.run.executor import run  # noqa: E402
+
+
+def timed(paths: list[str], analyses: list, options: ScanOptions) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = run(paths, analyses, options)
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("corpus")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=None)
+    args = parser.parse_args()
+    paths, options = [args.corpus], ScanOptions(jobs=args.jobs)
+
+    all_time, all_result = timed(paths, [SummaryAnalysis(), LifecycleAnalysis(None)], options)
+    records = all_result.stats.records_kept
+    keys = all_result.results["lifecycle"].keys
+    busiest = max(keys, key=lambda k: sum(u.count for u in k.usage) + len(k.events))
+    key_calls = sum(u.count for u in busiest.usage)
+    print(f"corpus {args.corpus}: {records} records kept, {len(keys)} keys")
+    print(f"busiest key {busiest.key.arn}: {key_calls} calls, {len(busiest.events)} control events")
+    print(f"lifecycle --all (with summary): {all_time:.2f} s")
+
+    ingest, single = [], []
+    for _ in range(args.repeat):
+        seconds, _ = timed(paths, [SummaryAnalysis()], options)
+        ingest.append(seconds)
+        seconds, result = timed(paths, [LifecycleAnalysis(busiest.key.arn)], options)
+        single.append(seconds)
+        assert result.results["lifecycle"].keys[0].key.arn == busiest.key.arn
+    bare, life = statistics.median(ingest), statistics.median(single)
+    print(f"bare ingest (summary only): median {bare:.2f} s  runs {[round(s, 2) for s in ingest]}")
+    print(f"lifecycle of one key:       median {life:.2f} s  runs {[round(s, 2) for s in single]}")
+    print(f"ratio lifecycle / ingest: {life / bare:.2f}x (target < 2x)")
+    print(f"throughput: ingest {records / bare:,.0f} rec/s, lifecycle {records / life:,.0f} rec/s")
+
+
+if __name__ == "__main__":
+    main()
