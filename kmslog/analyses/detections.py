@@ -25,6 +25,7 @@ from kmslog.metrics.existence import ConfigChange, Segment
 from kmslog.metrics.key_material import ExpiringMaterial, MaterialChange
 from kmslog.metrics.loaders import builtin_rules
 from kmslog.metrics.metric_filter import (
+    ACCOUNT,
     DIMS,
     MINUTE,
     STREAM,
@@ -45,7 +46,8 @@ _COMPACT_AT = 32
 class DetectionsState:
     findings: list[pl.DataFrame] = field(default_factory=list)
     samples: list[pl.DataFrame] = field(default_factory=list)
-    active_minutes: set[int] = field(default_factory=set)
+    active_minutes: set[tuple[str, int]] = field(default_factory=set)
+    accounts: set[str] = field(default_factory=set)
     config: list[ConfigChange] = field(default_factory=list)
     material: list[MaterialChange] = field(default_factory=list)
     first: datetime | None = None
@@ -69,6 +71,7 @@ class TransitionReport:
 @dataclass(frozen=True)
 class AlarmReport:
     alarm: AlarmSpec
+    account: str
     filters: tuple[str, ...]
     transitions: tuple[TransitionReport, ...]
     existence: tuple[Segment, ...] | None
@@ -129,9 +132,13 @@ class DetectionsAnalysis:
         state.first = bounds[0] if state.first is None else min(state.first, bounds[0])
         state.last = bounds[1] if state.last is None else max(state.last, bounds[1])
         state.events += frame.height
+        account = pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("")
         if any(c.rule.metric_filter.default_value is not None for c in compiled):
-            minutes = frame.select((pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).unique())
-            state.active_minutes.update(minutes.to_series().to_list())
+            minutes = frame.select(
+                account.alias("a"), (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias("m")
+            ).unique()
+            state.active_minutes.update(minutes.iter_rows())
+        state.accounts.update(frame.select(account.unique()).to_series().to_list())
         if marked.height:
             matched = marked.filter(_any_rule_expr(wanted)) if wanted else marked.head(0)
             if matched.height:
@@ -155,6 +162,7 @@ class DetectionsAnalysis:
                 findings=a.findings + b.findings,
                 samples=a.samples + b.samples,
                 active_minutes=a.active_minutes | b.active_minutes,
+                accounts=a.accounts | b.accounts,
                 config=a.config + b.config,
                 material=a.material + b.material,
                 first=min(bounds_first) if bounds_first else None,
@@ -167,12 +175,13 @@ class DetectionsAnalysis:
         findings = _sorted_findings(state.findings, self.rules)
         samples = merge_samples(state.samples)
         reports = tuple(
-            _alarm_report(alarm, self.rules, samples, state)
+            _alarm_report(alarm, account, self.rules, samples, state)
             for alarm in self.rules.alarms
             if any(
                 r.metric_filter.metric_key == (alarm.namespace, alarm.metric_name)
                 for r in self.rules.filters
             )
+            for account in sorted(state.accounts)
         )
         as_of = self.as_of or state.last
         expiring: tuple[ExpiringMaterial, ...] = ()
@@ -236,7 +245,11 @@ def _sorted_findings(parts: list[pl.DataFrame], rules: RuleSet) -> pl.DataFrame:
 
 
 def _alarm_report(
-    alarm: AlarmSpec, rules: RuleSet, samples: pl.DataFrame, state: DetectionsState
+    alarm: AlarmSpec,
+    account: str,
+    rules: RuleSet,
+    samples: pl.DataFrame,
+    state: DetectionsState,
 ) -> AlarmReport:
     feeding = [
         r.metric_filter
@@ -245,7 +258,9 @@ def _alarm_report(
     ]
     names = [f.name for f in feeding]
     rows = samples.filter(
-        pl.col(STREAM).is_in(names) & (pl.col(DIMS) == dims_key(alarm.dimensions))
+        (pl.col(ACCOUNT) == account)
+        & pl.col(STREAM).is_in(names)
+        & (pl.col(DIMS) == dims_key(alarm.dimensions))
     )
     per_period: dict[int, list[Any]] = {}
     p = alarm.period
@@ -258,7 +273,8 @@ def _alarm_report(
             continue
         seen = matched_minutes.get(f.name, set())
         d = f.default_value
-        for m in state.active_minutes - seen:
+        active = {m for a, m in state.active_minutes if a == account}
+        for m in active - seen:
             per_period.setdefault(m - m % p, []).append(
                 {"count": 1, "sum": d, "min": d, "max": d, "values": [d]}
             )
@@ -276,8 +292,9 @@ def _alarm_report(
             for t, rs in per_period.items()
         }
     transitions = []
-    alarm_segments = existence.alarm_segments(state.config, alarm.name)
-    filter_segments = {f.name: existence.filter_segments(state.config, f.name) for f in feeding}
+    config = [c for c in state.config if c.account == account]
+    alarm_segments = existence.alarm_segments(config, alarm.name)
+    filter_segments = {f.name: existence.filter_segments(config, f.name) for f in feeding}
     if state.first is not None and state.last is not None:
         start = int(state.first.timestamp())
         end = int(state.last.timestamp())
@@ -285,6 +302,7 @@ def _alarm_report(
             transitions.append(_annotate(alarm, t, alarm_segments, filter_segments))
     return AlarmReport(
         alarm=alarm,
+        account=account,
         filters=tuple(names),
         transitions=tuple(transitions),
         existence=None if alarm_segments is None else tuple(alarm_segments),

@@ -39,6 +39,7 @@ EXIT_STRICT = 3
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+    ndjson = "ndjson"
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,57 @@ def scan(
         str, typer.Option(help="Refuse files that inflate beyond this size.")
     ] = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB",
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="table (terminal) or json.")
+        OutputFormat,
+        typer.Option("--format", help="table (terminal), json, or ndjson (one record a line)."),
     ] = OutputFormat.table,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    rules: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rules",
+            help="Rule file: TOML, or the JSON of `aws logs describe-metric-filters` / "
+            "`aws cloudwatch describe-alarms` (repeatable).",
+        ),
+    ] = None,
+    no_builtin_rules: Annotated[
+        bool, typer.Option("--no-builtin-rules", help="Only the rules given with --rules.")
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Key-material expiry as of this time (default: the end of the logs)."),
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option(help="Exit 1 on: none, finding (default) or alarm.")
+    ] = "finding",
+    rules: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rules",
+            help="Rule file: TOML, or the JSON of `aws logs describe-metric-filters` / "
+            "`aws cloudwatch describe-alarms` (repeatable).",
+        ),
+    ] = None,
+    no_builtin_rules: Annotated[
+        bool, typer.Option("--no-builtin-rules", help="Only the rules given with --rules.")
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Key-material expiry as of this time (default: the end of the logs)."),
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option(help="Exit 1 on: none, finding (default) or alarm.")
+    ] = "finding",
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="Baseline profile (kmslog baseline): add anomaly findings."),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(help="Anomaly threshold override name=value (repeatable)."),
+    ] = None,
+    thresholds_file: Annotated[
+        str | None, typer.Option("--thresholds", help="TOML file of anomaly thresholds.")
+    ] = None,
 ) -> None:
     """Read CloudTrail logs once and summarise them."""
     options = ScanOptions(
@@ -165,6 +214,27 @@ def scan(
     if options.since and options.until and options.since > options.until:
         raise typer.BadParameter("--since is after --until")
     chosen = sections()
+    from kmslog.metrics.rules import RuleError
+    from kmslog.report.detections_section import (
+        FailOn,
+        detections_section,
+        exit_status,
+        load_rule_set,
+    )
+
+    try:
+        fail_mode = FailOn(fail_on)
+    except ValueError:
+        raise typer.BadParameter(
+            "expected none, finding or alarm", param_hint="--fail-on"
+        ) from None
+    try:
+        rule_set = load_rule_set(rules or [], builtin=not no_builtin_rules)
+    except RuleError as exc:
+        Console(stderr=True).print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    detections = detections_section(rule_set, None if as_of is None else parse_instant(as_of))
+    chosen.append(detections)
     err = Console(stderr=True)
     show_progress = not no_progress and err.is_terminal
     bar, update = _progress_bar(err) if show_progress else (None, None)
@@ -181,13 +251,49 @@ def scan(
     finally:
         if bar is not None:
             bar.stop()
-    if output_format is OutputFormat.json:
-        document = {s.json_key: s.to_json(result, result.results[s.analysis.name]) for s in chosen}
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
-        return
+    status = exit_status(result.results[detections.analysis.name], fail_mode)
+    if output_format is not OutputFormat.table:
+        document: dict[str, Any] = {}
+        for s in chosen:
+            value = s.to_json(result, result.results[s.analysis.name])
+            if s.json_key:
+                document[s.json_key] = value
+                continue
+            # A section without its own key contributes several top-level keys.
+            for key, part in value.items():
+                if isinstance(document.get(key), dict) and isinstance(part, dict):
+                    document[key] = {**document[key], **part}
+                else:
+                    document[key] = part
+        if output_format is OutputFormat.json:
+            sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+        else:
+            _write_ndjson(document)
+        raise typer.Exit(status)
     out = Console(highlight=False)
     for s in chosen:
         s.to_console(out, result, result.results[s.analysis.name])
+    raise typer.Exit(status)
+
+
+def _write_ndjson(document: dict[str, Any]) -> None:
+    """One JSON object a line: list items as records of their key's type, the rest
+    as one record each."""
+    types = {"findings": "finding", "alarms": "alarm", "key_material": "key_material"}
+    for key, value in document.items():
+        if isinstance(value, list):
+            for item in value:
+                record = (
+                    {"type": types.get(key, key), **item}
+                    if isinstance(item, dict)
+                    else {
+                        "type": types.get(key, key),
+                        "value": item,
+                    }
+                )
+                sys.stdout.write(json.dumps(record, ensure_ascii=True) + "\n")
+        else:
+            sys.stdout.write(json.dumps({"type": key, "data": value}, ensure_ascii=True) + "\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -36,6 +36,7 @@ class ConfigChange:
     actions_enabled: bool | None = None  # PutMetricAlarm's ActionsEnabled (default true)
     event_id: str | None = None
     principal: str | None = None
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def changes_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[ConfigChange]:
                     actions_enabled=enabled,
                     event_id=row.get(S.EVENT_ID),
                     principal=row.get(S.IDENTITY_ARN),
+                    account=row.get(S.RECIPIENT_ACCOUNT_ID) or "",
                 )
             )
     return out

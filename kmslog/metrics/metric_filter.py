@@ -25,7 +25,9 @@ from kmslog.metrics.rules import FilterRule, MetricFilter, RuleSet, compile_filt
 MINUTE = "minute"
 STREAM = "stream"
 DIMS = "dims"
+ACCOUNT = "account"
 SAMPLE_SCHEMA = {
+    ACCOUNT: pl.String,
     STREAM: pl.String,
     DIMS: pl.String,
     MINUTE: pl.Int64,
@@ -144,7 +146,9 @@ def evaluate_matches(
         if published.height == 0:
             continue
         minute = (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias(MINUTE)
-        agg = published.group_by(DIMS, minute).agg(
+        # Each account has its own log group, metric filter and metric.
+        account = pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("").alias(ACCOUNT)
+        agg = published.group_by(account, DIMS, minute).agg(
             pl.len().cast(pl.Int64).alias("count"),
             pl.col("metric_value").sum().alias("sum"),
             pl.col("metric_value").min().alias("min"),
@@ -174,7 +178,7 @@ def merge_samples(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     if data.height == 0:
         return empty_samples()
     return (
-        data.group_by(STREAM, DIMS, MINUTE, maintain_order=True)
+        data.group_by(ACCOUNT, STREAM, DIMS, MINUTE, maintain_order=True)
         .agg(
             pl.col("count").sum(),
             pl.col("sum").sum(),

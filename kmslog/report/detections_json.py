@@ -1,0 +1,164 @@
+"""Detections as JSON / NDJSON data (plain dicts; times in ISO 8601 UTC).
+
+Top-level keys for ``kmslog scan --format json``: ``findings``, ``alarms``,
+``key_material``, and ``summary.detections`` (NDJSON writes the same items one a
+line, typed ``finding`` / ``alarm`` / ``key_material``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from kmslog.analyses.detections import AlarmReport, DetectionsResult
+from kmslog.metrics.existence import Segment
+from kmslog.metrics.key_material import ExpiringMaterial
+
+FINDING_FIELDS = (
+    "rule",
+    "event_id",
+    "event_time",
+    "event_name",
+    "key_arn",
+    "principal_arn",
+    "source_ip",
+    "error_code",
+    "error_message",
+    "source",
+    "record_index",
+)
+EXTRA_FINDING_FIELDS = (
+    "event_source",
+    "identity_arn",
+    "user_agent",
+    "aws_region",
+    "recipient_account_id",
+    "metric_value",
+)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def findings_data(result: DetectionsResult) -> list[dict[str, Any]]:
+    meta = {r.id: r for r in result.rules}
+    rows = []
+    for row in result.findings.iter_rows(named=True):
+        item: dict[str, Any] = {k: row.get(k) for k in FINDING_FIELDS}
+        item["event_time"] = iso(row["event_time"])
+        rule = meta.get(row["rule"])
+        item["title"] = rule.title if rule else ""
+        item["severity"] = rule.severity if rule else ""
+        item["succeeded"] = row.get("error_code") is None
+        for k in EXTRA_FINDING_FIELDS:
+            item[k] = row.get(k)
+        rows.append(item)
+    return rows
+
+
+def _segment(seg: Segment) -> dict[str, Any]:
+    return {
+        "from": iso(seg.start),
+        "to": iso(seg.end),
+        "actions_enabled": seg.actions_enabled,
+        "from_event": seg.start_event,
+        "to_event": seg.end_event,
+    }
+
+
+def alarm_data(report: AlarmReport) -> dict[str, Any]:
+    a = report.alarm
+    return {
+        "name": a.name,
+        "account": report.account,
+        "namespace": a.namespace,
+        "metric": a.metric_name,
+        "dimensions": dict(a.dimensions),
+        "statistic": a.statistic.text,
+        "period": a.period,
+        "evaluation_periods": a.evaluation_periods,
+        "datapoints_to_alarm": a.m,
+        "threshold": a.threshold,
+        "comparison_operator": a.comparison.value,
+        "treat_missing_data": a.treat_missing_data.value,
+        "metric_filters": list(report.filters),
+        "datapoints": report.datapoints,
+        "transitions": [
+            {
+                "time": iso(t.time),
+                "from": t.old.value,
+                "to": t.new.value,
+                "reason": t.reason,
+                "alarm_existed": t.alarm_existed,
+                "actions_enabled": t.actions_enabled,
+                "filter_existed": t.filter_existed,
+                "would_notify": t.would_notify,
+                "note": t.note,
+            }
+            for t in report.transitions
+        ],
+        # null: the logs never mention the alarm (assumed present throughout).
+        "existence": None if report.existence is None else [_segment(s) for s in report.existence],
+        "filter_existence": {
+            name: None if segs is None else [_segment(s) for s in segs]
+            for name, segs in report.filter_existence.items()
+        },
+    }
+
+
+def material_data(item: ExpiringMaterial) -> dict[str, Any]:
+    return {
+        "key_arn": item.key_arn,
+        "valid_to": iso(item.valid_to),
+        "valid_to_raw": item.valid_to_text,
+        "seconds_until_expiration": item.seconds_until_expiration,
+        "alarm_time": iso(item.alarm_time),
+        "alarm_fired": item.alarm_fired,
+        "imported_at": iso(item.imported_at),
+        "import_event_id": item.import_event_id,
+    }
+
+
+def summary_data(result: DetectionsResult) -> dict[str, Any]:
+    per_rule = {r.id: 0 for r in result.rules}
+    failed = {r.id: 0 for r in result.rules}
+    if result.findings.height:
+        for rule, count, fails in (
+            result.findings.group_by("rule")
+            .agg(count=pl.len(), fails=pl.col("error_code").is_not_null().sum())
+            .iter_rows()
+        ):
+            per_rule[rule] = count
+            failed[rule] = fails
+    return {
+        "events": result.events,
+        "first_event": iso(result.first),
+        "last_event": iso(result.last),
+        "as_of": iso(result.as_of),
+        "rules": len(result.rules),
+        "findings": result.findings.height,
+        "findings_by_rule": per_rule,
+        "failed_calls_by_rule": failed,
+        "alarms_replayed": len(result.alarms),
+        "alarms_in_alarm": sorted({f"{a.alarm.name}@{a.account}" for a in result.alarmed}),
+        "would_have_notified": sum(
+            1 for a in result.alarms for t in a.transitions if t.would_notify
+        ),
+        "expiring_key_material": len(result.key_material),
+        "skipped": list(result.skipped),
+    }
+
+
+def detections_data(result: DetectionsResult) -> dict[str, Any]:
+    """The keys this section adds to the scan JSON document."""
+    return {
+        "summary": {"detections": summary_data(result)},
+        "findings": findings_data(result),
+        "alarms": [alarm_data(a) for a in result.alarms],
+        "key_material": [material_data(m) for m in result.key_material],
+    }

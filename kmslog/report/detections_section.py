@@ -1,0 +1,52 @@
+"""The detections section of ``kmslog scan``: builds the analysis from the options
+(built-in catalogue plus ``--rules`` files), names its renderers, and decides the
+exit status (``--fail-on``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from kmslog.analyses.detections import DetectionsAnalysis, DetectionsResult
+from kmslog.commands.scan import Section
+from kmslog.metrics.loaders import builtin_rules, load_rules
+from kmslog.metrics.rules import RuleSet
+from kmslog.report.detections_console import print_detections
+from kmslog.report.detections_json import detections_data
+
+
+class FailOn(StrEnum):
+    none = "none"
+    finding = "finding"
+    alarm = "alarm"
+
+
+def load_rule_set(files: Sequence[str], builtin: bool = True) -> RuleSet:
+    """Built-in catalogue (unless ``builtin`` is false) merged with each file in turn.
+
+    Raises RuleError naming the file, rule and field.
+    """
+    rules = builtin_rules() if builtin else RuleSet()
+    for path in files:
+        rules = rules.merged(load_rules(path))
+    return rules
+
+
+def detections_section(rules: RuleSet, as_of: datetime | None) -> Section:
+    return Section(
+        DetectionsAnalysis(rules=rules, as_of=as_of),
+        "",  # contributes several top-level keys: findings, alarms, key_material
+        lambda _result, found: detections_data(found),
+        lambda console, _result, found: print_detections(console, found),
+    )
+
+
+def exit_status(result: DetectionsResult, fail_on: FailOn) -> int:
+    """1 when something was found that ``fail_on`` counts, else 0."""
+    if fail_on is FailOn.none:
+        return 0
+    if fail_on is FailOn.alarm:
+        return 1 if result.alarmed else 0
+    found = result.findings.height > 0 or bool(result.alarmed) or bool(result.key_material)
+    return 1 if found else 0
