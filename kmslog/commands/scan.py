@@ -171,35 +171,6 @@ def scan(
     fail_on: Annotated[
         str, typer.Option(help="Exit 1 on: none, finding (default) or alarm.")
     ] = "finding",
-    rules: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--rules",
-            help="Rule file: TOML, or the JSON of `aws logs describe-metric-filters` / "
-            "`aws cloudwatch describe-alarms` (repeatable).",
-        ),
-    ] = None,
-    no_builtin_rules: Annotated[
-        bool, typer.Option("--no-builtin-rules", help="Only the rules given with --rules.")
-    ] = False,
-    as_of: Annotated[
-        str | None,
-        typer.Option(help="Key-material expiry as of this time (default: the end of the logs)."),
-    ] = None,
-    fail_on: Annotated[
-        str, typer.Option(help="Exit 1 on: none, finding (default) or alarm.")
-    ] = "finding",
-    baseline: Annotated[
-        str | None,
-        typer.Option(help="Baseline profile (kmslog baseline): add anomaly findings."),
-    ] = None,
-    threshold: Annotated[
-        list[str] | None,
-        typer.Option(help="Anomaly threshold override name=value (repeatable)."),
-    ] = None,
-    thresholds_file: Annotated[
-        str | None, typer.Option("--thresholds", help="TOML file of anomaly thresholds.")
-    ] = None,
 ) -> None:
     """Read CloudTrail logs once and summarise them."""
     options = ScanOptions(
