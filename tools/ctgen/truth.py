@@ -1,0 +1,132 @@
+"""Ground truth derived from generated records with the documented KMS state machine.
+
+This is deliberately independent of kmslog: it is what kmslog's answers are tested against.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from tools.ctgen import clock
+from tools.ctgen.world import Key, Record
+
+UNKNOWN = "Unknown"
+
+
+def _key_arns(rec: Record) -> list[str]:
+    return [r["ARN"] for r in rec.get("resources") or [] if ":key/" in r.get("ARN", "")]
+
+
+def state_after(rec: Record) -> str | None:
+    """The key state a successful record moves its key to, or None (cloudtrail-kms-events §8)."""
+    if rec.get("eventSource") != "kms.amazonaws.com" or rec.get("errorCode"):
+        return None
+    name = rec["eventName"]
+    if name == "CreateKey":
+        return rec["responseElements"]["keyMetadata"]["keyState"]
+    return {
+        "EnableKey": "Enabled",
+        "DisableKey": "Disabled",
+        "ScheduleKeyDeletion": "PendingDeletion",
+        "CancelKeyDeletion": "Disabled",
+        "ImportKeyMaterial": "Enabled",
+        "DeleteImportedKeyMaterial": "PendingImport",
+        "DeleteExpiredKeyMaterial": "PendingImport",
+        "DeleteKey": "Deleted",
+    }.get(name)
+
+
+def key_histories(records: list[Record], keys: list[Key], log_start: int) -> dict[str, list[dict]]:
+    """Per key label: [{state, from, event_name, event_id}], starting with Unknown at log start
+    unless the key's CreateKey is in the logs."""
+    by_arn = {k.arn: k for k in keys}
+    changes: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
+    for rec in records:
+        st = state_after(rec)
+        if st is None:
+            continue
+        for arn in _key_arns(rec):
+            if arn in by_arn:
+                changes[arn].append((rec["eventTime"], rec["eventID"], rec["eventName"], st))
+    out: dict[str, list[dict]] = {}
+    for arn, key in by_arn.items():
+        seq = sorted(changes.get(arn, []))
+        hist: list[dict] = []
+        if not seq or seq[0][2] != "CreateKey":
+            hist.append(
+                {
+                    "state": UNKNOWN,
+                    "from": clock.iso(log_start),
+                    "event_name": None,
+                    "event_id": None,
+                }
+            )
+        for t, eid, name, st in seq:
+            hist.append({"state": st, "from": t, "event_name": name, "event_id": eid})
+        out[key.name] = hist
+    return out
+
+
+def alias_histories(records: list[Record]) -> dict[str, list[dict]]:
+    """alias ARN → [{target key ARN or None, from, event_name, event_id}] in time order."""
+    hist: dict[str, list[dict]] = defaultdict(list)
+    alias_recs = sorted(
+        (
+            r
+            for r in records
+            if r.get("eventSource") == "kms.amazonaws.com"
+            and not r.get("errorCode")
+            and r["eventName"] in ("CreateAlias", "UpdateAlias", "DeleteAlias")
+        ),
+        key=lambda r: (r["eventTime"], r["eventID"]),
+    )
+    for r in alias_recs:
+        arns = [x["ARN"] for x in r["resources"]]
+        alias_arn = next(a for a in arns if ":alias/" in a)
+        key_arn = next(a for a in arns if ":key/" in a)
+        hist[alias_arn].append(
+            {
+                "target": None if r["eventName"] == "DeleteAlias" else key_arn,
+                "from": r["eventTime"],
+                "event_name": r["eventName"],
+                "event_id": r["eventID"],
+            }
+        )
+    return dict(hist)
+
+
+def is_pending_deletion_error(rec: Record) -> bool:
+    """``{ $.eventSource = kms* && $.errorMessage = "* is pending deletion."}``"""
+    msg = rec.get("errorMessage")
+    src = rec.get("eventSource")
+    return (
+        isinstance(src, str)
+        and src.startswith("kms")
+        and isinstance(msg, str)
+        and msg.endswith(" is pending deletion.")
+    )
+
+
+def is_cis_4_7(rec: Record) -> bool:
+    """CIS 4.7: ``{($.eventSource = kms.amazonaws.com) &&
+    (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}``"""
+    return rec.get("eventSource") == "kms.amazonaws.com" and rec.get("eventName") in (
+        "DisableKey",
+        "ScheduleKeyDeletion",
+    )
+
+
+def metric_points(
+    records: list[Record], match: object, period: int = 300
+) -> dict[str, dict[str, int]]:
+    """account → {period start ISO: count of matching distinct events} (Sum statistic)."""
+    seen: set[tuple[str, str]] = set()
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in records:
+        ident = (r["recipientAccountId"], r["eventID"])
+        if ident in seen or not match(r):  # type: ignore[operator]
+            continue
+        seen.add(ident)
+        t = clock.epoch(r["eventTime"])
+        out[r["recipientAccountId"]][clock.iso(t - t % period)] += 1
+    return {a: dict(sorted(v.items())) for a, v in sorted(out.items())}
