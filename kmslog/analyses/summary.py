@@ -40,11 +40,6 @@ class Summary:
     kms_events: list[tuple[str | None, int, int]]  # (eventName, calls, of which errors)
 
 
-def _counts(frame: pl.DataFrame, column: str) -> Counter[str | None]:
-    grouped = frame.group_by(column).len()
-    return Counter(dict(zip(grouped[column].to_list(), grouped["len"].to_list(), strict=True)))
-
-
 def _ordered(counter: Counter[str | None]) -> list[tuple[str | None, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
 
@@ -67,18 +62,31 @@ class SummaryAnalysis:
     def update(self, state: SummaryState, frame: pl.DataFrame) -> SummaryState:
         if not frame.height:
             return state
-        times = frame[S.EVENT_TIME]
-        kms = frame.filter(pl.col(S.EVENT_SOURCE) == KMS_SOURCE)
-        part = SummaryState(
-            records=frame.height,
-            first=times.min(),  # type: ignore[arg-type]
-            last=times.max(),  # type: ignore[arg-type]
-            accounts=_counts(frame, S.RECIPIENT_ACCOUNT_ID),
-            regions=_counts(frame, S.AWS_REGION),
-            sources=_counts(frame, S.EVENT_SOURCE),
-            kms_events=_counts(kms, S.EVENT_NAME),
-            kms_errors=_counts(kms.filter(pl.col(S.ERROR_CODE).is_not_null()), S.EVENT_NAME),
+        # One grouping over every dimension at once, split into the counters in
+        # Python (a few hundred groups at most), instead of one query per counter.
+        kms = pl.col(S.EVENT_SOURCE) == KMS_SOURCE
+        groups = frame.group_by(
+            S.RECIPIENT_ACCOUNT_ID,
+            S.AWS_REGION,
+            S.EVENT_SOURCE,
+            pl.when(kms).then(pl.col(S.EVENT_NAME)).alias("kms_name"),
+            (kms & pl.col(S.ERROR_CODE).is_not_null()).alias("kms_error"),
+        ).agg(
+            pl.len().alias("n"),
+            pl.col(S.EVENT_TIME).min().alias("first"),
+            pl.col(S.EVENT_TIME).max().alias("last"),
         )
+        part = SummaryState(records=frame.height)
+        for account, region, source, name, error, n, first, last in groups.iter_rows():
+            part.accounts[account] += n
+            part.regions[region] += n
+            part.sources[source] += n
+            if source == KMS_SOURCE:
+                part.kms_events[name] += n
+                if error:
+                    part.kms_errors[name] += n
+            part.first = _earliest(part.first, first)
+            part.last = _latest(part.last, last)
         return self.combine(state, part)
 
     def combine(self, a: SummaryState, b: SummaryState) -> SummaryState:

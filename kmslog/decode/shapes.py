@@ -32,12 +32,17 @@ class _Probe(msgspec.Struct, gc=False):
     detail_type: Raw | UnsetType = msgspec.field(default=UNSET, name="detail-type")
 
 
+class _RecordsDocument(msgspec.Struct, gc=False):
+    Records: list[Raw] | UnsetType = UNSET
+
+
 class _HistoryEntry(msgspec.Struct, gc=False):
     CloudTrailEvent: str | UnsetType = UNSET
 
 
 _raw_list = msgspec.json.Decoder(list[Raw])
 _probe = msgspec.json.Decoder(_Probe)
+_records_document = msgspec.json.Decoder(_RecordsDocument)
 _history = msgspec.json.Decoder(list[_HistoryEntry])
 _WS = b" \t\r\n"
 
@@ -52,6 +57,9 @@ class Split:
     indexes: list[int] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     position_kind: str = "record"
+    # The JSON array text holding exactly ``raws`` when the input has one (the
+    # "Records" value): decoders can read it in one call, without re-joining.
+    array: bytes | Raw | None = None
 
     @property
     def seen(self) -> int:
@@ -72,13 +80,21 @@ def _unwrap(raw: bytes | Raw) -> bytes | Raw:
 
 
 def _object_shape(data: bytes, source: str) -> Split:
+    try:
+        # The S3 delivery shape in one pass; anything else is probed below.
+        document = _records_document.decode(data)
+        if document.Records is not UNSET:
+            raws = document.Records
+            return Split("records", raws, list(range(len(raws))))
+    except msgspec.ValidationError:
+        pass
     probe = _probe.decode(data)
     if probe.Records is not UNSET:
         try:
             raws = _raw_list.decode(probe.Records)
         except msgspec.DecodeError:
             raise SourceError('"Records" is not a JSON array', None) from None
-        return Split("records", raws, list(range(len(raws))))
+        return Split("records", raws, list(range(len(raws))), array=probe.Records)
     if probe.Events is not UNSET:
         try:
             entries = _history.decode(probe.Events)
@@ -138,7 +154,9 @@ def split_records(data: bytes, source: str) -> Split:
             return _object_shape(data, source)
         if head.startswith(b"["):
             raws = _raw_list.decode(data)
-            return Split("array", [_unwrap(r) for r in raws], list(range(len(raws))))
+            records = [_unwrap(r) for r in raws]
+            plain = all(a is b for a, b in zip(raws, records, strict=True))
+            return Split("array", records, list(range(len(raws))), array=data if plain else None)
         # A lone scalar: one record, which decoding will reject as not an object.
         msgspec.json.decode(data)
         return Split("single", [data.strip(_WS)], [0])

@@ -69,12 +69,23 @@ class HashSet:
             pos = np.searchsorted(level, values)
             pos[pos == len(level)] = 0
             hits |= level[pos] == values
-        return np.unique(values[hits])
+        return sorted_unique(values[hits])
 
     def add(self, values: np.ndarray) -> None:
         if not len(values):
             return
-        level = np.unique(values.astype(np.uint64, copy=False))
+        level = sorted_unique(values.astype(np.uint64, copy=False))
         while self._levels and len(self._levels[-1]) <= len(level):
-            level = np.union1d(self._levels.pop(), level)
+            level = sorted_unique(np.concatenate([self._levels.pop(), level]))
         self._levels.append(level)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy's hash-based unique is slower on uint64)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]

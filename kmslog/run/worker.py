@@ -4,6 +4,7 @@ dedup hashes travel back to the parent."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from kmslog.analyses.base import Analysis
 from kmslog.decode import schema as S
 from kmslog.decode.records import read_file
 from kmslog.run.api import Rejection, ScanOptions
-from kmslog.run.dedup import drop_duplicates
+from kmslog.run.dedup import drop_duplicates, sorted_unique
 from kmslog.sources.local import SourceError
 
 
@@ -58,6 +59,18 @@ def selection(options: ScanOptions) -> pl.Expr | None:
 
 
 def process_file(task: FileTask) -> FileOutcome:
+    # Decoding allocates millions of objects that never form cycles: collector
+    # passes over them are pure cost.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _process_file(task)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _process_file(task: FileTask) -> FileOutcome:
     outcome = FileOutcome(task.path)
     states = [a.start() for a in task.analyses]
     select = selection(task.options)
@@ -78,7 +91,8 @@ def process_file(task: FileTask) -> FileOutcome:
             outcome.duplicates += dropped
             if len(hashes):
                 kept_hashes.append(hashes)
-                earlier = np.union1d(earlier, hashes)
+                if not chunk.last:
+                    earlier = sorted_unique(np.concatenate([earlier, hashes]))
             if not frame.height:
                 continue
             outcome.kept += frame.height
