@@ -162,13 +162,13 @@ def test_error_rate_near_miss(profile):
 
 
 def test_odd_hour(profile):
-    window = quiet_day() + [ev(at(1, 3, i), ip="10.0.1.4") for i in range(3)]
+    window = quiet_day() + [ev(at(1, 3, i), ip="10.0.1.4") for i in range(5)]
     found = [f for f in scan(profile, window).findings if f.kind == "odd_hour"]
     assert len(found) == 1 and found[0].subject == "03"
 
 
 def test_odd_hour_near_miss_adjacent_hour(profile):
-    window = quiet_day() + [ev(at(1, 19, i), ip="10.0.1.4") for i in range(3)]
+    window = quiet_day() + [ev(at(1, 19, i), ip="10.0.1.4") for i in range(5)]
     assert "odd_hour" not in kinds(scan(profile, window))
 
 

@@ -21,6 +21,7 @@ from kmslog.baseline.thresholds import Thresholds
 from kmslog.decode import schema as S
 
 _MIN_COMPACT_ROWS = 50_000
+FLUSH_ROWS = 40_000
 
 
 @dataclass
@@ -49,6 +50,21 @@ class WindowState:
     pending_rows: int = 0
     first: datetime | None = None
     events: int = 0
+    buffer: list[pl.DataFrame] = field(default_factory=list)
+    buffer_rows: int = 0
+
+
+def _flush(state: WindowState, cap: int) -> WindowState:
+    if state.buffer:
+        obs, ser = F.extract(pl.concat(state.buffer, how="vertical_relaxed"), sample_cap=cap)
+        state.obs.append(obs)
+        state.series.append(ser)
+        state.pending_rows += obs.height + ser.height
+        state.buffer = []
+        state.buffer_rows = 0
+    if state.pending_rows > max(_MIN_COMPACT_ROWS, state.compacted_rows):
+        _compact(state, cap)
+    return state
 
 
 def _compact(state: WindowState, cap: int) -> WindowState:
@@ -98,21 +114,16 @@ class AnomalyScan:
         if self.since is not None:
             frame = frame.filter(pl.col(S.EVENT_TIME) >= self.since)
         if self.until is not None:
-            frame = frame.filter(pl.col(S.EVENT_TIME) < self.until)
+            frame = frame.filter(pl.col(S.EVENT_TIME) <= self.until)
         if not frame.height:
             return state
-        cap = self.thresholds.sample_cap
-        enriched = F.enrich(frame)
-        obs = F.observations(frame, enriched, sample_cap=cap)
-        ser = F.series(frame, enriched, sample_cap=cap)
-        state.obs.append(obs)
-        state.series.append(ser)
-        state.pending_rows += obs.height + ser.height
-        lo = enriched.get_column("ts").min()
+        state.buffer.append(F.slim(frame))
+        state.buffer_rows += frame.height
+        lo = frame.get_column(S.EVENT_TIME).min()
         state.first = lo if state.first is None else min(state.first, lo)  # type: ignore[type-var,assignment]
         state.events += frame.height
-        if state.pending_rows > max(_MIN_COMPACT_ROWS, state.compacted_rows):
-            _compact(state, cap)
+        if state.buffer_rows >= FLUSH_ROWS:
+            _flush(state, self.thresholds.sample_cap)
         return state
 
     def combine(self, a: WindowState, b: WindowState) -> WindowState:
@@ -122,10 +133,20 @@ class AnomalyScan:
             series=[*a.series, *b.series],
             first=min(firsts) if firsts else None,
             events=a.events + b.events,
+            compacted_rows=a.compacted_rows + b.compacted_rows,
+            pending_rows=a.pending_rows + b.pending_rows,
+            buffer=[*a.buffer, *b.buffer],
+            buffer_rows=a.buffer_rows + b.buffer_rows,
         )
-        return _compact(merged, self.thresholds.sample_cap)
+        cap = self.thresholds.sample_cap
+        if merged.buffer_rows >= FLUSH_ROWS:
+            _flush(merged, cap)
+        elif merged.pending_rows > max(_MIN_COMPACT_ROWS, merged.compacted_rows):
+            _compact(merged, cap)
+        return merged
 
     def finish(self, state: WindowState) -> AnomalyResult:
+        _flush(state, self.thresholds.sample_cap)
         _compact(state, self.thresholds.sample_cap)
         if self.since is not None:
             cutoff: date | None = self.since.astimezone(UTC).date()

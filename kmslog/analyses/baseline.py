@@ -14,8 +14,12 @@ import polars as pl
 
 from kmslog.baseline import features as F
 from kmslog.baseline.profile import Profile
+from kmslog.decode import schema as S
 
 _MIN_COMPACT_ROWS = 50_000
+# Frames are buffered (slimmed) up to this many rows before features are extracted:
+# on file-sized frames, query overhead would cost more than the work.
+FLUSH_ROWS = 40_000
 
 
 @dataclass
@@ -27,6 +31,8 @@ class LearnState:
     start: datetime | None = None
     end: datetime | None = None
     events: int = 0
+    buffer: list[pl.DataFrame] = field(default_factory=list)
+    buffer_rows: int = 0
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -35,6 +41,19 @@ def _min(a: datetime | None, b: datetime | None) -> datetime | None:
 
 def _max(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else max(a, b)
+
+
+def _flush(state: LearnState) -> LearnState:
+    if state.buffer:
+        obs, ser = F.extract(pl.concat(state.buffer, how="vertical_relaxed"))
+        state.obs.append(obs)
+        state.series.append(ser)
+        state.pending_rows += obs.height + ser.height
+        state.buffer = []
+        state.buffer_rows = 0
+    if state.pending_rows > max(_MIN_COMPACT_ROWS, state.compacted_rows):
+        _compact(state)
+    return state
 
 
 def _compact(state: LearnState) -> LearnState:
@@ -60,18 +79,14 @@ class BaselineLearner:
     def update(self, state: LearnState, frame: pl.DataFrame) -> LearnState:
         if not frame.height:
             return state
-        enriched = F.enrich(frame)
-        obs = F.observations(frame, enriched)
-        ser = F.series(frame, enriched)
-        state.obs.append(obs)
-        state.series.append(ser)
-        state.pending_rows += obs.height + ser.height
-        bounds = enriched.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi"))
-        state.start = _min(state.start, bounds.item(0, "lo"))
-        state.end = _max(state.end, bounds.item(0, "hi"))
+        state.buffer.append(F.slim(frame))
+        state.buffer_rows += frame.height
+        times = frame.get_column(S.EVENT_TIME)
+        state.start = _min(state.start, times.min())  # type: ignore[arg-type]
+        state.end = _max(state.end, times.max())  # type: ignore[arg-type]
         state.events += frame.height
-        if state.pending_rows > max(_MIN_COMPACT_ROWS, state.compacted_rows):
-            _compact(state)
+        if state.buffer_rows >= FLUSH_ROWS:
+            _flush(state)
         return state
 
     def combine(self, a: LearnState, b: LearnState) -> LearnState:
@@ -83,10 +98,17 @@ class BaselineLearner:
             start=_min(a.start, b.start),
             end=_max(a.end, b.end),
             events=a.events + b.events,
+            buffer=[*a.buffer, *b.buffer],
+            buffer_rows=a.buffer_rows + b.buffer_rows,
         )
-        return _compact(merged)
+        if merged.buffer_rows >= FLUSH_ROWS:
+            _flush(merged)
+        elif merged.pending_rows > max(_MIN_COMPACT_ROWS, merged.compacted_rows):
+            _compact(merged)
+        return merged
 
     def finish(self, state: LearnState) -> Profile:
+        _flush(state)
         _compact(state)
         return Profile(
             state.obs[0],

@@ -25,6 +25,11 @@ from kmslog.baseline.thresholds import Thresholds
 _LIST_MAX = 5
 
 
+def is_metadata(op: str) -> bool:
+    """Reads of key metadata (DescribeKey, GetKeyPolicy, List*): not use of the key."""
+    return op.startswith(("Describe", "List", "Get")) and op != "GetParametersForImport"
+
+
 @dataclass(frozen=True)
 class Window:
     """What a scan saw: ``obs`` / ``series`` as produced with samples, compacted."""
@@ -105,6 +110,15 @@ def _is_public(network: str) -> bool | None:
     except ValueError:
         return None
     return not any(net.version == n.version and net.subnet_of(n) for n in _INTERNAL)  # type: ignore[arg-type]
+
+
+def _wide(network: str) -> str:
+    """The enclosing /16 (IPv4) or /32 (IPv6) of a network; other values unchanged."""
+    try:
+        net = ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return network
+    return str(net.supernet(new_prefix=16 if net.version == 4 else 32))
 
 
 class _Baseline:
@@ -240,6 +254,8 @@ class Detector:
             events, _ = self.b.entity("key.principal", key)
             known = self.b.known("key.principal", key)
             ops = self._window_values("key.principal.operation", key, principal)
+            if all(is_metadata(op) for op in ops):
+                continue
             nets = self._window_values("principal.network", principal)
             known_nets = self.b.known("principal.network", principal)
             new_nets = [n for n in nets if n not in known_nets]
@@ -370,8 +386,11 @@ class Detector:
         out = []
         for g in self._novel("principal.network"):
             known = self.b.known("principal.network", g.e1)
-            events, days = self.b.entity("principal.network", g.e1)
             public = _is_public(g.value)
+            if public is False and _wide(g.value) in {_wide(n) for n in known}:
+                # Moving between subnets of a private network already in use is routine.
+                continue
+            events, days = self.b.entity("principal.network", g.e1)
             where = {True: "public network", False: "private network", None: "source"}[public]
             keys = self._window_values("principal.key", g.e1)
             score = 50 + (10 if public else 0) + 5 * min(3.0, math.log10(max(g.count, 1)))
@@ -395,42 +414,64 @@ class Detector:
         return out
 
     def odd_hours(self) -> list[Finding]:
-        by_principal: dict[str, list[_Group]] = defaultdict(list)
-        for g in self.w.get("principal.hour", []):
-            by_principal[g.e1].append(g)
+        """Calls at an hour the principal never worked on that kind of day (weekday or
+        weekend), not even within ``odd_hour_margin`` hours of it."""
+        base = self.b.series.filter(pl.col("series") == "principal")
+        win = self.window.series.filter(pl.col("series") == "principal")
+        if not win.height:
+            return []
+        seen: dict[str, set[tuple[bool, int]]] = defaultdict(set)
+        totals: dict[str, tuple[int, set[date]]] = {}
+        for entity, day, hour, calls in base.select("entity", "day", "hour", "calls").iter_rows():
+            seen[entity].add((day.weekday() >= 5, int(hour)))
+            n, days = totals.get(entity, (0, set()))
+            days.add(day)
+            totals[entity] = (n + calls, days)
+        margin = self.t.odd_hour_margin
+        odd_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in win.sort("entity", "day", "hour").iter_rows(named=True):
+            entity = row["entity"]
+            events, days = totals.get(entity, (0, set()))
+            if len(days) < self.t.odd_hour_min_days or events < self.t.odd_hour_min_events:
+                continue
+            weekend = row["day"].weekday() >= 5
+            hour = int(row["hour"])
+            near = {(weekend, (hour + d) % 24) for d in range(-margin, margin + 1)}
+            if not near & seen[entity]:
+                odd_rows[entity].append(row)
         out = []
-        for principal, groups in by_principal.items():
-            events, days = self.b.entity("principal.hour", principal)
-            if days < self.t.odd_hour_min_days or events < self.t.odd_hour_min_events:
+        for principal, rows in odd_rows.items():
+            count = sum(r["calls"] for r in rows)
+            if count < self.t.odd_hour_min_calls:
                 continue
-            seen = {int(h) for h in self.b.known("principal.hour", principal)}
-            margin = self.t.odd_hour_margin
-            odd = [
-                g
-                for g in groups
-                if all(min((int(g.value) - h) % 24, (h - int(g.value)) % 24) > margin for h in seen)
-            ]
-            if not odd:
-                continue
-            hours = sorted(g.value for g in odd)
-            count = sum(g.count for g in odd)
-            shown = ", ".join(h + ":00" for h in hours)
-            explanation = (
-                f"{principal} made {count} calls at hour(s) {shown} UTC; in {self.days} days "
-                f"of baseline ({events} calls on {days} days) it was active only at "
-                f"{', '.join(f'{h:02d}' for h in sorted(seen))} (UTC hours)"
-            )
+            events, days = totals[principal]
+            hours = sorted({f"{int(r['hour']):02d}" for r in rows})
+            weekend = rows[0]["day"].weekday() >= 5
+            kind = "weekend" if weekend else "weekday"
+            usual = sorted(h for w, h in seen[principal] if w == weekend)
+            usual_text = ", ".join(f"{h:02d}" for h in usual) if usual else "no hour at all"
+            pairs = sorted({(x["ts"], x["event_id"]) for r in rows for x in r["samples"]})
+            ids = tuple(dict.fromkeys(i for _, i in pairs))[: self.t.sample_cap]
             keys = self._window_values("principal.key", principal)
+            explanation = (
+                f"{principal} made {count} calls at {', '.join(h + ':00' for h in hours)} UTC on a "
+                f"{kind}; in {self.days} days of baseline ({events} calls on {len(days)} days) it "
+                f"was active on {kind}s only at {usual_text} (UTC hours)"
+            )
             out.append(
-                self._finding(
-                    "odd_hour",
-                    odd,
-                    35 + 10 * min(3.0, math.log10(max(count, 1))),
-                    explanation,
-                    key=next(iter(sorted(keys, key=lambda k: -keys[k])), None),
+                Finding(
+                    kind="odd_hour",
+                    key_arn=next(iter(sorted(keys, key=lambda k: -keys[k])), None),
                     principal=principal,
+                    score=min(100.0, 40 + 10 * min(3.0, math.log10(max(count, 1)))),
+                    start=min(r["first"] for r in rows),
+                    end=max(r["last"] for r in rows),
+                    count=count,
+                    event_ids=ids,
+                    explanation=explanation,
+                    detected_at=min(r["first"] for r in rows),
                     subject=",".join(hours),
-                    details={"hours": hours, "baseline_hours": sorted(seen)},
+                    details={"hours": hours, "day_kind": kind, "baseline_hours": usual},
                 )
             )
         return out
@@ -489,10 +530,13 @@ class Detector:
     def dormant_keys(self) -> list[Finding]:
         by_key: dict[str, list[_Group]] = defaultdict(list)
         for g in self.w.get("key.operation", []):
-            by_key[g.e1].append(g)
+            if not is_metadata(g.value):
+                by_key[g.e1].append(g)
         out = []
         for key, groups in by_key.items():
-            known = self.b.known("key.operation", key)
+            known = {
+                op: v for op, v in self.b.known("key.operation", key).items() if not is_metadata(op)
+            }
             if not known:
                 continue
             last = max(v[2] for v in known.values())

@@ -221,8 +221,46 @@ def _session_pattern() -> pl.Expr:
     return name.str.replace_all(r"[0-9a-fA-F]{8,}", "*").str.replace_all(r"[0-9]+", "#")
 
 
+# Columns of the event schema the features read; ``slim`` keeps only these (plus the
+# encryption context cut out of ``raw``) so frames can be buffered cheaply.
+_NEEDED = (
+    S.EVENT_TIME,
+    S.EVENT_ID,
+    S.EVENT_SOURCE,
+    S.EVENT_NAME,
+    S.AWS_REGION,
+    S.SOURCE_IP,
+    S.USER_AGENT,
+    S.ERROR_CODE,
+    S.READ_ONLY,
+    S.RECIPIENT_ACCOUNT_ID,
+    S.VPC_ENDPOINT_ID,
+    S.IDENTITY_TYPE,
+    S.IDENTITY_ARN,
+    S.IDENTITY_ACCOUNT_ID,
+    S.IDENTITY_SESSION_ISSUER_ARN,
+    S.IDENTITY_INVOKED_BY,
+    S.KEY_IDS,
+)
+
+
+def _ec_expr() -> pl.Expr:
+    return pl.col(S.RAW).str.json_path_match("$.requestParameters.encryptionContext").alias("ec")
+
+
+def slim(frame: pl.DataFrame) -> pl.DataFrame:
+    """The columns features need, with the encryption context instead of ``raw``."""
+    if "ec" in frame.columns:
+        return frame
+    return frame.select(*_NEEDED, _ec_expr())
+
+
 def enrich(frame: pl.DataFrame) -> pl.DataFrame:
-    """The event frame with the derived columns every dimension reads."""
+    """The event frame (full or ``slim``) with the derived columns every dimension reads."""
+    return _enrich_lazy(frame.lazy(), "ec" in frame.columns).collect()
+
+
+def _enrich_lazy(frame: pl.LazyFrame, has_ec: bool) -> pl.LazyFrame:
     ts = pl.col(S.EVENT_TIME)
     is_error = pl.col(S.ERROR_CODE).is_not_null()
     return frame.select(
@@ -254,18 +292,13 @@ def enrich(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col(S.EVENT_NAME).is_in(list(CONTROL_OPS)).alias("is_control"),
         pl.col(S.EVENT_NAME).is_in(list(DESTRUCTIVE_OPS)).alias("is_destructive"),
         (pl.col(S.READ_ONLY) == False).fill_null(False).alias("is_write"),  # noqa: E712
-        pl.col(S.RAW).alias("raw"),
+        pl.col("ec") if has_ec else _ec_expr(),
     )
 
 
-def _context(enriched: pl.DataFrame) -> pl.DataFrame:
+def _context(enriched: pl.LazyFrame) -> pl.LazyFrame:
     """Rows with an encryption context: one row per context key and per known prefix."""
-    rows = enriched.filter(
-        pl.col("key").is_not_null() & pl.col("raw").str.contains("encryptionContext", literal=True)
-    ).with_columns(
-        pl.col("raw").str.json_path_match("$.requestParameters.encryptionContext").alias("ec")
-    )
-    rows = rows.filter(pl.col("ec").is_not_null())
+    rows = enriched.filter(pl.col("key").is_not_null() & pl.col("ec").is_not_null())
     prefixes = [
         (pl.lit(f"{name}=") + pl.col("ec").str.extract(pattern, 1))
         for name, pattern in _EC_PREFIX_PATTERNS.items()
@@ -279,22 +312,27 @@ def _context(enriched: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _aggregate(rows: pl.DataFrame, dim: Dim, sample_cap: int | None = None) -> pl.DataFrame:
+def _select(rows: pl.LazyFrame, dim: Dim) -> pl.LazyFrame:
+    """The rows of one dimension, in the common long shape."""
     selected = rows
     if dim.only is not None:
         selected = selected.filter(pl.col(dim.only))
     e2 = pl.col(dim.e2) if dim.e2 else pl.lit(None, dtype=pl.String)
-    selected = selected.select(
+    valid = pl.col("e1").is_not_null() & pl.col("value").is_not_null()
+    if dim.e2:
+        valid = valid & pl.col("e2").is_not_null()
+    return selected.select(
         pl.lit(dim.name).alias("dim"),
         pl.col(dim.e1).alias("e1"),
         e2.alias("e2"),
-        pl.col(dim.value).alias("value"),
+        pl.col(dim.value).cast(pl.String).alias("value"),
         "day",
         "ts",
         "event_id",
-    ).filter(pl.col("e1").is_not_null() & pl.col("value").is_not_null())
-    if dim.e2:
-        selected = selected.filter(pl.col("e2").is_not_null())
+    ).filter(valid)
+
+
+def _aggregate(long: pl.LazyFrame, sample_cap: int | None = None) -> pl.LazyFrame:
     aggs = [
         pl.len().cast(pl.Int64).alias("count"),
         pl.col("ts").min().alias("first"),
@@ -302,7 +340,7 @@ def _aggregate(rows: pl.DataFrame, dim: Dim, sample_cap: int | None = None) -> p
     ]
     if sample_cap is not None:
         aggs.append(sample_expr(sample_cap))
-    return selected.group_by("dim", "e1", "e2", "value", "day").agg(aggs)
+    return long.group_by("dim", "e1", "e2", "value", "day").agg(aggs)
 
 
 def sample_expr(cap: int) -> pl.Expr:
@@ -317,16 +355,7 @@ def observations(
     """Daily per-dimension counts of one event frame (see module docstring); with
     ``sample_cap``, also a ``samples`` column of the earliest event ids per row."""
     rows = enrich(frame) if enriched is None else enriched
-    parts = [_aggregate(rows, d, sample_cap) for d in DIMS]
-    ctx = _context(rows)
-    if ctx.height:
-        for d in EC_DIMS:
-            parts.append(_aggregate(ctx.explode(d.value), d, sample_cap))
-    out = pl.concat(parts, how="vertical")
-    schema = dict(OBS_SCHEMA)
-    if sample_cap is not None:
-        schema["samples"] = SAMPLES_TYPE
-    return out.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+    return _observations_lazy(rows.lazy(), sample_cap).collect()
 
 
 def series(
@@ -335,6 +364,32 @@ def series(
     """Per-hour calls and errors, per key and per principal; with ``sample_cap``, also
     first/last event time and the earliest event ids of each hour (scan windows)."""
     rows = enrich(frame) if enriched is None else enriched
+    return _series_lazy(rows.lazy(), sample_cap).collect()
+
+
+def extract(
+    frame: pl.DataFrame, sample_cap: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``observations`` and ``series`` of one frame in a single query: on file-sized
+    frames, per-operation overhead costs more than the work."""
+    rows = enrich(frame).lazy()
+    queries = [_observations_lazy(rows, sample_cap), _series_lazy(rows, sample_cap)]
+    obs, ser = pl.collect_all(queries)
+    return obs, ser
+
+
+def _observations_lazy(rows: pl.LazyFrame, sample_cap: int | None) -> pl.LazyFrame:
+    parts = [_select(rows, d) for d in DIMS]
+    ctx = _context(rows)
+    parts += [_select(ctx.explode(d.value), d) for d in EC_DIMS]
+    out = _aggregate(pl.concat(parts, how="vertical"), sample_cap)
+    schema = dict(OBS_SCHEMA)
+    if sample_cap is not None:
+        schema["samples"] = SAMPLES_TYPE
+    return out.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+
+
+def _series_lazy(rows: pl.LazyFrame, sample_cap: int | None) -> pl.LazyFrame:
     schema = dict(SERIES_SCHEMA)
     aggs = [
         pl.len().cast(pl.Int64).alias("calls"),

@@ -20,11 +20,13 @@ class Thresholds:
     min_history_events: int = 20
     # A key unused for this many days before its first use in the window is "dormant".
     dormant_days: int = 14
-    # Odd-hour findings: principal history needed, and how far (hours, circular) the
-    # new hour must be from every hour seen in the baseline.
+    # Odd-hour findings: principal history needed, how far (hours, circular) the new
+    # hour must be from every hour seen on the same kind of day (weekday/weekend), and
+    # how many calls at such hours make a finding.
     odd_hour_min_days: int = 7
-    odd_hour_min_events: int = 50
+    odd_hour_min_events: int = 100
     odd_hour_margin: int = 2
+    odd_hour_min_calls: int = 5
     # Call-rate spike per hour: above all of min_calls, factor x baseline p99 hour and
     # median + mad_k x scaled MAD.
     rate_min_calls: int = 100

@@ -1,7 +1,112 @@
+"""``kmslog baseline PATH… -o PROFILE``: learn a usage profile; ``--merge A B -o C``."""
+
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from kmslog.analyses.baseline import BaselineLearner
+from kmslog.baseline.profile import Profile, ProfileError
+from kmslog.commands.scan import EXIT_STRICT, EXIT_USAGE, _progress_bar, parse_instant
+from kmslog.run.api import ScanOptions
+from kmslog.run.executor import NoInputError, StrictError, run
+
+
+def _merge(inputs: list[str], output: Path, err: Console) -> None:
+    if len(inputs) < 2:
+        raise typer.BadParameter("--merge needs at least two profiles")
+    try:
+        profiles = [Profile.read(p) for p in inputs]
+    except ProfileError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    merged = profiles[0]
+    for other in profiles[1:]:
+        merged = merged.merge(other)
+    merged.write(output)
+    err.print(
+        f"merged {len(profiles)} profiles into {output}: {merged.events} events, "
+        f"{merged.days} days, {len(merged.keys())} keys",
+        markup=False,
+        highlight=False,
+    )
+
+
+def baseline(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PATH...", help="CloudTrail files, directories or globs to learn from."
+        ),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Profile file to write (JSON).")
+    ] = Path("kmslog-profile.json"),
+    since: Annotated[
+        str | None, typer.Option(help="Learn from records at or after this time.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Learn from records at or before this time (a bare date: its end)."),
+    ] = None,
+    merge: Annotated[
+        bool,
+        typer.Option("--merge", help="Merge the profiles given as PATHs instead of reading logs."),
+    ] = False,
+    jobs: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Stop at the first bad file or record.")] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """Learn per-key, per-principal and account-level usage profiles in one streaming pass.
+
+    The profile keeps its history per day, so `kmslog scan --baseline PROFILE --since T`
+    compares the window after T with the part of the profile before T.
+    """
+    err = Console(stderr=True)
+    if not paths:
+        raise typer.BadParameter("give at least one PATH")
+    if merge:
+        _merge(paths, output, err)
+        return
+    options = ScanOptions(
+        since=None if since is None else parse_instant(since),
+        until=None if until is None else parse_instant(until, end_of_day=True),
+        strict=strict,
+        jobs=jobs,
+    )
+    if options.since and options.until and options.since > options.until:
+        raise typer.BadParameter("--since is after --until")
+    learner = BaselineLearner(sources=tuple(paths))
+    bar, update = _progress_bar(err) if not no_progress and err.is_terminal else (None, None)
+    try:
+        if bar is not None:
+            bar.start()
+        result = run(paths, [learner], options, progress=update)
+    except NoInputError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StrictError as exc:
+        err.print(f"error (--strict): {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_STRICT) from None
+    finally:
+        if bar is not None:
+            bar.stop()
+    profile: Profile = result.results[learner.name]
+    profile.write(output)
+    stats = result.stats
+    err.print(
+        f"learned {output}: {profile.events} events from {stats.files_read} files "
+        f"({stats.records_rejected} records rejected, {stats.files_failed} files failed), "
+        f"{profile.days} days, {len(profile.keys())} keys",
+        markup=False,
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Not wired yet."""
+    app.command("baseline")(baseline)

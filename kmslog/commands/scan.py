@@ -171,6 +171,17 @@ def scan(
     fail_on: Annotated[
         str, typer.Option(help="Exit 1 on: none, finding (default) or alarm.")
     ] = "finding",
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="Baseline profile (kmslog baseline): add anomaly findings."),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(help="Anomaly threshold override name=value (repeatable)."),
+    ] = None,
+    thresholds_file: Annotated[
+        str | None, typer.Option("--thresholds", help="TOML file of anomaly thresholds.")
+    ] = None,
 ) -> None:
     """Read CloudTrail logs once and summarise them."""
     options = ScanOptions(
@@ -206,6 +217,10 @@ def scan(
         raise typer.Exit(EXIT_USAGE) from None
     detections = detections_section(rule_set, None if as_of is None else parse_instant(as_of))
     chosen.append(detections)
+    if baseline is not None:
+        from kmslog.report.anomalies_section import anomaly_section
+
+        chosen.append(anomaly_section(baseline, options, threshold or [], thresholds_file))
     err = Console(stderr=True)
     show_progress = not no_progress and err.is_terminal
     bar, update = _progress_bar(err) if show_progress else (None, None)
