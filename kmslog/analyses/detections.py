@@ -76,7 +76,8 @@ class AlarmReport:
     transitions: tuple[TransitionReport, ...]
     existence: tuple[Segment, ...] | None
     filter_existence: dict[str, tuple[Segment, ...] | None]
-    datapoints: int
+    # (period start, value with the alarm's statistic), in time order.
+    datapoints: tuple[tuple[datetime, float], ...]
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,9 @@ def _alarm_report(
         transitions=tuple(transitions),
         existence=None if alarm_segments is None else tuple(alarm_segments),
         filter_existence={k: None if v is None else tuple(v) for k, v in filter_segments.items()},
-        datapoints=len(datapoints),
+        datapoints=tuple(
+            (datetime.fromtimestamp(t, tz=UTC), v) for t, v in sorted(datapoints.items())
+        ),
     )
 
 

@@ -87,7 +87,7 @@ def alarm_data(report: AlarmReport) -> dict[str, Any]:
         "comparison_operator": a.comparison.value,
         "treat_missing_data": a.treat_missing_data.value,
         "metric_filters": list(report.filters),
-        "datapoints": report.datapoints,
+        "datapoints": [{"time": iso(t), "value": v} for t, v in report.datapoints],
         "transitions": [
             {
                 "time": iso(t.time),

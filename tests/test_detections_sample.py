@@ -1,0 +1,153 @@
+"""End to end: ``kmslog scan sample_logs`` against the generator's ground truth
+(``tools/ctgen/scenarios.json``): pending-deletion use, CIS 4.7 events with the
+failed attempt marked, expiring imported key material, alarm transitions and the
+alarm deleted shortly before the key was disabled."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kmslog.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_logs"
+TRUTH = ROOT / "tools" / "ctgen" / "scenarios.json"
+
+pytestmark = pytest.mark.skipif(
+    not (SAMPLE.is_dir() and TRUTH.is_file()), reason="sample_logs or its ground truth absent"
+)
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict:
+    return json.loads(TRUTH.read_text())
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    result = CliRunner().invoke(
+        app, ["scan", "--no-progress", "--jobs", "1", "--format", "json", str(SAMPLE)]
+    )
+    assert result.exit_code == 1, result.output  # rules matched
+    return json.loads(result.stdout)
+
+
+# The built-in catalogue's rule for each filter the generator plants.
+RULE_OF_FILTER = {
+    "KMSKeyPendingDeletionErrorCount": "kms-pending-deletion-usage",
+    "KMSCustomerKeyDisableOrDeleteEvents": "cis-4.7-cmk-disable-or-scheduled-deletion",
+}
+
+
+def rule_for_filter(report: dict, filter_name: str) -> list[dict]:
+    return [f for f in report["findings"] if f["rule"] == RULE_OF_FILTER[filter_name]]
+
+
+@pytest.mark.parametrize(
+    "filter_name", ["KMSKeyPendingDeletionErrorCount", "KMSCustomerKeyDisableOrDeleteEvents"]
+)
+def test_filter_matches_are_the_ground_truth(report, truth, filter_name):
+    expected = truth["metric_filters"][filter_name]["matches"]
+    found = rule_for_filter(report, filter_name)
+    assert sorted(f["event_id"] for f in found) == sorted(m["event_id"] for m in expected)
+    by_id = {f["event_id"]: f for f in found}
+    for m in expected:
+        f = by_id[m["event_id"]]
+        assert f["event_time"] == m["event_time"]
+        assert f["event_name"] == m["event_name"]
+        assert f["error_code"] == m.get("error_code")
+        assert f["succeeded"] is (m.get("error_code") is None)
+        if m.get("resources"):
+            assert f["key_arn"] in m["resources"]
+
+
+def test_cis_failed_attempts_are_marked_failed(report, truth):
+    failed = next(s for s in truth["scenarios"] if s["id"] == "s4_cis_failed_attempt")
+    found = {
+        f["event_id"]: f for f in rule_for_filter(report, "KMSCustomerKeyDisableOrDeleteEvents")
+    }
+    for event in failed["events"]:
+        assert found[event["event_id"]]["succeeded"] is False
+        assert found[event["event_id"]]["error_code"] == event["error_code"]
+
+
+def alarm(report: dict, name: str, account: str) -> dict:
+    return next(a for a in report["alarms"] if a["name"] == name and a["account"] == account)
+
+
+def state_at(entry: dict, moment: datetime) -> str:
+    state = "INSUFFICIENT_DATA"
+    for t in entry["transitions"]:
+        if ts(t["time"]) <= moment:
+            state = t["to"]
+    return state
+
+
+@pytest.mark.parametrize(
+    "filter_name", ["KMSKeyPendingDeletionErrorCount", "KMSCustomerKeyDisableOrDeleteEvents"]
+)
+def test_alarm_datapoints_and_states_follow_the_ground_truth(report, truth, filter_name):
+    spec = truth["metric_filters"][filter_name]
+    for account, points in spec["points"].items():
+        entry = alarm(report, spec["alarm"], account)
+        assert entry["period"] == 300
+        got = {d["time"] for d in entry["datapoints"]}
+        assert got == set(points), account
+        if entry["statistic"] == "Sum":
+            assert {d["time"]: d["value"] for d in entry["datapoints"]} == {
+                k: float(v) for k, v in points.items()
+            }
+        for start in points:
+            # Evaluated at the end of the period that holds the breaching datapoint.
+            assert state_at(entry, ts(start) + timedelta(seconds=300)) == "ALARM", (account, start)
+        alarms = [t for t in entry["transitions"] if t["to"] == "ALARM"]
+        assert all(t["reason"].startswith("Threshold Crossed: 1 datapoint [") for t in alarms)
+
+
+def test_alarm_deleted_before_the_key_was_disabled(report, truth):
+    events = [e for s in truth["scenarios"] for e in s["events"]]
+    deleted = next(e for e in events if e["event_name"] == "DeleteAlarms")
+    muted = next(e for e in events if e["event_name"] == "DisableAlarmActions")
+    account = deleted["account"]
+    entry = alarm(report, "KMSCustomerKeyDisableOrDeleteAlarm", account)
+    existence = entry["existence"]
+    assert existence[-1]["to"] == deleted["event_time"]
+    assert existence[-1]["from"] == muted["event_time"]
+    assert existence[-1]["actions_enabled"] is False
+    assert existence[0]["actions_enabled"] is True
+    after = [
+        t
+        for t in entry["transitions"]
+        if t["to"] == "ALARM" and ts(t["time"]) > ts(deleted["event_time"])
+    ]
+    before = [
+        t
+        for t in entry["transitions"]
+        if t["to"] == "ALARM" and ts(t["time"]) < ts(muted["event_time"])
+    ]
+    assert after and before
+    assert all(not t["would_notify"] and "was deleted at" in t["note"] for t in after)
+    assert all(t["would_notify"] for t in before)
+
+
+def test_expiring_key_material(report, truth):
+    scenario = next(s for s in truth["scenarios"] if s["id"] == "s5_imported_material")
+    key = truth["keys"][scenario["keys"][0]]
+    valid_to = ts(scenario["notes"]["valid_to"][-1])
+    as_of = ts(report["summary"]["detections"]["as_of"])
+    (item,) = [m for m in report["key_material"] if m["key_arn"] == key["arn"]]
+    assert ts(item["valid_to"]) == valid_to
+    assert item["seconds_until_expiration"] == int((valid_to - as_of).total_seconds())
+    crossing = valid_to - timedelta(days=10)
+    period_end = datetime.fromtimestamp((int(crossing.timestamp()) // 60 + 1) * 60, tz=UTC)
+    assert ts(item["alarm_time"]) == period_end
+    assert item["alarm_fired"] is True
