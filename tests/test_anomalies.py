@@ -216,3 +216,22 @@ def test_result_does_not_depend_on_split(profile):
     b = analysis.update(analysis.start(), frame(window[100:]))
     split = analysis.finish(analysis.combine(a, b))
     assert [f.to_dict() for f in whole.findings] == [f.to_dict() for f in split.findings]
+
+
+def test_foreign_key_use(profile):
+    foreign_key = f"arn:aws:kms:us-east-1:{FOREIGN}:key/33333333-3333-4333-8333-333333333333"
+    window = quiet_day() + [
+        ev(at(1, 10, i), "Encrypt", key=foreign_key, ip="10.0.1.4") for i in range(8)
+    ]
+    found = [f for f in scan(profile, window).findings if f.kind == "foreign_key"]
+    assert len(found) == 1
+    assert found[0].subject == FOREIGN and found[0].count == 8
+    assert found[0].principal == f"arn:aws:iam::{OWNER}:role/app"
+
+
+def test_foreign_key_near_miss_new_key_of_own_account(profile):
+    own_new = f"arn:aws:kms:us-east-1:{OWNER}:key/44444444-4444-4444-8444-444444444444"
+    window = quiet_day() + [
+        ev(at(1, 10, i), "Encrypt", key=own_new, ip="10.0.1.4") for i in range(8)
+    ]
+    assert "foreign_key" not in kinds(scan(profile, window))

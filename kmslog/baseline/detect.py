@@ -145,6 +145,9 @@ class _Baseline:
     def known(self, dim: str, e1: str, e2: str = "") -> dict[str, tuple[int, int, datetime]]:
         return self.values.get((dim, e1, e2), {})
 
+    def known_keys(self) -> set[str]:
+        return {k for (dim, k, _) in self.history if dim == "key.operation"}
+
     def entity(self, dim: str, e1: str, e2: str = "") -> tuple[int, int]:
         return self.history.get((dim, e1, e2), (0, 0))
 
@@ -527,6 +530,42 @@ class Detector:
             )
         return out
 
+    def foreign_keys(self) -> list[Finding]:
+        """Use of a key owned by an account that owned no key seen in the baseline: data
+        encrypted under someone else's key (ransomware-style), or keys from nowhere."""
+        owners = {_owner(k) for (dim, k, _), _v in self.b.history.items() if dim == "key.operation"}
+        if not owners:
+            return []
+        by_key: dict[str, list[_Group]] = defaultdict(list)
+        for g in self.w.get("key.operation", []):
+            by_key[g.e1].append(g)
+        out = []
+        for key, groups in by_key.items():
+            owner = _owner(key)
+            if owner is None or owner in owners or self.b.known("key.operation", key):
+                continue
+            principals = self._window_values("key.principal", key)
+            ops = {g.value: g.count for g in groups}
+            explanation = (
+                f"key {key} belongs to account {owner}, which owned none of the "
+                f"{len(self.b.known_keys())} keys seen in {self.days} days of baseline; "
+                f"used {sum(ops.values())} times ({_fmt_counts(ops)}) by "
+                f"{_fmt_list(set(principals))}"
+            )
+            out.append(
+                self._finding(
+                    "foreign_key",
+                    groups,
+                    70 + 5 * min(3.0, math.log10(max(sum(ops.values()), 1))),
+                    explanation,
+                    key=key,
+                    principal=next(iter(sorted(principals, key=lambda p: -principals[p])), None),
+                    subject=owner,
+                    details={"owner": owner, "operations": ops, "known_owners": sorted(owners)},
+                )
+            )
+        return out
+
     def dormant_keys(self) -> list[Finding]:
         by_key: dict[str, list[_Group]] = defaultdict(list)
         for g in self.w.get("key.operation", []):
@@ -718,6 +757,7 @@ class Detector:
         findings += self.new_networks()
         findings += self.odd_hours()
         findings += self.dormant_keys()
+        findings += self.foreign_keys()
         findings += _merge_twins(self.rate_spikes())
         findings = [f for f in findings if f.score >= self.t.min_score]
         findings.sort(key=lambda f: (-f.score, f.start, f.kind, f.key_arn or "", f.principal or ""))

@@ -14,6 +14,7 @@ KINDS: tuple[str, ...] = (
     "new_network",
     "new_region",
     "dormant_key",
+    "foreign_key",
     "call_rate_spike",
     "error_rate_spike",
     "odd_hour",
