@@ -291,13 +291,12 @@ def _typed_fast_path(cond: A.JsonExpr) -> pl.Expr | None:
         isinstance(cond, A.Compare)
         and column not in _BOOL_COLUMNS
         and isinstance(cond.value, A.Text | A.Regex)
-        and cond.op in (A.Op.EQ, A.Op.NE)
+        and cond.op is A.Op.EQ
         and not (isinstance(cond.value, A.Regex) or _may_match_number_text(cond.value))
     ):
-        # a null cell is "not a string", and no number text can match: false both ways
-        return (typed.is_not_null() & _negate_if(cond.op, _text_hit(cond.value, typed))).fill_null(
-            False
-        )
+        # a null cell is "not a string", and no number's text can match the value.
+        # (Not for '!=': a number node satisfies it, and only raw can tell numbers.)
+        return (typed.is_not_null() & _text_hit(cond.value, typed)).fill_null(False)
     return None
 
 
