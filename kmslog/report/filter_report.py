@@ -23,13 +23,12 @@ def _rows(result: FilterResult) -> Iterator[dict[str, Any]]:
 def ndjson_lines(result: FilterResult) -> Iterator[bytes]:
     """One line per match: the record exactly as read, with its file and index."""
     for row in _rows(result):
-        yield orjson.dumps(
-            {
-                "source": row[S.SOURCE],
-                "recordIndex": row[S.RECORD_INDEX],
-                "record": orjson.Fragment(row[S.RAW]),
-            }
-        )
+        raw: str = row[S.RAW]
+        # pretty-printed source files: their line breaks would split the NDJSON line
+        multiline = "\n" in raw or "\r" in raw
+        record = orjson.dumps(orjson.loads(raw)) if multiline else raw.encode()
+        head = orjson.dumps({"source": row[S.SOURCE], "recordIndex": row[S.RECORD_INDEX]})
+        yield head[:-1] + b',"record":' + record + b"}"
 
 
 def json_document(result: FilterResult, pattern: str) -> dict[str, Any]:
