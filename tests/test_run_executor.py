@@ -7,6 +7,7 @@ import pytest
 
 from kmslog.analyses.summary import SummaryAnalysis
 from kmslog.decode import schema as S
+from kmslog.run import executor
 from kmslog.run.api import ScanOptions
 from kmslog.run.executor import NoInputError, StrictError, run
 from tests.ingest_fixtures import encode, layout_path, record, write, write_trail
@@ -71,9 +72,15 @@ def test_totals_reconcile_and_duplicates_are_dropped_across_files(tmp_path):
     reasons = {r.reason.split(":")[0] for r in stats.rejections}
     assert {"record has no usable eventTime", "record is not a JSON object"} <= reasons
     assert any(r.source.endswith("broken.json.gz") for r in stats.rejections)
+    late = [r for r in stats.rejections if r.source.endswith("c.ndjson")]
+    assert [(r.position, r.position_kind) for r in late] == [(3, "line"), (4, "line")]
 
 
-def test_parallel_equals_serial(tmp_path):
+@pytest.mark.parametrize("group_bytes", [1, 1 << 20])
+def test_parallel_equals_serial(tmp_path, monkeypatch, group_bytes):
+    # group_bytes=1: one file per task, so duplicates cross tasks and the
+    # overlapping ones are re-read; 1 MiB: every file in one shared batch.
+    monkeypatch.setattr(executor, "GROUP_BYTES", group_bytes)
     root = _corpus(tmp_path)
     for i in range(6):
         extra = [record(1000 * (i + 1) + j) for j in range(50)] + [record(3)]

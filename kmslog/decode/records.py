@@ -28,8 +28,8 @@ from kmslog.run.api import Rejection
 from kmslog.sources.local import read_source
 
 # Rows per batch, and raw bytes per batch (string offsets are 32-bit).
-CHUNK_ROWS = 65_536
-CHUNK_BYTES = 512 * 1024 * 1024
+CHUNK_ROWS = 16_384
+CHUNK_BYTES = 256 * 1024 * 1024
 
 
 class _Issuer(msgspec.Struct, gc=False):
@@ -227,7 +227,7 @@ def _columns(recs: Sequence[_Record], times: pa.Array) -> dict[str, Any]:
 
 
 def _fast_batch(
-    recs: Sequence[_Record], texts: pa.Array, indexes: Sequence[int], source: str
+    recs: Sequence[_Record], texts: pa.Array, indexes: Sequence[int], sources: pa.Array
 ) -> tuple[pa.RecordBatch, list[int]]:
     """Batch of the records with a usable eventTime, and the positions (in
     ``recs``) of those without one."""
@@ -239,7 +239,7 @@ def _fast_batch(
         if f.name not in (S.RAW, S.SOURCE, S.RECORD_INDEX)
     ]
     arrays.append(texts)
-    arrays.append(pa.repeat(pa.scalar(source, pa.string()), len(recs)))
+    arrays.append(sources)
     arrays.append(pa.array(indexes, pa.int64()))
     batch = pa.RecordBatch.from_arrays(arrays, schema=S.SCHEMA)
     if times.null_count:
@@ -247,6 +247,10 @@ def _fast_batch(
         bad = np.flatnonzero(~valid.to_numpy(zero_copy_only=False)).tolist()
         return batch.filter(valid), bad
     return batch, []
+
+
+def _repeat(source: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(source, pa.string()), n)
 
 
 def _reference_cells(raw: bytes | Raw) -> tuple[dict[str, Any] | None, str | None]:
@@ -273,45 +277,133 @@ def _valid_text(raws: Sequence[bytes | Raw]) -> pa.Array | None:
     return texts
 
 
-def decode_chunk(
+class Segment(NamedTuple):
+    """Records of one file (or one part of a big file), decoded but not yet
+    columnar: fast rows as structs, or rows already built by the reference path."""
+
+    source: str
+    kind: str  # how positions count: "record" (index) or "line" (1-based)
+    seen: int
+    rejections: list[Rejection]
+    recs: list[_Record]
+    texts: pa.Array | None
+    indexes: list[int]
+    batch: pa.RecordBatch | None = None
+
+
+def decode_segment(
     raws: Sequence[bytes | Raw],
     indexes: Sequence[int],
     source: str,
     kind: str = "record",
     array: bytes | Raw | None = None,
     document: bytes | None = None,
-) -> tuple[pa.RecordBatch, list[Rejection]]:
-    """Decode one chunk of record texts into a batch, plus the rejected records.
+) -> Segment:
+    """Decode record texts into structs (or, when one does not fit the fast
+    decoder, into reference rows). ``array``, when given, is the text of a JSON
+    array holding exactly ``raws`` (saves joining them); ``document``, a
+    ``{"Records": [...]}`` document holding exactly ``raws``."""
+    recs: list[_Record] | None
+    try:
+        if document is not None:
+            recs = _document.decode(document).Records
+        else:
+            if array is None:
+                array = b"[" + b",".join(raws) + b"]"
+            recs = _records.decode(array) if raws else []
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        recs = None
+    texts = None if recs is None else _valid_text(raws)
+    if recs is not None and texts is not None:
+        return Segment(source, kind, len(raws), [], recs, texts, list(indexes))
+    batch, rejections = _mixed_chunk(raws, indexes, source, kind)
+    return Segment(source, kind, len(raws), rejections, [], None, [], batch)
 
-    Rows keep the order of ``raws``. ``array``, when given, is the text of a
-    JSON array holding exactly ``raws`` (saves joining them); ``document``, a
-    ``{"Records": [...]}`` document holding exactly ``raws``.
-    """
+
+class Assembler:
+    """Collects segments (of one or many files) and turns them into one
+    RecordBatch at a time, so per-batch costs are paid once for many small files."""
+
+    def __init__(self) -> None:
+        self._segments: list[Segment] = []
+        self.rows = 0
+
+    def add(self, segment: Segment) -> None:
+        self._segments.append(segment)
+        self.rows += len(segment.recs) + (0 if segment.batch is None else segment.batch.num_rows)
+
+    def take(self) -> tuple[pa.RecordBatch, list[Rejection]]:
+        """The rows added so far, in order, and the records rejected while
+        building them (no usable eventTime); resets the assembler."""
+        segments, self._segments, self.rows = self._segments, [], 0
+        parts: list[pa.RecordBatch] = []
+        rejections: list[Rejection] = []
+        run: list[Segment] = []
+        for segment in [*segments, None]:
+            if segment is not None and segment.batch is None:
+                if segment.recs:
+                    run.append(segment)
+                continue
+            if run:
+                parts.append(_build_run(run, rejections))
+                run = []
+            if segment is not None and segment.batch is not None and segment.batch.num_rows:
+                parts.append(segment.batch)
+        if not parts:
+            return S.empty_batch(), rejections
+        if len(parts) == 1:
+            return parts[0], rejections
+        return pa.Table.from_batches(parts).combine_chunks().to_batches()[0], rejections
+
+
+def _build_run(run: list[Segment], rejections: list[Rejection]) -> pa.RecordBatch:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        recs: list[_Record] | None
-        try:
-            if document is not None:
-                recs = _document.decode(document).Records
-            else:
-                if array is None:
-                    array = b"[" + b",".join(raws) + b"]"
-                recs = _records.decode(array) if raws else []
-        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-            recs = None
-        texts = None if recs is None else _valid_text(raws)
-        if recs is not None and texts is not None:
-            batch, bad = _fast_batch(recs, texts, indexes, source)
-            rejections = [
-                Rejection(source, _pos(indexes[i], kind), kind, "record has no usable eventTime")
-                for i in bad
-            ]
-            return batch, rejections
-        return _mixed_chunk(raws, indexes, source, kind)
+        if len(run) == 1:
+            (one,) = run
+            recs, texts, indexes = one.recs, one.texts, one.indexes
+            sources = _repeat(one.source, len(recs))
+        else:
+            recs = [r for seg in run for r in seg.recs]
+            texts = pa.concat_arrays([seg.texts for seg in run])
+            indexes = [i for seg in run for i in seg.indexes]
+            names = pa.array([seg.source for seg in run], pa.string())
+            owner = np.repeat(np.arange(len(run)), [len(seg.recs) for seg in run])
+            sources = names.take(pa.array(owner))
+        assert texts is not None
+        batch, bad = _fast_batch(recs, texts, indexes, sources)
+        if bad:
+            ends = np.cumsum([len(seg.recs) for seg in run])
+            for row in bad:
+                seg = run[int(np.searchsorted(ends, row, side="right"))]
+                rejections.append(
+                    Rejection(
+                        seg.source,
+                        _pos(indexes[row], seg.kind),
+                        seg.kind,
+                        "record has no usable eventTime",
+                    )
+                )
+        return batch
     finally:
         if enabled:
             gc.enable()
+
+
+def decode_chunk(
+    raws: Sequence[bytes | Raw],
+    indexes: Sequence[int],
+    source: str,
+    kind: str = "record",
+) -> tuple[pa.RecordBatch, list[Rejection]]:
+    """Decode one chunk of record texts into a batch, plus the rejected records
+    (rows keep the order of ``raws``)."""
+    segment = decode_segment(raws, indexes, source, kind)
+    assembler = Assembler()
+    assembler.add(segment)
+    batch, late = assembler.take()
+    return batch, sorted(segment.rejections + late, key=lambda r: r.position or 0)
 
 
 def _pos(index: int, kind: str) -> int:
@@ -349,7 +441,9 @@ def _mixed_chunk(
     parts: list[pa.RecordBatch] = []
     if recs:
         texts = _string_array([raws[i] for i in fast])
-        batch, bad = _fast_batch(recs, texts, [indexes[i] for i in fast], source)
+        batch, bad = _fast_batch(
+            recs, texts, [indexes[i] for i in fast], _repeat(source, len(recs))
+        )
         rejections.extend(
             Rejection(source, _pos(indexes[fast[i]], kind), kind, "record has no usable eventTime")
             for i in bad
@@ -380,31 +474,22 @@ def chunks(raws: Sequence[bytes | Raw]) -> Iterator[tuple[int, int]]:
         yield start, len(raws)
 
 
-class Chunk(NamedTuple):
-    """One decoded batch of a file, the records rejected in it and how many
-    records it covered (kept in the batch + rejected)."""
-
-    batch: pa.RecordBatch
-    rejections: list[Rejection]
-    seen: int
-    last: bool = True
-
-
-def decode_bytes(data: bytes, source: str) -> Iterator[Chunk]:
-    """Chunks of one decompressed file, in file order.
+def segments(data: bytes, source: str) -> Iterator[Segment]:
+    """Segments of one decompressed file, in file order; the first carries the
+    rejections found while taking the file apart.
 
     Raises :class:`~kmslog.sources.local.SourceError` before yielding anything
     when the file is not in an accepted shape.
     """
     split = split_records(data, source)
-    pending = list(split.rejections)
     if len(split.raws) <= CHUNK_ROWS and len(data) <= CHUNK_BYTES:
         ranges = [(0, len(split.raws))] if split.raws else []
     else:
         ranges = list(chunks(split.raws))
     single = len(ranges) == 1
-    for number, (start, stop) in enumerate(ranges):
-        batch, rejections = decode_chunk(
+    pending = list(split.rejections)
+    for start, stop in ranges:
+        segment = decode_segment(
             split.raws[start:stop],
             split.indexes[start:stop],
             source,
@@ -412,11 +497,38 @@ def decode_bytes(data: bytes, source: str) -> Iterator[Chunk]:
             array=split.array if single else None,
             document=data if single and split.shape == "records" else None,
         )
-        seen = stop - start + len(pending)
-        yield Chunk(batch, pending + rejections, seen, number == len(ranges) - 1)
-        pending = []
+        if pending:
+            segment = segment._replace(
+                seen=segment.seen + len(pending), rejections=pending + segment.rejections
+            )
+            pending = []
+        yield segment
     if pending or not split.raws:
-        yield Chunk(S.empty_batch(), pending, len(pending))
+        yield Segment(source, split.position_kind, len(pending), pending, [], None, [])
+
+
+def read_segments(path: str, max_size: int) -> Iterator[Segment]:
+    """Decompress (when gzip) and take apart one file; see :func:`segments`."""
+    yield from segments(read_source(path, max_size), path)
+
+
+class Chunk(NamedTuple):
+    """One decoded batch of a file, the records rejected in it and how many
+    records it covered (kept in the batch + rejected)."""
+
+    batch: pa.RecordBatch
+    rejections: list[Rejection]
+    seen: int
+
+
+def decode_bytes(data: bytes, source: str) -> Iterator[Chunk]:
+    """Batches of one decompressed file, in file order (a batch per segment)."""
+    for segment in segments(data, source):
+        assembler = Assembler()
+        assembler.add(segment)
+        batch, late = assembler.take()
+        rejections = sorted(segment.rejections + late, key=lambda r: r.position or 0)
+        yield Chunk(batch, rejections, segment.seen)
 
 
 def read_file(path: str, max_size: int) -> Iterator[Chunk]:

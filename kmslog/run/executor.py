@@ -17,15 +17,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
+import numpy as np
+
 from kmslog.analyses.base import Analysis
 from kmslog.run.api import IngestStats, Rejection, RunResult, ScanOptions
 from kmslog.run.dedup import HashSet
-from kmslog.run.worker import FileOutcome, FileTask, process_file
+from kmslog.run.worker import GroupOutcome, GroupTask, process_group
 from kmslog.sources.discover import Discovery, SourceFile, discover
 
 # With the default --jobs, inputs smaller than this are read in-process: starting
 # worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+# Consecutive files are read as one task until they reach this many compressed
+# bytes (or files): small files then share batches, big ones go alone.
+GROUP_BYTES = 4 * 1024 * 1024
+GROUP_FILES = 1024
 # Rejection details kept per run; the counts stay exact beyond it.
 MAX_REJECTION_DETAILS = 10_000
 
@@ -107,6 +113,22 @@ def _record(stats: IngestStats, rejections: Sequence[Rejection]) -> None:
         stats.rejections.extend(rejections[:room])
 
 
+def groups(files: Sequence[SourceFile]) -> list[tuple[SourceFile, ...]]:
+    """Consecutive runs of ``files`` (kept in order) of bounded size."""
+    out: list[tuple[SourceFile, ...]] = []
+    current: list[SourceFile] = []
+    size = 0
+    for f in files:
+        if current and (size + f.size > GROUP_BYTES or len(current) >= GROUP_FILES):
+            out.append(tuple(current))
+            current, size = [], 0
+        current.append(f)
+        size += f.size
+    if current:
+        out.append(tuple(current))
+    return out
+
+
 def run(
     paths: Sequence[str],
     analyses: Sequence[Analysis[Any, Any]],
@@ -134,18 +156,23 @@ def run(
         raise NoInputError("no input files under: " + ", ".join(paths))
     stats = _stats_from(found)
     files = found.files
-    tasks = {f.path: FileTask(f.path, tuple(analyses), options) for f in files}
+    batches = groups(files)
     total_bytes = sum(f.size for f in files)
     done = {"files": 0, "bytes": 0}
     lock = threading.Lock()
-    sizes = {f.path: f.size for f in files}
 
-    def advance(path: str) -> None:
+    def task(group: tuple[SourceFile, ...], skip: np.ndarray | None = None) -> GroupTask:
+        paths_ = tuple(f.path for f in group)
+        if skip is None:
+            return GroupTask(paths_, tuple(analyses), options)
+        return GroupTask(paths_, tuple(analyses), options, skip=skip)
+
+    def advance(group: tuple[SourceFile, ...]) -> None:
         if progress is None:
             return
         with lock:
-            done["files"] += 1
-            done["bytes"] += sizes[path]
+            done["files"] += len(group)
+            done["bytes"] += sum(f.size for f in group)
             progress(done["files"], len(files), done["bytes"], total_bytes)
 
     if progress is not None:
@@ -154,25 +181,25 @@ def run(
     pool = executor if executor is not None else make_executor(_jobs_for(options, files))
     states = [a.start() for a in analyses]
     seen_keys = HashSet()
-    futures: dict[str, Future[FileOutcome]] = {}
+    futures: dict[int, Future[GroupOutcome]] = {}
     try:
         if not isinstance(pool, SerialExecutor):
-            # Largest first so no worker is left with one big file at the end.
-            for f in sorted(files, key=lambda f: (-f.size, f.path)):
-                futures[f.path] = pool.submit(process_file, tasks[f.path])
-                futures[f.path].add_done_callback(lambda _f, p=f.path: advance(p))
-        for f in files:
-            future = futures.pop(f.path, None)
+            # Largest first so no worker is left with one big group at the end.
+            order = sorted(range(len(batches)), key=lambda i: -sum(f.size for f in batches[i]))
+            for i in order:
+                futures[i] = pool.submit(process_group, task(batches[i]))
+                futures[i].add_done_callback(lambda _f, g=batches[i]: advance(g))
+        for i, group in enumerate(batches):
+            future = futures.pop(i, None)
             if future is None:
-                future = pool.submit(process_file, tasks[f.path])
-                advance(f.path)
+                future = pool.submit(process_group, task(group))
+                advance(group)
             outcome = future.result()
             overlap = seen_keys.intersect(outcome.hashes)
             if len(overlap):
-                # A record this file shares with an earlier one: re-read it so the
+                # Records these files share with earlier ones: re-read them so the
                 # earlier copy wins, exactly as a serial run in this order would.
-                retry = FileTask(f.path, tuple(analyses), options, skip=overlap)
-                outcome = process_file(retry)
+                outcome = process_group(task(group, overlap))
             states = _absorb(stats, outcome, analyses, states, options.strict)
             seen_keys.add(outcome.hashes)
     finally:
@@ -185,25 +212,19 @@ def run(
 
 def _absorb(
     stats: IngestStats,
-    outcome: FileOutcome,
+    outcome: GroupOutcome,
     analyses: Sequence[Analysis[Any, Any]],
     states: list[Any],
     strict: bool,
 ) -> list[Any]:
-    if outcome.failure is not None:
-        if strict:
-            raise StrictError(outcome.failure)
-        stats.files_failed += 1
-        _record(stats, [outcome.failure])
-        return states
-    if strict and outcome.rejections:
-        raise StrictError(outcome.rejections[0])
-    stats.files_read += 1
+    if strict and outcome.problems:
+        raise StrictError(outcome.problems[0])
+    stats.files_read += outcome.files_read
+    stats.files_failed += outcome.files_failed
     stats.records_seen += outcome.seen
     stats.records_kept += outcome.kept
     stats.records_duplicate += outcome.duplicates
     stats.records_out_of_window += outcome.out_of_window
-    stats.records_rejected += len(outcome.rejections)
-    _record(stats, outcome.rejections)
-    assert outcome.states is not None
+    stats.records_rejected += outcome.rejected
+    _record(stats, outcome.problems)
     return [a.combine(s, o) for a, s, o in zip(analyses, states, outcome.states, strict=True)]

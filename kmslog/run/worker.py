@@ -1,10 +1,16 @@
-"""What a worker does with one file: read it, decode it, select rows, drop
-duplicates, fold every analysis over it. Only the partial states, counts and the
-dedup hashes travel back to the parent."""
+"""What a worker does with a group of consecutive files: read and decode each,
+assemble their records into batches, select rows, drop duplicates, fold every
+analysis. Only partial states, counts and the dedup hashes travel back.
+
+Small files are grouped (CloudTrail writes many files of a few records) so the
+per-batch costs — Arrow and polars conversion, analysis updates — are paid per
+tens of thousands of rows, not per file.
+"""
 
 from __future__ import annotations
 
 import gc
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,30 +19,33 @@ import polars as pl
 
 from kmslog.analyses.base import Analysis
 from kmslog.decode import schema as S
-from kmslog.decode.records import read_file
+from kmslog.decode.records import CHUNK_ROWS, Assembler, read_segments
 from kmslog.run.api import Rejection, ScanOptions
 from kmslog.run.dedup import drop_duplicates, sorted_unique
 from kmslog.sources.local import SourceError
 
 
 @dataclass(frozen=True)
-class FileTask:
-    path: str
+class GroupTask:
+    paths: tuple[str, ...]
     analyses: tuple[Analysis[Any, Any], ...]
     options: ScanOptions
-    # Hashes of dedup keys that earlier files already kept (sorted); empty on
-    # the first pass, filled when the parent re-reads a file that overlaps.
+    # Hashes of dedup keys that earlier groups already kept (sorted); empty on
+    # the first pass, filled when the parent re-reads a group that overlaps.
     skip: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
 
 
 @dataclass
-class FileOutcome:
-    path: str
-    states: list[Any] | None = None
-    failure: Rejection | None = None
-    rejections: list[Rejection] = field(default_factory=list)
+class GroupOutcome:
+    paths: tuple[str, ...]
+    states: list[Any]
+    files_read: int = 0
+    files_failed: int = 0
+    # File failures and record rejections, in file order then position.
+    problems: list[Rejection] = field(default_factory=list)
     seen: int = 0
     kept: int = 0
+    rejected: int = 0
     duplicates: int = 0
     out_of_window: int = 0
     hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
@@ -58,56 +67,78 @@ def selection(options: ScanOptions) -> pl.Expr | None:
     return pl.all_horizontal(terms).fill_null(False)
 
 
-def process_file(task: FileTask) -> FileOutcome:
+def process_group(task: GroupTask) -> GroupOutcome:
     # Decoding allocates millions of objects that never form cycles: collector
     # passes over them are pure cost.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _process_file(task)
+        return _Group(task).run()
     finally:
         if enabled:
             gc.enable()
 
 
-def _process_file(task: FileTask) -> FileOutcome:
-    outcome = FileOutcome(task.path)
-    states = [a.start() for a in task.analyses]
-    select = selection(task.options)
-    earlier = np.sort(task.skip)
-    kept_hashes: list[np.ndarray] = []
-    try:
-        for chunk in read_file(task.path, task.options.max_decompressed_bytes):
-            outcome.seen += chunk.seen
-            outcome.rejections.extend(chunk.rejections)
-            if not chunk.batch.num_rows:
+class _Group:
+    def __init__(self, task: GroupTask) -> None:
+        self.task = task
+        self.out = GroupOutcome(task.paths, [a.start() for a in task.analyses])
+        self.select = selection(task.options)
+        self.earlier = np.sort(task.skip)
+        self.hashes: list[np.ndarray] = []
+        self.assembler = Assembler()
+
+    def run(self) -> GroupOutcome:
+        out = self.out
+        for path in self.task.paths:
+            pieces = read_segments(path, self.task.options.max_decompressed_bytes)
+            try:
+                # A file is taken apart completely before its first segment comes
+                # out, so a file that fails contributes no rows.
+                first = next(pieces, None)
+            except SourceError as exc:
+                out.files_failed += 1
+                kind = "byte" if exc.position is not None else "file"
+                out.problems.append(Rejection(path, exc.position, kind, exc.reason))
                 continue
-            frame: pl.DataFrame = pl.from_arrow(chunk.batch)  # type: ignore[assignment]
-            if select is not None:
-                before = frame.height
-                frame = frame.filter(select)
-                outcome.out_of_window += before - frame.height
-            frame, hashes, dropped = drop_duplicates(frame, earlier)
-            outcome.duplicates += dropped
-            if len(hashes):
-                kept_hashes.append(hashes)
-                if not chunk.last:
-                    earlier = sorted_unique(np.concatenate([earlier, hashes]))
-            if not frame.height:
-                continue
-            outcome.kept += frame.height
-            states = [a.update(s, frame) for a, s in zip(task.analyses, states, strict=True)]
-    except SourceError as exc:
-        return FileOutcome(
-            task.path,
-            failure=Rejection(
-                task.path,
-                exc.position,
-                "byte" if exc.position is not None else "file",
-                exc.reason,
-            ),
-        )
-    outcome.states = states
-    if kept_hashes:
-        outcome.hashes = np.concatenate(kept_hashes)
-    return outcome
+            out.files_read += 1
+            for segment in itertools.chain([] if first is None else [first], pieces):
+                out.seen += segment.seen
+                out.rejected += len(segment.rejections)
+                out.problems.extend(segment.rejections)
+                self.assembler.add(segment)
+                if self.assembler.rows >= CHUNK_ROWS:
+                    self._flush(last=False)
+        self._flush(last=True)
+        order = {p: i for i, p in enumerate(self.task.paths)}
+        out.problems.sort(key=lambda r: (order.get(r.source, -1), r.position or 0))
+        if self.hashes:
+            out.hashes = np.concatenate(self.hashes)
+        return out
+
+    def _flush(self, last: bool) -> None:
+        if not self.assembler.rows:
+            return
+        batch, late = self.assembler.take()
+        out = self.out
+        out.rejected += len(late)
+        out.problems.extend(late)
+        if not batch.num_rows:
+            return
+        frame: pl.DataFrame = pl.from_arrow(batch)  # type: ignore[assignment]
+        if self.select is not None:
+            before = frame.height
+            frame = frame.filter(self.select)
+            out.out_of_window += before - frame.height
+        frame, hashes, dropped = drop_duplicates(frame, self.earlier)
+        out.duplicates += dropped
+        if len(hashes):
+            self.hashes.append(hashes)
+            if not last:
+                self.earlier = sorted_unique(np.concatenate([self.earlier, hashes]))
+        if not frame.height:
+            return
+        out.kept += frame.height
+        out.states = [
+            a.update(s, frame) for a, s in zip(self.task.analyses, out.states, strict=True)
+        ]
