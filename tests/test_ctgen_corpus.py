@@ -176,3 +176,31 @@ def test_library_composes_background_and_injected_scenarios() -> None:
     assert len({r["eventID"] for f in files for r in f.records}) == len(bg) + 50
     for f in files:
         assert all(clock.epoch(r["eventTime"]) < f.stamp + 60 for r in f.records)
+
+
+def test_simulate_and_deliver_a_labelled_estate(tmp_path: Path) -> None:
+    from tools.ctgen.scenarios import inject_access_denied_probe
+    from tools.ctgen.simulate import deliver, simulate_background
+
+    world = generic_world(11, 2, 2)
+    start = clock.epoch("2026-09-01T00:00:00Z")
+    end = start + 3 * 86400
+    bg = simulate_background(world, start, end, 11)
+    assert {
+        (r["recipientAccountId"], r["awsRegion"])
+        for r in bg
+        if r["eventSource"] != "iam.amazonaws.com"
+    } == {(a.account_id, reg) for a in world.accounts for reg in a.regions}
+    acct = world.accounts[1].account_id
+    keys = world.keys_in(acct, "eu-west-1")[:3]
+    prober = Caller(role(acct, "intruder", "x"), ip="192.0.2.7")
+    res = inject_access_denied_probe(IdSource("probe"), keys, prober, end - 3600, calls=12)
+    files = deliver(bg + res.records, tmp_path, 11)
+    back = _read(tmp_path)
+    assert len(back) == len(files)
+    assert all(LOG_RE.fullmatch(k) for k in back)
+    got = {r["eventID"] for rs in back.values() for r in rs}
+    assert got == {r["eventID"] for r in bg} | set(res.labels[0]["event_ids"])
+    # another account's stream is unaffected by the extra records
+    again = simulate_background(world, start, end, 11)
+    assert [r["eventID"] for r in again] == [r["eventID"] for r in bg]

@@ -197,6 +197,7 @@ def test_event_mix_and_record_size(records: list[dict]) -> None:
     assert 1200 < mean < 1900
     kinds = Counter(r["userIdentity"].get("type") for r in records)
     assert kinds["AssumedRole"] and kinds["IAMUser"] and kinds["AWSService"] and kinds["AWSAccount"]
+    assert kinds["Root"] and kinds[None] == 3  # None: the three KMS service events
     invoked = {
         r["userIdentity"].get("invokedBy")
         for r in records
@@ -383,7 +384,7 @@ def test_cloudwatch_setup_and_tampering(truth: dict, records: list[dict]) -> Non
         r for r in records if r["eventSource"] in ("logs.amazonaws.com", "monitoring.amazonaws.com")
     ]
     filters = [r for r in cw if r["eventName"] == "PutMetricFilter"]
-    assert len(filters) == 6
+    assert len(filters) == 7  # two per account, plus one re-created
     patterns = {
         r["requestParameters"]["filterName"]: r["requestParameters"]["filterPattern"]
         for r in filters
@@ -400,9 +401,14 @@ def test_cloudwatch_setup_and_tampering(truth: dict, records: list[dict]) -> Non
         "KMSKeyPendingDeletionErrorAlarm",
         "KMSCustomerKeyDisableOrDeleteAlarm",
     }
-    assert all(r["eventTime"] < "2026-09-02" for r in filters + alarms)
+    assert len([r for r in filters + alarms if r["eventTime"] < "2026-09-02"]) == 12
     tamper = sorted(
-        (r for r in cw if r["eventName"] in ("DisableAlarmActions", "DeleteAlarms")),
+        (
+            r
+            for r in cw
+            if r["eventName"] in ("DisableAlarmActions", "DeleteAlarms")
+            and r["recipientAccountId"] == "111122223333"
+        ),
         key=lambda r: r["eventTime"],
     )
     assert [r["eventName"] for r in tamper] == ["DisableAlarmActions", "DeleteAlarms"]
@@ -413,6 +419,29 @@ def test_cloudwatch_setup_and_tampering(truth: dict, records: list[dict]) -> Non
     disable = next(a for a in truth["anomalies"] if a["kind"] == "disable_then_schedule_deletion")
     gap = clock.epoch(disable["start"]) - clock.epoch(tamper[1]["eventTime"])
     assert 5 * 60 <= gap <= 15 * 60
+
+
+def test_cloudwatch_maintenance(truth: dict, by_id: dict[str, dict]) -> None:
+    # 444455556666 mutes the CIS alarm's actions around its planned DisableKey.
+    timeline = truth["alarms"]["444455556666"]["KMSCustomerKeyDisableOrDeleteAlarm"]
+    names = [e["event_name"] for e in timeline]
+    assert names == ["PutMetricAlarm", "DisableAlarmActions", "EnableAlarmActions"]
+    disable = truth["keys"]["reporting"]["states"][1]["from"]
+    assert timeline[1]["time"] < disable < timeline[2]["time"]
+    # 777788889999 deletes and re-creates the pending-deletion filter: errors in the gap
+    # are not counted by CloudWatch.
+    mf = truth["metric_filters"]["KMSKeyPendingDeletionErrorCount"]
+    wins = mf["windows"]["777788889999"]
+    assert len(wins) == 2 and wins[0]["to"] is not None and wins[1]["to"] is None
+    gap = [
+        m["event_id"]
+        for m in mf["matches"]
+        if m["account"] == "777788889999" and wins[0]["to"] <= m["event_time"] < wins[1]["from"]
+    ]
+    assert len(gap) == 2
+    assert not set(gap) & set(mf["matches_while_active"])
+    assert len(mf["matches_while_active"]) == len(mf["matches"]) - 2
+    assert all(by_id[e]["eventTime"] >= "2026-09-01T09" for e in mf["matches_while_active"])
 
 
 def test_metric_filter_ground_truth_matches_the_logs(truth: dict, records: list[dict]) -> None:
@@ -522,12 +551,13 @@ def test_anomalies_follow_a_clean_baseline(
     # disable + schedule deletion by a principal that never touched KMS before
     dd = [by_id[e] for e in kinds["disable_then_schedule_deletion"]["event_ids"]]
     assert [r["eventName"] for r in dd] == ["DisableKey", "ScheduleKeyDeletion"]
-    actor = dd[0]["userIdentity"]["arn"]
+    actor = _principal(dd[0])
     assert not any(
-        r["userIdentity"].get("arn") == actor
+        _principal(r) == actor
         and r["eventSource"] in ("kms.amazonaws.com", "monitoring.amazonaws.com")
         for r in baseline
     )
+    assert any(_principal(r) == actor for r in baseline)  # known, but never for KMS
     # probing: many AccessDeniedException over several keys, one principal
     pr = [by_id[e] for e in kinds["access_denied_probing"]["event_ids"]]
     assert len(pr) >= 15 and all(r["errorCode"] == "AccessDeniedException" for r in pr)

@@ -11,6 +11,7 @@ Building blocks for other harnesses:
 * ``traffic.background(world, account, region, start, end, ids, profile)``: ordinary traffic.
 * ``scenarios.inject_*``: planted behaviour returning ``ScenarioResult(records, labels)``.
 * ``delivery``: ``batch_into_files`` (~5-minute files, late records), ``write_file``, digests.
+* ``simulate``: ``simulate_background`` for a whole estate and ``deliver`` to a directory.
 * ``truth``: key state histories, alias histories and metric-filter matches from records.
 
 Records share sub-objects (identities, tlsDetails): deep-copy one before editing it.
@@ -21,6 +22,7 @@ from tools.ctgen.estate import generic_world
 from tools.ctgen.ids import IdSource, stable_uuid
 from tools.ctgen.records import Caller
 from tools.ctgen.scenarios import ScenarioResult
+from tools.ctgen.simulate import deliver, simulate_background
 from tools.ctgen.traffic import NoiseProfile, background, workload_call
 from tools.ctgen.world import Account, Key, Principal, Workload, World, make_key
 
@@ -36,6 +38,8 @@ __all__ = [
     "Workload",
     "World",
     "background",
+    "deliver",
+    "simulate_background",
     "batch_into_files",
     "digest_chain",
     "generic_world",

@@ -24,9 +24,12 @@ from tools.ctgen.records import (
     alias_op,
     create_grant,
     create_key,
+    delete_imported_key_material,
     err_access_denied,
     err_disabled,
     err_pending_deletion,
+    get_parameters_for_import,
+    import_key_material,
     key_op,
     key_policy,
     kms_control,
@@ -34,30 +37,44 @@ from tools.ctgen.records import (
     list_aliases,
     put_key_policy,
     retire_grant,
+    revoke_grant,
     schedule_key_deletion,
     tag_resource,
+    update_key_description,
 )
 from tools.ctgen.traffic import pick, workload_call
 from tools.ctgen.truth import is_cis_4_7, is_pending_deletion_error
-from tools.ctgen.world import Key, Principal, Record, Workload, World, make_key, service
+from tools.ctgen.world import Key, Principal, Record, Workload, World, make_key, root, service
 
 CONTROL_MIX = (
-    ("DescribeKey", 34.0),
-    ("ListAliases", 12.0),
-    ("CreateGrant", 12.0),
+    ("DescribeKey", 30.0),
+    ("ListAliases", 11.0),
+    ("CreateGrant", 11.0),
     ("RetireGrant", 5.0),
-    ("GetKeyPolicy", 8.0),
+    ("GetKeyPolicy", 7.0),
     ("PutKeyPolicy", 3.0),
     ("CreateKey", 3.0),
     ("CreateAlias", 2.0),
+    ("UpdateAlias", 1.0),
+    ("DeleteAlias", 1.0),
     ("TagResource", 3.0),
+    ("UpdateKeyDescription", 1.0),
     ("EnableKey", 2.0),
     ("ScheduleKeyDeletion", 3.0),
     ("DisableKey", 3.0),
+    ("CancelKeyDeletion", 1.0),
     ("DeleteKey", 1.0),
     ("RotateKey", 1.0),
+    ("RotateKeyOnDemand", 0.5),
     ("KeyOpOnPendingKey", 1.5),
     ("EnableKeyRotation", 1.5),
+    ("DisableKeyRotation", 0.5),
+    ("RevokeGrant", 1.0),
+    ("GetParametersForImport", 0.5),
+    ("ImportKeyMaterial", 0.5),
+    ("DeleteImportedKeyMaterial", 0.3),
+    ("DeleteExpiredKeyMaterial", 0.2),
+    ("RootDescribeKey", 0.5),
 )
 OTHER_MIX = (("s3", 9.0), ("sts", 8.0), ("ec2", 8.0), ("iam", 3.0))
 
@@ -127,6 +144,7 @@ class _Region:
         self.admins = [p for p in noisers if p.kind in ("AssumedRole", "IAMUser")]
         self.roles = [p for p in noisers if p.kind == "AssumedRole"]
         self.new_keys = 0
+        self.root = root(account_id)
 
 
 def _failing(w: Workload) -> Workload:
@@ -212,8 +230,29 @@ def _control(ids: IdSource, t: int, st: _Region, rng: random.Random) -> Record:
         return tag_resource(ids, t, key, caller, {"cost-center": f"cc-{rng.randrange(100, 999)}"})
     if name == "EnableKey":
         return key_op(ids, t, "EnableKey", key, caller)
-    if name == "EnableKeyRotation":
-        return key_op(ids, t, "EnableKeyRotation", key, caller)
+    if name in (
+        "EnableKeyRotation",
+        "DisableKeyRotation",
+        "RotateKeyOnDemand",
+        "CancelKeyDeletion",
+    ):
+        return key_op(ids, t, name, key, caller, key_ref=key.arn)
+    if name in ("UpdateAlias", "DeleteAlias"):
+        return alias_op(ids, t, name, f"alias/app-{ids.hex(6)}", key, caller)
+    if name == "UpdateKeyDescription":
+        return update_key_description(ids, t, key, caller, f"rotated by {admin.name}")
+    if name == "RevokeGrant":
+        return revoke_grant(ids, t, key, caller, ids.grant_id())
+    if name == "GetParametersForImport":
+        return get_parameters_for_import(ids, t, key, caller)
+    if name == "ImportKeyMaterial":
+        return import_key_material(ids, t, key, caller, valid_to=t + 365 * clock.DAY)
+    if name == "DeleteImportedKeyMaterial":
+        return delete_imported_key_material(ids, t, key, caller)
+    if name == "DeleteExpiredKeyMaterial":
+        return kms_service_event(ids, t, "DeleteExpiredKeyMaterial", key)
+    if name == "RootDescribeKey":
+        return key_op(ids, t, "DescribeKey", key, Caller(st.root, console=True), key_ref=key.arn)
     if name == "ScheduleKeyDeletion":
         err = None
         if rng.random() < 0.2:

@@ -13,9 +13,11 @@ from tools.ctgen.delivery import Digest, LogFile, batch_into_files, digest_chain
 from tools.ctgen.ids import IdSource
 from tools.ctgen.records import (
     Caller,
+    alarm_names_op,
     alias_op,
     create_grant,
     create_key,
+    delete_metric_filter,
     err_access_denied,
     err_not_found,
     err_not_pending_deletion,
@@ -23,8 +25,10 @@ from tools.ctgen.records import (
     import_key_material,
     key_op,
     key_policy,
+    kms_control,
     kms_crypto,
     kms_service_event,
+    list_aliases,
     put_key_policy,
     put_metric_alarm,
     put_metric_filter,
@@ -47,7 +51,10 @@ from tools.ctgen.scenarios import (
 )
 from tools.ctgen.traffic import NoiseProfile, background
 from tools.ctgen.truth import (
+    active_matches,
+    alarm_timelines,
     alias_histories,
+    filter_windows,
     is_cis_4_7,
     is_pending_deletion_error,
     key_histories,
@@ -62,6 +69,7 @@ from tools.ctgen.world import (
     World,
     make_key,
     role,
+    root,
     service,
     user,
 )
@@ -209,6 +217,8 @@ def build_world() -> SampleWorld:
         "payroll-app": role(C, "payroll-app", "payroll-app"),
         "ci-deployer": user(C, "ci-deployer"),
         "external": foreign(EXTERNAL, "data-sync", "sync-job"),
+        "root-b": root(B, "example-analytics"),
+        "legacy-deploy": role(A, "legacy-deploy", "i-0e5c1d2b3a4f56789", hours=6),
     }
     for label_, pr in p.items():
         w.add_principal(label_, pr)
@@ -216,6 +226,7 @@ def build_world() -> SampleWorld:
         A: [
             p["admin-a"],
             p["build-bot"],
+            p["legacy-deploy"],
             p["orders-api"],
             p["eks-nodes"],
             p["auditor-a"],
@@ -617,18 +628,23 @@ scenario_times: dict[str, int] = {
     "s5_import1": T("2026-09-04T09:12:00Z"),
     "s6_enable_rotation": T("2026-09-08T13:30:00Z"),
     "s7_policy": T("2026-09-09T14:20:00Z"),
+    "b1_root_console": T("2026-09-09T16:12:00Z"),
     "s4_attempt": T("2026-09-10T16:22:05Z"),
     "s7_grant1": T("2026-09-11T10:00:00Z"),
     "s7_grant2": T("2026-09-12T09:00:00Z"),
     "s5_expire": T("2026-09-14T09:12:00Z"),
     "s1_schedule": T("2026-09-15T14:25:29Z"),
     "s5_import2": T("2026-09-16T10:05:00Z"),
+    "s9b_mute": T("2026-09-17T09:55:00Z"),
     "s2_disable": T("2026-09-17T10:02:44Z"),
     "s2_enable": T("2026-09-18T16:40:05Z"),
+    "s9b_unmute": T("2026-09-18T16:45:00Z"),
     "s8_create_v2": T("2026-09-19T15:00:00Z"),
     "s7_retire": T("2026-09-19T17:00:00Z"),
     "s8_update_alias": T("2026-09-20T09:30:00Z"),
     "s3_schedule": T("2026-09-21T11:15:00Z"),
+    "s9b_filter_deleted": T("2026-09-21T16:00:00Z"),
+    "s9b_filter_recreated": T("2026-09-22T12:00:00Z"),
     "s1_delete": T("2026-09-22T21:47:13Z"),
     "s3_cancel": T("2026-09-23T09:48:31Z"),
     "s6_rotate_on_demand": T("2026-09-25T10:00:00Z"),
@@ -988,7 +1004,7 @@ def plant(sw: SampleWorld) -> list[Plan]:
             key,
             adm,
             policy=key_policy(key, users=base_users),
-            tags=[{"TagKey": "team", "TagValue": "partners"}],
+            tags=[{"tagKey": "team", "tagValue": "partners"}],
         ),
         alias_op(pl.ids, S["s7_create"] + 60, "CreateAlias", "alias/shared-data", key, adm),
         tag_resource(pl.ids, S["s7_create"] + 120, key, adm, {"data-class": "confidential"}),
@@ -1060,6 +1076,58 @@ def plant(sw: SampleWorld) -> list[Plan]:
             pl.ids, S["s8_update_alias"] + 70, "CreateAlias", "alias/payments-legacy", v1, adm
         ),
         alias_op(pl.ids, S["s8_delete_alias"], "DeleteAlias", "alias/payments-legacy", v1, adm),
+    )
+
+    # 9b — ordinary CloudWatch maintenance that alarm replay must honour: alarm actions muted
+    # around a planned DisableKey in 444455556666, and the pending-deletion filter of
+    # 777788889999 deleted and re-created (events in the gap are not counted).
+    pl = new("s9b_cloudwatch_maintenance", "alarm actions muted; a metric filter re-created")
+    mb = _console(p["admin-b"], "198.51.100.61")
+    pl.add(
+        alarm_names_op(pl.ids, S["s9b_mute"], "us-east-1", mb, "DisableAlarmActions", [CIS_ALARM]),
+        alarm_names_op(pl.ids, S["s9b_unmute"], "us-east-1", mb, "EnableAlarmActions", [CIS_ALARM]),
+    )
+    mc = Caller(p["secbase-c"], ip="10.9.0.15", agent=TF_AGENT)
+    pl.add(
+        delete_metric_filter(
+            pl.ids,
+            S["s9b_filter_deleted"],
+            "us-east-1",
+            mc,
+            log_group=f"aws-cloudtrail-logs-{C}",
+            filter_name=PENDING_FILTER,
+        ),
+        put_metric_filter(
+            pl.ids,
+            S["s9b_filter_recreated"],
+            "us-east-1",
+            mc,
+            log_group=f"aws-cloudtrail-logs-{C}",
+            filter_name=PENDING_FILTER,
+            pattern=PENDING_PATTERN,
+            metric_name=PENDING_FILTER,
+            namespace="CloudTrailLogMetrics",
+        ),
+    )
+
+    # Baseline colour: the root user of 444455556666 looks at keys in the console (not an anomaly
+    # scenario; it puts a Root identity in the corpus).
+    pl = new("b1_root_console_reads", "root user reads key metadata in the console", "reporting")
+    rc = _console(p["root-b"], "198.51.100.61")
+    t = S["b1_root_console"]
+    rep = k["reporting"]
+    pl.add(
+        list_aliases(pl.ids, t, "us-east-1", rc),
+        key_op(pl.ids, t + 14, "DescribeKey", rep, rc, key_ref=rep.arn),
+        kms_control(
+            pl.ids,
+            t + 19,
+            "GetKeyPolicy",
+            rep,
+            rc,
+            request={"keyId": rep.arn, "policyName": "default"},
+        ),
+        kms_control(pl.ids, t + 31, "GetKeyRotationStatus", rep, rc, request={"keyId": rep.arn}),
     )
 
     # 10 — anomalies after the clean baseline (labelled).
@@ -1140,7 +1208,7 @@ def plant(sw: SampleWorld) -> list[Plan]:
     )
     # (9/10c) alarm tampering, then disable + schedule deletion by an unusual principal.
     bot = _cli(
-        p["build-bot"],
+        p["legacy-deploy"],
         "45.137.21.9",
         agents.KALI_CLI_2,
     )
@@ -1369,8 +1437,9 @@ def _truth(
                 **({"notes": pl.notes} if pl.notes else {}),
             }
         )
-    pending = [_summary(r) for r in sorted(records, key=_order) if is_pending_deletion_error(r)]
-    cis = [_summary(r) for r in sorted(records, key=_order) if is_cis_4_7(r)]
+    pending = [r for r in sorted(records, key=_order) if is_pending_deletion_error(r)]
+    cis = [r for r in sorted(records, key=_order) if is_cis_4_7(r)]
+    windows = filter_windows(records)
     anomalies = [lab for pl in plans if pl.sid == "s10_anomalies" for lab in pl.labels]
     total_records = sum(len(f.records) for f in files)
     return {
@@ -1396,28 +1465,43 @@ def _truth(
         "keys": key_info,
         "aliases": alias_histories(records),
         "metric_filters": {
-            PENDING_FILTER: {
-                "pattern": PENDING_PATTERN,
-                "namespace": "CloudTrailLogMetrics",
-                "metric": PENDING_FILTER,
-                "alarm": PENDING_ALARM,
-                "matches": pending,
-                "points": metric_points(records, is_pending_deletion_error),
-            },
-            CIS_FILTER: {
-                "pattern": CIS_PATTERN,
-                "namespace": "CISBenchmark",
-                "metric": CIS_FILTER,
-                "alarm": CIS_ALARM,
-                "matches": cis,
-                "points": metric_points(records, is_cis_4_7),
-            },
+            name: {
+                "pattern": pattern,
+                "namespace": namespace,
+                "metric": name,
+                "alarm": alarm,
+                "matches": [_summary(r) for r in matches],
+                "points": metric_points(records, match),
+                "windows": {a: w[name] for a, w in windows.items() if name in w},
+                "matches_while_active": [
+                    r["eventID"] for r in active_matches(records, match, _for(windows, name))
+                ],
+                "points_while_active": metric_points(
+                    active_matches(records, match, _for(windows, name)), match
+                ),
+            }
+            for name, pattern, namespace, alarm, match, matches in (
+                (
+                    PENDING_FILTER,
+                    PENDING_PATTERN,
+                    "CloudTrailLogMetrics",
+                    PENDING_ALARM,
+                    is_pending_deletion_error,
+                    pending,
+                ),
+                (CIS_FILTER, CIS_PATTERN, "CISBenchmark", CIS_ALARM, is_cis_4_7, cis),
+            )
         },
+        "alarms": alarm_timelines(records),
         "duplicate_delivery": {"event_id": dup_id, "files": dup_files},
         "digests": [k for k, _ in digests],
         "anomalies": anomalies,
         "scenarios": scenarios,
     }
+
+
+def _for(windows: dict[str, dict[str, list[dict]]], name: str) -> dict[str, list[dict]]:
+    return {a: w[name] for a, w in windows.items() if name in w}
 
 
 def _order(r: Record) -> tuple[str, str]:

@@ -130,3 +130,72 @@ def metric_points(
         t = clock.epoch(r["eventTime"])
         out[r["recipientAccountId"]][clock.iso(t - t % period)] += 1
     return {a: dict(sorted(v.items())) for a, v in sorted(out.items())}
+
+
+def filter_windows(records: list[Record]) -> dict[str, dict[str, list[dict]]]:
+    """account → filter name → [{from, to, pattern, event_id}] from successful
+    PutMetricFilter (create or replace) and DeleteMetricFilter calls; ``to`` None = still there."""
+    calls = sorted(
+        (
+            r
+            for r in records
+            if r.get("eventSource") == "logs.amazonaws.com"
+            and not r.get("errorCode")
+            and r["eventName"] in ("PutMetricFilter", "DeleteMetricFilter")
+        ),
+        key=lambda r: (r["eventTime"], r["eventID"]),
+    )
+    out: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in calls:
+        name = r["requestParameters"]["filterName"]
+        wins = out[r["recipientAccountId"]][name]
+        if wins and wins[-1]["to"] is None:
+            wins[-1]["to"] = r["eventTime"]
+        if r["eventName"] == "PutMetricFilter":
+            wins.append(
+                {
+                    "from": r["eventTime"],
+                    "to": None,
+                    "pattern": r["requestParameters"]["filterPattern"],
+                    "event_id": r["eventID"],
+                }
+            )
+    return {a: dict(v) for a, v in sorted(out.items())}
+
+
+def active_matches(
+    records: list[Record], match: object, windows: dict[str, list[dict]]
+) -> list[Record]:
+    """Distinct matching records whose eventTime falls while the account's filter existed."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in sorted(records, key=lambda x: (x["eventTime"], x["eventID"])):
+        ident = (r["recipientAccountId"], r["eventID"])
+        if ident in seen or not match(r):  # type: ignore[operator]
+            continue
+        seen.add(ident)
+        t = r["eventTime"]
+        for w in windows.get(r["recipientAccountId"], []):
+            if w["from"] <= t and (w["to"] is None or t < w["to"]):
+                out.append(r)
+                break
+    return out
+
+
+def alarm_timelines(records: list[Record]) -> dict[str, dict[str, list[dict]]]:
+    """account → alarm name → [{event_name, time, event_id}] of successful PutMetricAlarm,
+    DisableAlarmActions, EnableAlarmActions and DeleteAlarms calls."""
+    names = ("PutMetricAlarm", "DisableAlarmActions", "EnableAlarmActions", "DeleteAlarms")
+    out: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in sorted(records, key=lambda x: (x["eventTime"], x["eventID"])):
+        if r.get("eventSource") != "monitoring.amazonaws.com" or r.get("errorCode"):
+            continue
+        if r["eventName"] not in names:
+            continue
+        req = r["requestParameters"]
+        alarms = [req["alarmName"]] if r["eventName"] == "PutMetricAlarm" else req["alarmNames"]
+        for a in alarms:
+            out[r["recipientAccountId"]][a].append(
+                {"event_name": r["eventName"], "time": r["eventTime"], "event_id": r["eventID"]}
+            )
+    return {a: dict(sorted(v.items())) for a, v in sorted(out.items())}

@@ -142,6 +142,17 @@ class Principal:
                 "accountId": acct,
                 "accessKeyId": "ASIA" + hex_from("root", acct, t // 3600, n=16).upper(),
             }
+            if self.session_names != ("session",):
+                ident["userName"] = self.session_names[0]  # the account alias
+            # Root console sessions carry MFA/session attributes but no issuer.
+            ident["sessionContext"] = {
+                "sessionIssuer": {},
+                "webIdFederationData": {},
+                "attributes": {
+                    "creationDate": clock.iso(t - t % self.session_seconds),
+                    "mfaAuthenticated": "true" if self.mfa else "false",
+                },
+            }
         elif self.kind == "IAMUser":
             ident = {
                 "type": "IAMUser",
@@ -215,8 +226,10 @@ def user(account_id: str, name: str) -> Principal:
     return Principal("IAMUser", account_id, name)
 
 
-def root(account_id: str) -> Principal:
-    return Principal("Root", account_id, "root")
+def root(account_id: str, alias: str | None = None, *, mfa: bool = True) -> Principal:
+    return Principal(
+        "Root", account_id, "root", session_names=(alias,) if alias else ("session",), mfa=mfa
+    )
 
 
 def service(account_id: str, host: str) -> Principal:
