@@ -18,7 +18,6 @@ from typing import Any
 import polars as pl
 
 from kmslog.decode import schema as S
-from kmslog.kms.keys import key_arn_expr
 from kmslog.metrics import existence, key_material
 from kmslog.metrics.alarm import AlarmSpec, AlarmState, period_values, replay
 from kmslog.metrics.existence import ConfigChange, Segment
@@ -29,11 +28,11 @@ from kmslog.metrics.metric_filter import (
     DIMS,
     MINUTE,
     STREAM,
+    candidate_columns,
     compile_rules,
     dims_key,
-    evaluate_matches,
+    expand,
     mask_column,
-    merge_samples,
 )
 from kmslog.metrics.rules import FilterRule, KeyMaterialRule, RuleSet
 from kmslog.metrics.statistics import Aggregate
@@ -44,8 +43,9 @@ _COMPACT_AT = 32
 
 @dataclass
 class DetectionsState:
-    findings: list[pl.DataFrame] = field(default_factory=list)
-    samples: list[pl.DataFrame] = field(default_factory=list)
+    # Rows some rule matched (metric_filter.candidate_columns); findings and
+    # metric samples are expanded from them once, in finish.
+    matches: list[pl.DataFrame] = field(default_factory=list)
     active_minutes: set[tuple[str, int]] = field(default_factory=set)
     accounts: set[str] = field(default_factory=set)
     config: list[ConfigChange] = field(default_factory=list)
@@ -126,33 +126,45 @@ class DetectionsAnalysis:
             else pl.lit(False).alias("__material")
         )
         keep = _any_rule_expr([*wanted, "__config", "__material"])
-        marked = frame.lazy().with_columns(*masks, config, material).filter(keep).collect()
-        bounds = frame.select(
-            pl.col(S.EVENT_TIME).min().alias("lo"), pl.col(S.EVENT_TIME).max().alias("hi")
-        ).row(0)
-        state.first = bounds[0] if state.first is None else min(state.first, bounds[0])
-        state.last = bounds[1] if state.last is None else max(state.last, bounds[1])
-        state.events += frame.height
         account = pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("")
-        if any(c.rule.metric_filter.default_value is not None for c in compiled):
-            minutes = frame.select(
-                account.alias("a"), (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias("m")
-            ).unique()
-            state.active_minutes.update(minutes.iter_rows())
-        state.accounts.update(frame.select(account.unique()).to_series().to_list())
-        if marked.height:
-            matched = marked.filter(_any_rule_expr(wanted)) if wanted else marked.head(0)
-            if matched.height:
-                findings, samples = evaluate_matches(compiled, matched)
-                state.findings.append(findings)
-                state.samples.append(samples)
-            cfg = marked.filter(pl.col("__config"))
-            if cfg.height:
-                state.config.extend(existence.changes_from_rows(cfg.to_dicts()))
-            mat = marked.filter(pl.col("__material"))
-            if mat.height:
-                rows = mat.with_columns(key_arn_expr()).to_dicts()
-                state.material.extend(key_material.changes_from_rows(rows))
+        lazy = frame.lazy()
+        keep_columns = [
+            *candidate_columns(compiled),
+            "__config",
+            "__material",
+            pl.col(S.RAW),
+        ]
+        queries = [
+            lazy.with_columns(*masks, config, material).filter(keep).select(keep_columns),
+            lazy.select(
+                pl.col(S.EVENT_TIME).min().alias("lo"),
+                pl.col(S.EVENT_TIME).max().alias("hi"),
+                account.unique().implode().alias("accounts"),
+            ),
+        ]
+        with_default = any(c.rule.metric_filter.default_value is not None for c in compiled)
+        if with_default:
+            minute = (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias("m")
+            queries.append(lazy.select(account.alias("a"), minute).unique())
+        # One polars call per frame: its fixed cost, not the rows, dominates small files.
+        marked, stats, *minutes = pl.collect_all(queries)
+        lo, hi, accounts = stats.row(0)
+        state.first = lo if state.first is None else min(state.first, lo)
+        state.last = hi if state.last is None else max(state.last, hi)
+        state.events += frame.height
+        state.accounts.update(accounts)
+        if minutes:
+            state.active_minutes.update(minutes[0].iter_rows())
+        if marked.height == 0:
+            return state
+        state.matches.append(marked.drop(S.RAW, "__config", "__material"))
+        if marked["__config"].any():
+            rows = marked.filter(pl.col("__config")).to_dicts()
+            state.config.extend(existence.changes_from_rows(rows))
+        if marked["__material"].any():
+            # key_arn is already among the evidence columns.
+            rows = marked.filter(pl.col("__material")).to_dicts()
+            state.material.extend(key_material.changes_from_rows(rows))
         return _compact(state)
 
     def combine(self, a: DetectionsState, b: DetectionsState) -> DetectionsState:
@@ -160,8 +172,7 @@ class DetectionsAnalysis:
         bounds_last = [t for t in (a.last, b.last) if t is not None]
         return _compact(
             DetectionsState(
-                findings=a.findings + b.findings,
-                samples=a.samples + b.samples,
+                matches=a.matches + b.matches,
                 active_minutes=a.active_minutes | b.active_minutes,
                 accounts=a.accounts | b.accounts,
                 config=a.config + b.config,
@@ -173,8 +184,10 @@ class DetectionsAnalysis:
         )
 
     def finish(self, state: DetectionsState) -> DetectionsResult:
-        findings = _sorted_findings(state.findings, self.rules)
-        samples = merge_samples(state.samples)
+        compiled = compile_rules(self.rules)
+        wide = pl.concat(state.matches, how="vertical_relaxed") if state.matches else pl.DataFrame()
+        raw_findings, samples = expand(compiled, wide)
+        findings = _sorted_findings([raw_findings], self.rules)
         reports = tuple(
             _alarm_report(alarm, account, self.rules, samples, state)
             for alarm in self.rules.alarms
@@ -210,10 +223,8 @@ class DetectionsAnalysis:
 
 
 def _compact(state: DetectionsState) -> DetectionsState:
-    if len(state.samples) > _COMPACT_AT:
-        state.samples = [merge_samples(state.samples)]
-    if len(state.findings) > _COMPACT_AT:
-        state.findings = [pl.concat(state.findings, how="vertical_relaxed")]
+    if len(state.matches) > _COMPACT_AT:
+        state.matches = [pl.concat(state.matches, how="vertical_relaxed")]
     return state
 
 

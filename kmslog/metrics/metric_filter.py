@@ -117,74 +117,79 @@ def mask_column(index: int) -> str:
     return f"__rule{index}"
 
 
-def evaluate_matches(
+def candidate_columns(compiled: Sequence[CompiledFilter]) -> list[pl.Expr]:
+    """What to keep of each row some rule matched: the evidence, per-rule metric
+    values and dimensions where they are not constant, and ``__rule``, the list of
+    the rules (by position) that matched the row."""
+    per_rule: list[pl.Expr] = []
+    for i, c in enumerate(compiled):
+        if c.value is not None:
+            per_rule.append(c.value.cast(pl.Float64).alias(f"__v{i}"))
+        if c.dimensions:
+            per_rule.append(_dims_expr(c.dimensions).alias(f"__d{i}"))
+    index = pl.concat_list(
+        [
+            pl.when(pl.col(mask_column(i)).fill_null(False)).then(pl.lit(i, dtype=pl.Int32))
+            for i in range(len(compiled))
+        ]
+    ).list.drop_nulls()
+    return [*finding_columns(), *per_rule, index.alias("__rule")]
+
+
+def expand(
     compiled: Sequence[CompiledFilter], candidates: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Findings and per-minute samples from rows already marked with the rule masks.
-
-    ``candidates`` holds the rows any rule matched, with one boolean column per
-    rule (:func:`mask_column`).
-    """
-    findings: list[pl.DataFrame] = []
-    samples: list[pl.DataFrame] = []
-    evidence = finding_columns()
-    for index, c in enumerate(compiled):
-        rows = candidates.filter(pl.col(mask_column(index)))
-        if rows.height == 0:
-            continue
-        value = pl.lit(c.constant, dtype=pl.Float64) if c.value is None else c.value
-        matched = rows.select(
-            pl.lit(c.rule.id).alias("rule"),
-            *evidence,
-            value.alias("metric_value"),
-            _dims_expr(c.dimensions).alias(DIMS),
-        )
-        findings.append(matched.drop(DIMS))
-        published = matched.filter(
-            pl.col("metric_value").is_not_null() & pl.col(DIMS).is_not_null()
-        )
-        if published.height == 0:
-            continue
-        minute = (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias(MINUTE)
-        # Each account has its own log group, metric filter and metric.
-        account = pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("").alias(ACCOUNT)
-        agg = published.group_by(account, DIMS, minute).agg(
+    """Findings (one row per event and rule) and per-minute samples from the rows
+    :func:`candidate_columns` kept. All rules are handled together, once."""
+    if candidates.height == 0 or not compiled:
+        return pl.DataFrame(), empty_samples()
+    long = candidates.lazy().filter(pl.col("__rule").list.len() > 0).explode("__rule")
+    rule = pl.col("__rule")
+    value: pl.Expr = pl.lit(None, dtype=pl.Float64)
+    dims: pl.Expr = pl.lit("", dtype=pl.String)
+    keep: pl.Expr = pl.lit(False)
+    for i, c in reversed(list(enumerate(compiled))):
+        this = pl.col(f"__v{i}") if c.value is not None else pl.lit(c.constant, dtype=pl.Float64)
+        value = pl.when(rule == i).then(this).otherwise(value)
+        if c.dimensions:
+            dims = pl.when(rule == i).then(pl.col(f"__d{i}")).otherwise(dims)
+        if c.keep_values:
+            keep = pl.when(rule == i).then(pl.lit(True)).otherwise(keep)
+    ids = {i: c.rule.id for i, c in enumerate(compiled)}
+    streams = {i: c.rule.metric_filter.name for i, c in enumerate(compiled)}
+    long = long.with_columns(
+        value.alias("metric_value"),
+        dims.alias(DIMS),
+        keep.alias("__keep"),
+        rule.replace_strict(ids, return_dtype=pl.String).alias("rule"),
+    )
+    evidence = [e.meta.output_name() for e in finding_columns()]
+    minute = (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias(MINUTE)
+    # Each account has its own log group, metric filter and metric.
+    account = pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("").alias(ACCOUNT)
+    samples = (
+        long.filter(pl.col("metric_value").is_not_null() & pl.col(DIMS).is_not_null())
+        .group_by(account, "__rule", DIMS, minute)
+        .agg(
             pl.len().cast(pl.Int64).alias("count"),
             pl.col("metric_value").sum().alias("sum"),
             pl.col("metric_value").min().alias("min"),
             pl.col("metric_value").max().alias("max"),
-            (pl.col("metric_value") if c.keep_values else pl.lit(None)).alias("values"),
+            pl.col("metric_value").filter(pl.col("__keep")).alias("values"),
+            pl.col("__keep").any().alias("__keep"),
         )
-        samples.append(
-            agg.with_columns(pl.lit(c.rule.metric_filter.name).alias(STREAM)).select(
-                [pl.col(k).cast(v) for k, v in SAMPLE_SCHEMA.items()]
-            )
+        .with_columns(
+            pl.col("__rule").replace_strict(streams, return_dtype=pl.String).alias(STREAM),
+            pl.when(pl.col("__keep")).then(pl.col("values")).alias("values"),
         )
-    return (
-        pl.concat(findings, how="vertical_relaxed") if findings else pl.DataFrame(),
-        pl.concat(samples) if samples else empty_samples(),
+        .select([pl.col(k).cast(v) for k, v in SAMPLE_SCHEMA.items()])
+        .sort(ACCOUNT, STREAM, DIMS, MINUTE)
     )
+    findings, samples_frame = pl.collect_all(
+        [long.select("rule", *evidence, "metric_value"), samples]
+    )
+    return findings, samples_frame
 
 
 def empty_samples() -> pl.DataFrame:
     return pl.DataFrame(schema=SAMPLE_SCHEMA)
-
-
-def merge_samples(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
-    """Collapse partial sample tables to one row per stream, dimension set and minute."""
-    if not frames:
-        return empty_samples()
-    data = pl.concat(frames)
-    if data.height == 0:
-        return empty_samples()
-    return (
-        data.group_by(ACCOUNT, STREAM, DIMS, MINUTE, maintain_order=True)
-        .agg(
-            pl.col("count").sum(),
-            pl.col("sum").sum(),
-            pl.col("min").min(),
-            pl.col("max").max(),
-            pl.col("values").explode().drop_nulls().alias("values"),
-        )
-        .select([pl.col(k).cast(v) for k, v in SAMPLE_SCHEMA.items()])
-    )
