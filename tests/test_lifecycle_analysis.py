@@ -246,3 +246,25 @@ def test_repeated_deliveries_count_once_and_records_without_id_stay():
         "EnableKey",
         "EnableKey",
     ]
+
+
+def test_replicate_key_creates_the_replica_not_the_primary():
+    primary = "mrk-1234abcd12ab34cd56ef1234567890ab"
+    replica_arn = f"arn:aws:kms:eu-west-1:111122223333:key/{primary}"
+    records = [
+        record("DisableKey", "2024-03-01T00:00:00Z", primary),
+        record(
+            "ReplicateKey",
+            "2024-03-02T00:00:00Z",
+            primary,
+            request={"keyId": primary, "replicaRegion": "eu-west-1"},
+            response={"replicaKeyMetadata": {"arn": replica_arn, "keyState": "Creating"}},
+        ),
+    ]
+    result = run(primary, records)
+    by_arn = {k.key.arn: k for k in result.keys}
+    assert [s.state.value for s in by_arn[arn(primary)].states] == ["Disabled"]
+    assert by_arn[arn(primary)].key.origin is None
+    assert [s.state.value for s in by_arn[replica_arn].states] == ["Enabled"]
+    detail = by_arn[arn(primary)].events[-1].detail
+    assert detail == f"replicated to eu-west-1 as {replica_arn}"

@@ -230,10 +230,13 @@ def _lifecycle(
         for warning in described.warnings:
             findings.append(Finding("unreadable_date", c.time, warning, row.get(S.EVENT_ID)))
         item = state_input(rec, c.time, described)
-        inputs.append(item)
+        # ReplicateKey creates the replica; for the primary it is only a timeline entry.
+        creates_this_key = name != "ReplicateKey" or _replica_arn(rec) == arn
+        if creates_this_key:
+            inputs.append(item)
         if not success:
             continue
-        if name in ("CreateKey", "ReplicateKey") and info.origin is None:
+        if name in ("CreateKey", "ReplicateKey") and creates_this_key and info.origin is None:
             _fill_created(info, rec, c.time, row.get(S.EVENT_ID), findings)
         elif name == "UpdateKeyDescription":
             info.description = str(rec.get("requestParameters", {}).get("description", ""))
@@ -368,6 +371,13 @@ def _lifecycle(
         deletion_date=deletion,
         usage_points=sorted((r["first"], r["count"], r["errors"]) for r in data.usage),
     )
+
+
+def _replica_arn(record: Mapping[str, Any]) -> str | None:
+    response = record.get("responseElements")
+    meta = response.get("replicaKeyMetadata") if isinstance(response, Mapping) else None
+    arn = meta.get("arn") if isinstance(meta, Mapping) else None
+    return arn if isinstance(arn, str) else None
 
 
 def _fill_created(
