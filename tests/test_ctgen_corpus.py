@@ -126,6 +126,16 @@ def test_cli_corpus_and_sample_guard(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert not (tmp_path / "t.json").exists()
 
 
+def test_cli_sample_writes_corpus_and_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sample", "--out", str(tmp_path / "s"), "--truth", str(tmp_path / "t.json")]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    truth = json.loads((tmp_path / "t.json").read_text())
+    assert truth["counts"] == counts
+    assert len(list((tmp_path / "s").rglob("*_CloudTrail_*.json.gz"))) == counts["files"]
+
+
 def test_java_dates() -> None:
     assert clock.java_date(clock.epoch("2024-10-21T14:25:29Z")) == "Oct 21, 2024, 2:25:29 PM"
     assert (

@@ -97,7 +97,9 @@ def test_layout_and_delivery_times(
 ) -> None:
     digests = [k for k in committed if "CloudTrail-Digest" in k]
     assert len(digests) == 2 and all(DIGEST_RE.fullmatch(k) for k in digests)
+    start, end = "2026-09-01T00:00:00Z", "2026-10-07T00:00:00Z"
     for key, recs in logs:
+        assert all(start <= r["eventTime"] < end for r in recs)
         m = LOG_RE.fullmatch(key)
         assert m, key
         acct, region, y, mo, d, stamp = m.groups()
@@ -577,6 +579,10 @@ def test_anomalies_follow_a_clean_baseline(
     assert usual and all(
         r["sourceIPAddress"].startswith("10.") and r.get("vpcEndpointId") for r in usual
     )
+    anywhere = [
+        r for r in baseline if _principal(r) == role and "invokedBy" not in r["userIdentity"]
+    ]
+    assert all(r["sourceIPAddress"].startswith("10.") for r in anywhere)
     assert all(
         by_id[e]["sourceIPAddress"] == "185.220.101.47" and "vpcEndpointId" not in by_id[e]
         for e in off["event_ids"]

@@ -240,11 +240,13 @@ def _noise(
     prof: NoiseProfile,
 ) -> Record:
     error = rng.random() < prof.error_rate * 2
+    # Only people (IAM users, SSO roles with MFA, root) work from office/VPN addresses;
+    # service roles stay inside their VPCs.
+    human = p.kind in ("IAMUser", "Root") or p.mfa
+    office = human and rng.random() < 0.4
     caller = Caller(
         p,
-        ip=ids.private_ip("10.20")
-        if rng.random() < 0.6
-        else OFFICE_IPS[rng.randrange(len(OFFICE_IPS))],
+        ip=OFFICE_IPS[rng.randrange(len(OFFICE_IPS))] if office else ids.private_ip("10.20"),
         agent=_agent(rng),
     )
     x = rng.random() * 28
@@ -296,6 +298,6 @@ def _control_read(
         return kms_control(
             ids, t, "GetKeyPolicy", key, caller, request={"keyId": key.arn, "policyName": "default"}
         )
-    if x < 0.95:
+    if x < 0.95 and key.origin == "AWS_KMS":  # rotation status is unsupported for imported keys
         return kms_control(ids, t, "GetKeyRotationStatus", key, caller, request={"keyId": key.arn})
     return kms_control(ids, t, "ListGrants", key, caller, request={"keyId": key.arn})

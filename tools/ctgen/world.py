@@ -114,9 +114,11 @@ class Principal:
         idx = t // self.session_seconds
         rng = random.Random(seed_of("session", self.account_id, self.name, idx))
         name = self.session_names[rng.randrange(len(self.session_names))]
-        start = idx * self.session_seconds + rng.randrange(0, 120)
+        # Credentials are fetched shortly before the bucket starts, so every call of the
+        # session is later than its creationDate whatever order records are built in.
+        start = idx * self.session_seconds - rng.randrange(1, 120)
         key = "ASIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
-        return start, name, key, clock.iso(min(start, t))
+        return start, name, key, clock.iso(start)
 
     def identity(self, t: int, invoked_by: str | None = None) -> dict:
         idx = t // self.session_seconds
