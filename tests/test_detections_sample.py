@@ -116,8 +116,17 @@ def test_alarm_datapoints_and_states_follow_the_ground_truth(report, truth, filt
 def test_alarm_deleted_before_the_key_was_disabled(report, truth):
     events = [e for s in truth["scenarios"] for e in s["events"]]
     deleted = next(e for e in events if e["event_name"] == "DeleteAlarms")
-    muted = next(e for e in events if e["event_name"] == "DisableAlarmActions")
     account = deleted["account"]
+    muted = max(
+        (
+            e
+            for e in events
+            if e["event_name"] == "DisableAlarmActions"
+            and e["account"] == account
+            and e["event_time"] < deleted["event_time"]
+        ),
+        key=lambda e: e["event_time"],
+    )
     entry = alarm(report, "KMSCustomerKeyDisableOrDeleteAlarm", account)
     existence = entry["existence"]
     assert existence[-1]["to"] == deleted["event_time"]
@@ -151,3 +160,50 @@ def test_expiring_key_material(report, truth):
     period_end = datetime.fromtimestamp((int(crossing.timestamp()) // 60 + 1) * 60, tz=UTC)
     assert ts(item["alarm_time"]) == period_end
     assert item["alarm_fired"] is True
+
+
+def within(moment: datetime, segment: dict) -> bool:
+    start = segment["from"] and ts(segment["from"])
+    end = segment["to"] and ts(segment["to"])
+    return (start is None or start <= moment) and (end is None or moment < end)
+
+
+def test_muted_alarms_and_deleted_filters_do_not_notify(report, truth):
+    events = [e for s in truth["scenarios"] for e in s["events"]]
+    muted = [e for e in events if e["event_name"] == "DisableAlarmActions"]
+    dropped = [e for e in events if e["event_name"] == "DeleteMetricFilter"]
+    assert muted and dropped
+    for event in muted:
+        entries = [
+            (a, seg)
+            for a in report["alarms"]
+            if a["account"] == event["account"]
+            for seg in a["existence"] or []
+            if seg["from"] == event["event_time"] and seg["actions_enabled"] is False
+        ]
+        assert len(entries) == 1, event
+        entry, segment = entries[0]
+        for t in entry["transitions"]:
+            if t["to"] == "ALARM" and within(ts(t["time"]), segment):
+                assert not t["would_notify"] and "actions disabled" in t["note"]
+    for event in dropped:
+        entries = [
+            a
+            for a in report["alarms"]
+            if a["account"] == event["account"]
+            and any(
+                seg["to"] == event["event_time"]
+                for segs in a["filter_existence"].values()
+                for seg in segs or []
+            )
+        ]
+        assert entries, event
+        for entry in entries:
+            segments = [s for segs in entry["filter_existence"].values() for s in segs or []]
+            for t in entry["transitions"]:
+                if t["to"] != "ALARM" or ts(t["time"]) <= ts(event["event_time"]):
+                    continue
+                # The breaching datapoint's period: the events were in it.
+                moment = ts(t["time"]) - timedelta(seconds=entry["period"])
+                if not any(within(moment, s) for s in segments):
+                    assert not t["would_notify"] and t["filter_existed"] is False

@@ -356,7 +356,11 @@ def _annotate(
         assert isinstance(at, Segment)
         alarm_existed = True
         actions = at.actions_enabled if at.actions_enabled is not None else alarm.actions_enabled
-    filter_states = [existence.state_at(segs, t.time) for segs in filter_segments.values()]
+    # Relate the configuration to the data that tripped the alarm, not to the
+    # evaluation: filters are not retroactive, so what counts is whether the filter
+    # existed when the breaching datapoint's events arrived.
+    moment = max((d[0] for d in t.datapoints), default=t.time)
+    filter_states = [existence.state_at(segs, moment) for segs in filter_segments.values()]
     if any(s is not True and s is not False for s in filter_states):
         filter_existed: bool | None = True
     elif any(s is True for s in filter_states):
@@ -364,9 +368,6 @@ def _annotate(
     else:
         filter_existed = False
     note = None
-    # Relate the configuration to the data that tripped the alarm, not to the
-    # evaluation: "deleted 10 minutes before" the breaching datapoint's period.
-    moment = max((d[0] for d in t.datapoints), default=t.time)
     if t.new is AlarmState.ALARM:
         if alarm_existed is False:
             note = _absence_note("alarm", alarm.name, alarm_segments, moment)
