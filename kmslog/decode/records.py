@@ -28,7 +28,7 @@ from kmslog.run.api import Rejection
 from kmslog.sources.local import read_source
 
 # Rows per batch, and raw bytes per batch (string offsets are 32-bit).
-CHUNK_ROWS = 16_384
+CHUNK_ROWS = 8_192
 CHUNK_BYTES = 256 * 1024 * 1024
 
 

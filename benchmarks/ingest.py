@@ -1,0 +1,377 @@
+"""Ingest benchmark: ``kmslog scan`` against the decompression floor and peers.
+
+    python benchmarks/ingest.py [--events 1000000] [--repeat 3] [--write]
+
+Makes (or reuses) four corpora of ``--events`` CloudTrail events each with
+``python -m tools.ctgen corpus`` (seeds 1-4, ~1.5 KB records, S3 layout) under
+``benchmarks/.work/ingest/``. Then, in the same run and on the 1x corpus, it
+times every tool answering the same question — how many events, and how many
+KMS events of each name:
+
+* ``zcat`` of every file to /dev/null (the decompression floor, one core);
+* ``kmslog scan --format json`` (default ``--jobs``: one worker per core);
+* DuckDB's documented recipe: ``read_json(..., columns={'Records': 'STRUCT(...)[]'})``
+  + ``unnest(Records)``, 2 threads;
+* DuckDB's best recipe: ``read_json_objects`` + ``json_transform``, 2 threads;
+* ``zcat | jq`` with a ``reduce`` over ``.Records[]``.
+
+Peak RSS is the largest single process of each command (the maximum over the
+command's waited-for descendants). ``kmslog scan`` also runs on the 4x corpus
+(the four corpora together) to show that its memory does not grow with the
+input. With ``--write`` the results replace the "Ingest" section of
+``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from isal import isal_zlib
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / ".work" / "ingest"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "## Ingest"
+
+# Fields the summary needs; both DuckDB recipes project exactly these.
+FIELDS = [
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "recipientAccountId",
+    "eventID",
+    "errorCode",
+]
+
+_MEASURE = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)
+wall = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stderr.write("\n@@" + json.dumps({"wall": wall, "rss_kb": rss, "rc": proc.returncode}) + "\n")
+sys.stdout.buffer.write(proc.stdout)
+"""
+
+_DUCKDB_DOCUMENTED = r"""
+import duckdb, json, sys
+con = duckdb.connect()
+con.execute("SET threads=2")
+con.execute("SET enable_progress_bar=false")
+fields = ", ".join(f"{f} VARCHAR" for f in json.loads(sys.argv[2]))
+rows = con.execute(f'''
+    SELECT r.eventSource = 'kms.amazonaws.com' AS kms, r.eventName, count(*)
+    FROM (SELECT unnest(Records) AS r FROM read_json(
+        '{sys.argv[1]}', columns={{'Records': 'STRUCT({fields})[]'}},
+        format='unstructured', compression='gzip', maximum_object_size=268435456))
+    GROUP BY ALL''').fetchall()
+print(json.dumps(rows))
+"""
+
+_DUCKDB_BEST = r"""
+import duckdb, json, sys
+con = duckdb.connect()
+con.execute("SET threads=2")
+con.execute("SET enable_progress_bar=false")
+shape = json.dumps({"Records": [{f: "VARCHAR" for f in json.loads(sys.argv[2])}]})
+rows = con.execute(f'''
+    SELECT r.eventSource = 'kms.amazonaws.com' AS kms, r.eventName, count(*)
+    FROM (SELECT unnest(json_transform(json, '{shape}').Records) AS r
+          FROM read_json_objects('{sys.argv[1]}', format='unstructured',
+                                 compression='gzip', maximum_object_size=268435456))
+    GROUP BY ALL''').fetchall()
+print(json.dumps(rows))
+"""
+
+_JQ = (
+    "reduce (inputs | .Records[]) as $r ({}; "
+    '.[(if $r.eventSource == "kms.amazonaws.com" then "kms " else "other " end)'
+    ' + ($r.eventName // "")] += 1)'
+)
+
+
+@dataclass
+class Run:
+    tool: str
+    wall: float
+    rss_mb: float
+    events: int
+    kms: dict[str, int]
+
+
+def sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def ensure_corpus(seed: int, events: int) -> Path:
+    out = WORK / f"c{events}-s{seed}"
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"generating {out} ...", file=sys.stderr)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.ctgen",
+            "corpus",
+            "--out",
+            str(out / "logs"),
+            "--events",
+            str(events),
+            "--seed",
+            str(seed),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    manifest.write_text(json.dumps(facts))
+    return out
+
+
+def files_of(corpus: Path) -> list[str]:
+    return sorted(str(p) for p in (corpus / "logs").rglob("*.json.gz"))
+
+
+def uncompressed_bytes(files: list[str]) -> int:
+    return sum(len(isal_zlib.decompress(Path(f).read_bytes(), 31)) for f in files)
+
+
+def measure(cmd: list[str]) -> tuple[float, float, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, env=env
+    )
+    marker = proc.stderr.rsplit("@@", 1)
+    facts = json.loads(marker[1])
+    if facts["rc"] != 0:
+        raise RuntimeError(f"{cmd[:4]} failed: {marker[0][-2000:]}")
+    return facts["wall"], facts["rss_kb"] / 1024, proc.stdout
+
+
+def _from_groups(rows: list[list]) -> tuple[int, dict[str, int]]:
+    total = sum(r[2] for r in rows)
+    kms = {r[1]: r[2] for r in rows if r[0]}
+    return total, kms
+
+
+KMSLOG = "kmslog ingest + summary (library `run`, SummaryAnalysis)"
+KMSLOG_FULL = "kmslog scan (ingest + summary + built-in detections)"
+
+# The scan's ingest with only the summary fold, as a library call: the part of
+# `kmslog scan` this benchmark is about, without the detections others add.
+_LIBRARY = r"""
+import json, sys
+from kmslog.analyses.summary import SummaryAnalysis
+from kmslog.run.api import ScanOptions
+from kmslog.run.executor import run
+
+if __name__ == "__main__":
+    result = run(sys.argv[1:], [SummaryAnalysis()], ScanOptions())
+    summary = result.results["summary"]
+    print(json.dumps({"kept": result.stats.records_kept,
+                      "kms": {k: n for k, n, _ in summary.kms_events}}))
+"""
+
+
+def run_kmslog(paths: list[Path], full: bool = False) -> Run:
+    logs = [str(p / "logs") for p in paths]
+    if not full:
+        wall, rss, out = measure([sys.executable, "-c", _LIBRARY, *logs])
+        facts = json.loads(out)
+        return Run(KMSLOG, wall, rss, facts["kept"], facts["kms"])
+    wall, rss, out = measure(
+        [sys.executable, "-m", "kmslog", "scan", *logs, "--format", "json"]
+        + ["--no-progress", "--fail-on", "none"]
+    )
+    summary = json.loads(out)["summary"]
+    kms = {k["event_name"]: k["calls"] for k in summary["kms_events"]}
+    return Run(KMSLOG_FULL, wall, rss, summary["records"]["kept"], kms)
+
+
+def run_zcat(files: list[str], events: int) -> Run:
+    listing = WORK / "files.txt"
+    listing.write_text("\0".join(files))
+    wall, rss, _ = measure(["sh", "-c", f"xargs -0 zcat < {sh_quote(str(listing))} > /dev/null"])
+    return Run("zcat (decompression only)", wall, rss, events, {})
+
+
+def run_duckdb(script: str, corpus: Path, name: str) -> Run:
+    glob = str(corpus / "logs" / "**" / "*.json.gz")
+    wall, rss, out = measure([sys.executable, "-c", script, glob, json.dumps(FIELDS)])
+    total, kms = _from_groups(json.loads(out))
+    return Run(name, wall, rss, total, kms)
+
+
+def run_jq(files: list[str]) -> Run:
+    listing = WORK / "files.txt"
+    listing.write_text("\0".join(files))
+    wall, rss, out = measure(
+        ["sh", "-c", f"xargs -0 zcat < {sh_quote(str(listing))} | jq -n {sh_quote(_JQ)}"]
+    )
+    counts = json.loads(out)
+    kms = {k[4:]: v for k, v in counts.items() if k.startswith("kms ")}
+    return Run("jq 1.6 (zcat \\| jq)", wall, rss, sum(counts.values()), kms)
+
+
+def median_run(runs: list[Run]) -> Run:
+    ordered = sorted(runs, key=lambda r: r.wall)
+    mid = ordered[len(ordered) // 2]
+    return Run(mid.tool, mid.wall, max(r.rss_mb for r in runs), mid.events, mid.kms)
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    import duckdb
+    import msgspec
+    import polars
+    import pyarrow
+
+    jq = subprocess.run(["jq", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} vCPU",
+        "memory": f"{int(mem[1]) // 1024 // 1024} GiB" if mem else "unknown",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": (
+            f"polars {polars.__version__}, pyarrow {pyarrow.__version__}, "
+            f"msgspec {msgspec.__version__}, duckdb {duckdb.__version__}, {jq}"
+        ),
+    }
+
+
+def render(
+    rows: list[tuple[Run, int]],
+    mb: float,
+    events: int,
+    rss_1x: float,
+    rss_4x: float,
+    wall_4x: float,
+    info: dict[str, str],
+    load: tuple[str, str],
+    repeat: int,
+) -> str:
+    kmslog = next(r for r, _ in rows if r.tool == KMSLOG)
+    lines = [
+        SECTION,
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python benchmarks/ingest.py"
+        f" --events {events}`.",
+        "",
+        f"- Machine: {info['cpu']}, {info['memory']} RAM; {info['os']}; Python {info['python']}.",
+        f"- Libraries: {info['versions']}.",
+        f"- Load average (1 min) before / after the timed runs: {load[0]} / {load[1]}"
+        " (the machine is shared; other jobs ran at the same time).",
+        f"- Corpus: `tools.ctgen corpus --events {events} --seed 1`: {events:,} events,"
+        f" {mb:,.1f} MB of JSON (~{mb * 1e6 / events:,.0f} B per record), gzip, S3 layout.",
+        f"- Each tool answers the same question (events, and KMS events by name); every"
+        f" count below was checked equal to kmslog's. Fast tools: median of {repeat} runs;"
+        " DuckDB's documented recipe and jq: one run. Wall time includes start-up.",
+        "- Peak RSS: the largest single process of the command.",
+        "",
+        "| tool | wall s | events/s | MB/s | peak RSS MB | kmslog (summary) speed-up |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run, _ in rows:
+        speed = "" if run.tool.startswith("kmslog") else f"{run.wall / kmslog.wall:.2f}x"
+        lines.append(
+            f"| {run.tool} | {run.wall:.2f} | {events / run.wall:,.0f} | {mb / run.wall:,.0f}"
+            f" | {run.rss_mb:,.0f} | {speed} |"
+        )
+    lines += [
+        "",
+        "Memory does not grow with the input (streaming, per-worker folds):",
+        "",
+        "| corpus | events | wall s | peak RSS MB |",
+        "|---|---|---|---|",
+        f"| 1x | {events:,} | {kmslog.wall:.2f} | {rss_1x:,.0f} |",
+        f"| 4x | {4 * events:,} | {wall_4x:.2f} | {rss_4x:,.0f} |",
+        "",
+        f"4x / 1x peak RSS: {rss_4x / rss_1x:.2f}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(current):
+        current = pattern.sub(lambda _m: text + "\n", current)
+    else:
+        current = current.rstrip("\n") + "\n\n" + text + "\n"
+    RESULTS.write_text(current)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    ap.add_argument("--skip-slow", action="store_true", help="skip jq and DuckDB read_json")
+    args = ap.parse_args()
+
+    corpora = [ensure_corpus(seed, args.events) for seed in (1, 2, 3, 4)]
+    one = corpora[0]
+    files = files_of(one)
+    events = json.loads((one / "manifest.json").read_text())["events"]
+    mb = uncompressed_bytes(files) / 1e6
+    info = machine()
+    load_before = f"{os.getloadavg()[0]:.2f}"
+
+    kmslog_runs, full_runs, zcat_runs, best_runs = [], [], [], []
+    for _ in range(args.repeat):
+        zcat_runs.append(run_zcat(files, events))
+        kmslog_runs.append(run_kmslog([one]))
+        full_runs.append(run_kmslog([one], full=True))
+        best_runs.append(run_duckdb(_DUCKDB_BEST, one, "DuckDB read_json_objects + json_transform"))
+    kmslog = median_run(kmslog_runs)
+    rows = [median_run(zcat_runs), kmslog, median_run(full_runs), median_run(best_runs)]
+    if not args.skip_slow:
+        rows.append(run_duckdb(_DUCKDB_DOCUMENTED, one, "DuckDB read_json + unnest (documented)"))
+        rows.append(run_jq(files))
+    for run in rows[1:]:
+        if run.events != kmslog.events or (run.kms and run.kms != kmslog.kms):
+            raise SystemExit(f"{run.tool} disagrees: {run.events} events, {run.kms}")
+    four = run_kmslog(corpora)
+    if four.events != 4 * events:
+        raise SystemExit(f"4x corpus: kmslog kept {four.events} events, expected {4 * events}")
+    load_after = f"{os.getloadavg()[0]:.2f}"
+    text = render(
+        [(r, 0) for r in rows],
+        mb,
+        events,
+        kmslog.rss_mb,
+        four.rss_mb,
+        four.wall,
+        info,
+        (load_before, load_after),
+        args.repeat,
+    )
+    print(text)
+    if args.write:
+        write_section(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
