@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from kmslog.baseline.features import CONTROL_OPS, DESTRUCTIVE_OPS
+from kmslog.baseline.features import CONTROL_OPS, DESTRUCTIVE_OPS, is_metadata
 from kmslog.baseline.findings import Finding
 from kmslog.baseline.profile import Profile
 from kmslog.baseline.thresholds import Thresholds
@@ -25,9 +25,6 @@ from kmslog.baseline.thresholds import Thresholds
 _LIST_MAX = 5
 
 
-def is_metadata(op: str) -> bool:
-    """Reads of key metadata (DescribeKey, GetKeyPolicy, List*): not use of the key."""
-    return op.startswith(("Describe", "List", "Get")) and op != "GetParametersForImport"
 
 
 @dataclass(frozen=True)
@@ -336,6 +333,8 @@ class Detector:
         for g in self._novel("key.principal.operation"):
             key, principal, op = g.e1, g.e2, g.value
             if (key, principal) in new_principal_pairs or (principal, op) in control:
+                continue
+            if is_metadata(op):
                 continue
             known = self.b.known("key.principal.operation", key, principal)
             events, _ = self.b.entity("key.principal.operation", key, principal)

@@ -82,6 +82,16 @@ _EC_PREFIX_PATTERNS: dict[str, str] = {
 }
 
 
+def is_metadata(op: str) -> bool:
+    """Reads of key metadata (DescribeKey, GetKeyPolicy, List*): not use of the key."""
+    return op.startswith(("Describe", "List", "Get")) and op != "GetParametersForImport"
+
+
+def metadata_expr() -> pl.Expr:
+    op = pl.col(S.EVENT_NAME)
+    return op.str.contains(r"^(Describe|List|Get)") & (op != "GetParametersForImport")
+
+
 @dataclass(frozen=True)
 class Dim:
     """One feature dimension: an entity (one or two parts) and the value observed."""
@@ -100,7 +110,14 @@ DIMS: tuple[Dim, ...] = (
     Dim("key.account", "key", None, "caller_account", about="caller accounts"),
     Dim("key.operation", "key", None, "op", about="operations on the key"),
     Dim("key.principal.operation", "key", "principal", "op", about="operations per principal"),
-    Dim("key.service", "key", None, "service", about="calling services / user-agent families"),
+    Dim(
+        "key.service",
+        "key",
+        None,
+        "service",
+        only="is_use",
+        about="calling services / user-agent families (metadata reads excluded)",
+    ),
     Dim("key.network", "key", None, "network", about="source networks"),
     Dim("key.region", "key", None, "region", about="regions"),
     Dim("key.vpce", "key", None, "vpce", about="VPC endpoints"),
@@ -290,6 +307,7 @@ def _enrich_lazy(frame: pl.LazyFrame, has_ec: bool) -> pl.LazyFrame:
         pl.col(S.ERROR_CODE).alias("error"),
         is_error.alias("is_error"),
         pl.col(S.EVENT_NAME).is_in(list(CONTROL_OPS)).alias("is_control"),
+        (~metadata_expr()).fill_null(True).alias("is_use"),
         pl.col(S.EVENT_NAME).is_in(list(DESTRUCTIVE_OPS)).alias("is_destructive"),
         (pl.col(S.READ_ONLY) == False).fill_null(False).alias("is_write"),  # noqa: E712
         pl.col("ec") if has_ec else _ec_expr(),
