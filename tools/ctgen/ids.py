@@ -29,10 +29,13 @@ def stable_uuid(*parts: object) -> str:
 
 
 def _format_uuid(n: int) -> str:
-    n = (n & ~(0xF000 << 64)) | (0x4000 << 64)
-    n = (n & ~(0xC000 << 48)) | (0x8000 << 48)
+    # Version nibble 4 and variant bits 10, set on the hex text (cheaper than big-int masks).
     h = f"{n:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    variant = _VARIANT[h[16]]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 class IdSource:

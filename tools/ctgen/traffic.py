@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ def encryption_context(ids: IdSource, wl: Workload, t: int) -> dict | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _suffix(name: str) -> str:
     rng = random.Random(name)
     return "".join(

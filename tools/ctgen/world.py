@@ -90,6 +90,7 @@ class Principal:
     service: str = ""  # AWSService: the invokedBy host
     path: str = ""  # role path, e.g. "aws-reserved/sso.amazonaws.com/"
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _sessions: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def arn(self) -> str:
@@ -104,14 +105,28 @@ class Principal:
 
     @property
     def unique_id(self) -> str:
-        prefix = {"AssumedRole": "AROA", "AWSAccount": "AROA", "IAMUser": "AIDA"}.get(self.kind)
-        if prefix is None:
-            return self.account_id
-        return principal_id(prefix, self.account_id, self.name)
+        uid = self._cache.get("unique_id")
+        if uid is None:
+            prefix = {"AssumedRole": "AROA", "AWSAccount": "AROA", "IAMUser": "AIDA"}.get(self.kind)
+            uid = (
+                self.account_id
+                if prefix is None
+                else principal_id(prefix, self.account_id, self.name)
+            )
+            self._cache["unique_id"] = uid
+        return uid
 
     def session(self, t: int) -> tuple[int, str, str, str]:
         """(session start, session name, access key id, session creation date) at time t."""
         idx = t // self.session_seconds
+        memo = self._sessions.get(idx)
+        if memo is None:
+            if len(self._sessions) > 256:
+                self._sessions.clear()
+            memo = self._sessions[idx] = self._new_session(idx)
+        return memo
+
+    def _new_session(self, idx: int) -> tuple[int, str, str, str]:
         rng = random.Random(seed_of("session", self.account_id, self.name, idx))
         name = self.session_names[rng.randrange(len(self.session_names))]
         # Credentials are fetched shortly before the bucket starts, so every call of the
@@ -127,7 +142,7 @@ class Principal:
         if cached is not None:
             return cached
         if len(self._cache) > 512:
-            self._cache.clear()
+            self._cache.clear()  # unique_id is recomputed on demand
         ident = self._build_identity(t, invoked_by)
         self._cache[cache_key] = ident
         return ident
