@@ -272,3 +272,14 @@ def test_alarm_document_rejects_bad_pattern_with_rule_name(bad):
     }
     with pytest.raises(ValueError, match="Mine"):
         parse_aws_json(doc, "doc.json")
+
+
+def test_alarm_never_mentioned_in_the_logs_is_assumed_present(tmp_path):
+    write_trail(layout_path(tmp_path), [call(0, "09:00:00", "DisableKey")])
+    result = runner.invoke(app, ["scan", "--no-progress", "--format", "json", str(tmp_path)])
+    cis = next(a for a in json.loads(result.stdout)["alarms"] if a["metric"].startswith("KMSCust"))
+    assert cis["existence_known"] is False
+    assert [(s["from"], s["to"], s["actions_enabled"]) for s in cis["existence"]] == [
+        (None, None, True)
+    ]
+    assert [t["would_notify"] for t in cis["transitions"] if t["to"] == "ALARM"] == [True]

@@ -102,8 +102,12 @@ def alarm_data(report: AlarmReport) -> dict[str, Any]:
             }
             for t in report.transitions
         ],
-        # null: the logs never mention the alarm (assumed present throughout).
-        "existence": None if report.existence is None else [_segment(s) for s in report.existence],
+        # When the logs never mention the alarm it is assumed present throughout:
+        # one open window, and existence_known false.
+        "existence": [_segment(Segment(None, None, a.actions_enabled))]
+        if report.existence is None
+        else [_segment(s) for s in report.existence],
+        "existence_known": report.existence is not None,
         "filter_existence": {
             name: None if segs is None else [_segment(s) for s in segs]
             for name, segs in report.filter_existence.items()
