@@ -173,14 +173,15 @@ def event_times(values: Sequence[str | None]) -> pa.Array:
     return pc.replace_with_mask(result, mask, slow)
 
 
-def _string_array(raws: Sequence[bytes | Raw]) -> pa.Array:
-    """One string array over the record texts without a Python str per record."""
-    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, raws), dtype=np.int64, count=len(raws)), out=offsets[1:])
-    data = b"".join(raws)
-    return pa.LargeStringArray.from_buffers(
-        len(raws), pa.py_buffer(offsets), pa.py_buffer(data)
-    ).cast(pa.string())
+def _string_array(raws: Sequence[bytes | Raw], data: bytes | None = None) -> pa.Array:
+    """One string array over the record texts (``data``: their concatenation, if
+    already made) without a Python str per record. Chunks stay under
+    CHUNK_BYTES, so 32-bit offsets suffice."""
+    offsets = np.zeros(len(raws) + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(map(len, raws), dtype=np.int32, count=len(raws)), out=offsets[1:])
+    if data is None:
+        data = b"".join(raws)
+    return pa.StringArray.from_buffers(len(raws), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _issuer_arn(session: _Session | None) -> str | None:
@@ -269,7 +270,10 @@ def _reference_cells(raw: bytes | Raw) -> tuple[dict[str, Any] | None, str | Non
 
 def _valid_text(raws: Sequence[bytes | Raw]) -> pa.Array | None:
     """The record texts as a string array, or None when one is not valid UTF-8."""
-    texts = _string_array(raws)
+    data = b"".join(raws)
+    texts = _string_array(raws, data)
+    if data.isascii():  # the usual case, and then valid UTF-8 by construction
+        return texts
     try:
         texts.validate(full=True)
     except pa.ArrowInvalid:
@@ -327,15 +331,22 @@ class Assembler:
     def __init__(self) -> None:
         self._segments: list[Segment] = []
         self.rows = 0
+        self.bytes = 0
 
     def add(self, segment: Segment) -> None:
         self._segments.append(segment)
         self.rows += len(segment.recs) + (0 if segment.batch is None else segment.batch.num_rows)
+        if segment.texts is not None:
+            self.bytes += segment.texts.buffers()[2].size
+
+    def full(self) -> bool:
+        """Whether the rows added so far make a batch of the target size."""
+        return self.rows >= CHUNK_ROWS or self.bytes >= CHUNK_BYTES
 
     def take(self) -> tuple[pa.RecordBatch, list[Rejection]]:
         """The rows added so far, in order, and the records rejected while
         building them (no usable eventTime); resets the assembler."""
-        segments, self._segments, self.rows = self._segments, [], 0
+        segments, self._segments, self.rows, self.bytes = self._segments, [], 0, 0
         parts: list[pa.RecordBatch] = []
         rejections: list[Rejection] = []
         run: list[Segment] = []

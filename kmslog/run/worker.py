@@ -19,7 +19,7 @@ import polars as pl
 
 from kmslog.analyses.base import Analysis
 from kmslog.decode import schema as S
-from kmslog.decode.records import CHUNK_ROWS, Assembler, read_segments
+from kmslog.decode.records import Assembler, read_segments
 from kmslog.run.api import Rejection, ScanOptions
 from kmslog.run.dedup import drop_duplicates, sorted_unique
 from kmslog.sources.local import SourceError
@@ -107,7 +107,7 @@ class _Group:
                 out.rejected += len(segment.rejections)
                 out.problems.extend(segment.rejections)
                 self.assembler.add(segment)
-                if self.assembler.rows >= CHUNK_ROWS:
+                if self.assembler.full():
                     self._flush(last=False)
         self._flush(last=True)
         order = {p: i for i, p in enumerate(self.task.paths)}
