@@ -123,3 +123,13 @@ def test_big_file_comes_in_bounded_chunks(monkeypatch):
     chunks = list(decode_bytes(encode([record(i) for i in range(20)], "records"), "f"))
     assert [c.batch.num_rows for c in chunks] == [7, 7, 6]
     assert sum(c.seen for c in chunks) == 20
+
+
+def test_non_ascii_utf8_text_is_kept_verbatim():
+    rec = record(0, userAgent="Ünïcødé ✓ 日本", errorMessage="\u202eevil")
+    data = json.dumps({"Records": [rec]}, ensure_ascii=False).encode()
+    table, rejections, _ = _read(data)
+    assert rejections == []
+    assert table.column(S.USER_AGENT).to_pylist() == ["Ünïcødé ✓ 日本"]
+    assert json.loads(table.column(S.RAW)[0].as_py()) == rec
+    assert "日本" in table.column(S.RAW)[0].as_py()
