@@ -338,7 +338,7 @@ def replay(
     """
     p, r = alarm.period, alarm.evaluation_range
     first = (start // p + 1) * p
-    last = (end // p + 1) * p if end % p else end
+    last = (end // p + 1) * p  # the end of the period holding the last event
     times = {first}
     for t0 in datapoints:
         for k in range(1, r + 2):
