@@ -134,7 +134,14 @@ def test_every_record_is_well_formed(records: list[dict]) -> None:
         else:
             assert r["eventType"] == "AwsApiCall"
             assert UUID_RE.match(r["requestID"])
-            assert ident["type"] in ("AssumedRole", "IAMUser", "Root", "AWSService", "AWSAccount")
+            assert ident["type"] in (
+                "AssumedRole",
+                "IAMUser",
+                "Root",
+                "AWSService",
+                "AWSAccount",
+                "WebIdentityUser",
+            )
         if ident.get("invokedBy") and r["eventType"] == "AwsApiCall":
             assert r["sourceIPAddress"] == r["userAgent"] == ident["invokedBy"]
             assert "tlsDetails" not in r
@@ -199,7 +206,8 @@ def test_event_mix_and_record_size(records: list[dict]) -> None:
     assert 1200 < mean < 1900
     kinds = Counter(r["userIdentity"].get("type") for r in records)
     assert kinds["AssumedRole"] and kinds["IAMUser"] and kinds["AWSService"] and kinds["AWSAccount"]
-    assert kinds["Root"] and kinds[None] == 3  # None: the three KMS service events
+    assert kinds["Root"] and kinds["WebIdentityUser"]
+    assert kinds[None] == 3  # the three KMS service events
     invoked = {
         r["userIdentity"].get("invokedBy")
         for r in records

@@ -46,3 +46,7 @@ KALI_CLI = (
     "command/kms.decrypt"
 )
 KALI_CLI_2 = "aws-cli/2.15.0 Python/3.11.6 Linux/6.5.0-kali3-amd64 exe/x86_64.kali.2023 prompt/off"
+GITHUB_ACTIONS = (
+    "aws-sdk-js/3.600.0 ua/2.1 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.13.1 "
+    "api/sts#3.600.0 m/E configure-aws-credentials-for-github-actions"
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.ctgen import clock
+from tools.ctgen import agents, clock
 from tools.ctgen.ids import IdSource
 from tools.ctgen.records import Caller, api_call
 from tools.ctgen.world import Principal, Record
@@ -219,3 +219,70 @@ def iam_event(
         error=err,
         host="iam.amazonaws.com",
     )
+
+
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+
+
+def sts_assume_role_with_web_identity(
+    ids: IdSource, t: int, region: str, target: Principal, *, repo: str = "example-org/platform"
+) -> Record:
+    """A CI job (GitHub Actions OIDC) assuming ``target``: userIdentity type WebIdentityUser."""
+    acct = target.account_id
+    provider = f"arn:aws:iam::{acct}:oidc-provider/{GITHUB_OIDC}"
+    subject = f"repo:{repo}:ref:refs/heads/main"
+    start, sname, akid, _ = target.session(t)
+    r = ids.rng.randrange
+    runner_ip = f"20.{r(1, 250)}.{r(256)}.{r(1, 255)}"  # hosted runners egress from Azure
+    identity = {
+        "type": "WebIdentityUser",
+        "principalId": f"{provider}:sts.amazonaws.com:{subject}",
+        "userName": subject,
+        "identityProvider": provider,
+    }
+    rec: Record = {
+        "eventVersion": "1.08",
+        "userIdentity": identity,
+        "eventTime": clock.iso(t),
+        "eventSource": "sts.amazonaws.com",
+        "eventName": "AssumeRoleWithWebIdentity",
+        "awsRegion": region,
+        "sourceIPAddress": runner_ip,
+        "userAgent": agents.GITHUB_ACTIONS,
+        "requestParameters": {
+            "roleArn": target.arn,
+            "roleSessionName": sname,
+            "durationSeconds": target.session_seconds,
+        },
+        "responseElements": {
+            "credentials": {
+                "accessKeyId": akid,
+                "sessionToken": ids.session_token(),
+                "expiration": clock.java_date(start + target.session_seconds),
+            },
+            "subjectFromWebIdentityToken": subject,
+            "assumedRoleUser": {
+                "assumedRoleId": f"{target.unique_id}:{sname}",
+                "arn": f"arn:aws:sts::{acct}:assumed-role/{target.name}/{sname}",
+            },
+            "provider": provider,
+            "audience": "sts.amazonaws.com",
+        },
+        "additionalEventData": {"identityProviderConnectionVerificationMethod": "IAMTrustStore"},
+        "requestID": ids.uuid(),
+        "eventID": ids.uuid(),
+        "readOnly": True,
+        "resources": [
+            {"accountId": acct, "type": "AWS::IAM::Role", "ARN": target.arn},
+        ],
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": acct,
+        "eventCategory": "Management",
+        "tlsDetails": {
+            "tlsVersion": "TLSv1.3",
+            "cipherSuite": "TLS_AES_128_GCM_SHA256",
+            "clientProvidedHostHeader": f"sts.{region}.amazonaws.com",
+        },
+    }
+    return rec

@@ -259,6 +259,8 @@ def _noise(
     if x < 17:
         roles = [q for q in noisers if q.kind == "AssumedRole"] or [p]
         target = roles[rng.randrange(len(roles))]
+        if target.name.startswith("ci-"):  # CI roles are assumed by GitHub Actions via OIDC
+            return noise.sts_assume_role_with_web_identity(ids, t, region, target)
         svc = rng.choice(("lambda.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com"))
         from tools.ctgen.world import service as svc_principal
 
