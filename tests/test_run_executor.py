@@ -143,3 +143,14 @@ def test_rows_keep_provenance(tmp_path):
         (str(path), 0, "evt-000001"),
         (str(path), 1, "evt-000002"),
     ]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_reaches_the_totals(tmp_path, jobs):
+    root = _corpus(tmp_path)
+    calls: list[tuple[int, int, int, int]] = []
+    run([str(root)], [Rows()], ScanOptions(jobs=jobs), progress=lambda *a: calls.append(a))
+    files, total_bytes = calls[-1][1], calls[-1][3]
+    assert calls[0] == (0, files, 0, total_bytes)
+    assert calls[-1] == (files, files, total_bytes, total_bytes)
+    assert files == 4

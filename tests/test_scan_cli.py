@@ -182,3 +182,26 @@ def test_every_external_file_is_read_whole_or_rejected_with_a_reason():
         whole.records_kept + whole.records_duplicate + whole.records_rejected
     )
     assert whole.files_skipped_other > 0
+
+
+def test_progress_bar_draws_on_a_terminal_only():
+    import io
+
+    from rich.console import Console
+
+    from kmslog.commands.scan import _progress_bar
+
+    sink = io.StringIO()
+    bar, update = _progress_bar(Console(file=sink, force_terminal=True, width=100))
+    bar.start()
+    update(3, 10, 300, 1000)
+    bar.refresh()
+    bar.stop()
+    assert "3/10 files" in sink.getvalue()
+
+
+def test_no_progress_output_when_not_a_terminal(trail):
+    result = runner.invoke(app, ["scan", str(trail), "--format", "json", "--fail-on", "none"])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["summary"]["files"]["read"] == 1
