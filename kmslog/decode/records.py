@@ -184,12 +184,6 @@ def _string_array(raws: Sequence[bytes | Raw], data: bytes | None = None) -> pa.
     return pa.StringArray.from_buffers(len(raws), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
-def _issuer_arn(session: _Session | None) -> str | None:
-    if session is None or session.sessionIssuer is None:
-        return None
-    return session.sessionIssuer.arn
-
-
 def _columns(recs: Sequence[_Record], times: pa.Array) -> dict[str, Any]:
     """Column lists from the structs (one comprehension per column is the
     cheapest transposition CPython offers)."""
@@ -197,6 +191,8 @@ def _columns(recs: Sequence[_Record], times: pa.Array) -> dict[str, Any]:
     if None in ids:
         blank = _Identity()
         ids = [blank if i is None else i for i in ids]
+    sessions = [i.sessionContext for i in ids]
+    issuers = [None if c is None else c.sessionIssuer for c in sessions]
     return {
         S.EVENT_TIME: times,
         S.EVENT_VERSION: [r.eventVersion for r in recs],
@@ -221,7 +217,7 @@ def _columns(recs: Sequence[_Record], times: pa.Array) -> dict[str, Any]:
         S.IDENTITY_ACCOUNT_ID: [i.accountId for i in ids],
         S.IDENTITY_PRINCIPAL_ID: [i.principalId for i in ids],
         S.IDENTITY_ACCESS_KEY_ID: [i.accessKeyId for i in ids],
-        S.IDENTITY_SESSION_ISSUER_ARN: [_issuer_arn(i.sessionContext) for i in ids],
+        S.IDENTITY_SESSION_ISSUER_ARN: [None if x is None else x.arn for x in issuers],
         S.IDENTITY_INVOKED_BY: [i.invokedBy for i in ids],
         S.KEY_IDS: [_key_ids(r) for r in recs],
     }
