@@ -235,3 +235,16 @@ def test_foreign_key_near_miss_new_key_of_own_account(profile):
         ev(at(1, 10, i), "Encrypt", key=own_new, ip="10.0.1.4") for i in range(8)
     ]
     assert "foreign_key" not in kinds(scan(profile, window))
+
+
+def test_workers_do_not_carry_the_profile(profile):
+    import pickle
+
+    analysis = AnomalyScan(profile, since=WINDOW)
+    copy = pickle.loads(pickle.dumps(analysis))
+    assert copy.profile is None and copy.since == WINDOW
+    state = copy.update(copy.start(), frame(quiet_day()))
+    state = pickle.loads(pickle.dumps(state))
+    assert analysis.finish(state).findings == []
+    with pytest.raises(RuntimeError):
+        copy.finish(copy.start())

@@ -101,11 +101,19 @@ def _compact(state: WindowState, cap: int) -> WindowState:
 class AnomalyScan:
     """Fold producing an :class:`AnomalyResult` for the scanned window."""
 
-    profile: Profile
+    profile: Profile | None
     since: datetime | None = None
     until: datetime | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     name: str = "anomalies"
+
+    def __getstate__(self) -> dict[str, object]:
+        # Workers only aggregate the window (start/update/combine); the comparison in
+        # ``finish`` runs on the parent's instance. Not shipping the profile with every
+        # per-file task keeps parallel scans from pickling it thousands of times.
+        state = dict(self.__dict__)
+        state["profile"] = None
+        return state
 
     def start(self) -> WindowState:
         return WindowState()
@@ -146,6 +154,8 @@ class AnomalyScan:
         return merged
 
     def finish(self, state: WindowState) -> AnomalyResult:
+        if self.profile is None:
+            raise RuntimeError("AnomalyScan.finish needs the instance that holds the profile")
         _flush(state, self.thresholds.sample_cap)
         _compact(state, self.thresholds.sample_cap)
         if self.since is not None:
