@@ -222,6 +222,8 @@ def iam_event(
 
 
 GITHUB_OIDC = "token.actions.githubusercontent.com"
+# Self-hosted runners behind two NAT gateways (a stable egress, unlike GitHub-hosted runners).
+RUNNER_IPS = ("20.42.11.17", "20.42.11.86", "20.57.4.33", "20.57.4.201")
 
 
 def sts_assume_role_with_web_identity(
@@ -232,8 +234,7 @@ def sts_assume_role_with_web_identity(
     provider = f"arn:aws:iam::{acct}:oidc-provider/{GITHUB_OIDC}"
     subject = f"repo:{repo}:ref:refs/heads/main"
     start, sname, akid, _ = target.session(t)
-    r = ids.rng.randrange
-    runner_ip = f"20.{r(1, 250)}.{r(256)}.{r(1, 255)}"  # hosted runners egress from Azure
+    runner_ip = RUNNER_IPS[ids.rng.randrange(len(RUNNER_IPS))]
     identity = {
         "type": "WebIdentityUser",
         "principalId": f"{provider}:sts.amazonaws.com:{subject}",
