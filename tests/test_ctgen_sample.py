@@ -619,6 +619,32 @@ def test_anomalies_follow_a_clean_baseline(
     assert all(clock.weekday(clock.epoch(by_id[e]["eventTime"])) == 6 for e in uh["event_ids"])
 
 
+def test_key_usage_ground_truth(truth: dict, records: list[dict]) -> None:
+    data_plane = {
+        "Decrypt",
+        "Encrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "ReEncrypt",
+    }
+    arn = truth["keys"]["legacy-orders"]["arn"]
+    calls = {
+        r["eventID"]: r
+        for r in records
+        if r["eventName"] in data_plane and any(x["ARN"] == arn for x in r.get("resources") or [])
+    }
+    usage = truth["keys"]["legacy-orders"]["usage"]
+    assert list(usage) == ["arn:aws:iam::111122223333:role/orders-processor"]
+    (u,) = usage.values()
+    assert u["calls"] == len(calls)
+    assert u["errors"] == sum(1 for r in calls.values() if "errorCode" in r) >= 11
+    assert u["first"] == min(r["eventTime"] for r in calls.values())
+    assert u["last"] == max(r["eventTime"] for r in calls.values())
+    external = truth["keys"]["security-logs"]["usage"]
+    assert any(p.startswith("999988887777:") for p in external)
+    assert truth["keys"]["aws-ebs"]["usage"]
+
+
 def test_scenario_key_ids_are_stable(truth: dict) -> None:
     # Other suites pin these ARNs; they derive from the key labels only.
     assert truth["keys"]["legacy-orders"]["arn"] == (

@@ -58,6 +58,7 @@ from tools.ctgen.truth import (
     is_cis_4_7,
     is_pending_deletion_error,
     key_histories,
+    key_usage,
     metric_points,
 )
 from tools.ctgen.world import (
@@ -1391,6 +1392,7 @@ def _truth(
 ) -> dict:
     keys = [k for k in sw.keys.values() if not k.aws_managed]
     histories = key_histories(records, keys, LOG_START)
+    usage = key_usage(records, [*keys, sw.keys["aws-ebs"]])
     created = {
         r["responseElements"]["keyMetadata"]["arn"]
         for r in records
@@ -1406,6 +1408,7 @@ def _truth(
             "created_in_logs": k.arn in created,
             "states": histories[k.name],
             "final_state": histories[k.name][-1]["state"],
+            "usage": usage[k.name],
         }
         for k in keys
     }
@@ -1422,6 +1425,7 @@ def _truth(
             {"state": "Unknown", "from": clock.iso(LOG_START), "event_name": None, "event_id": None}
         ],
         "final_state": "Unknown",
+        "usage": usage["aws-ebs"],
     }
     by_eid = {r["eventID"]: r for r in records}
     scenarios = []

@@ -199,3 +199,44 @@ def alarm_timelines(records: list[Record]) -> dict[str, dict[str, list[dict]]]:
                 {"event_name": r["eventName"], "time": r["eventTime"], "event_id": r["eventID"]}
             )
     return {a: dict(sorted(v.items())) for a, v in sorted(out.items())}
+
+
+DATA_PLANE_NAMES = frozenset(
+    {"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncrypt"}
+)
+
+
+def principal_of(rec: Record) -> str:
+    """Who made a call: the role (session issuer) for assumed roles, the ARN for users and
+    root, ``<account>:<principalId>`` for a foreign account, the service for AWSService."""
+    ident = rec.get("userIdentity") or {}
+    issuer = (ident.get("sessionContext") or {}).get("sessionIssuer") or {}
+    if issuer.get("arn"):
+        return issuer["arn"]
+    if ident.get("arn"):
+        return ident["arn"]
+    if ident.get("type") == "AWSAccount":
+        return f"{ident.get('accountId')}:{ident.get('principalId')}"
+    return ident.get("invokedBy") or ident.get("accountId") or "unknown"
+
+
+def key_usage(records: list[Record], keys: list[Key]) -> dict[str, dict]:
+    """Per key label: data-plane calls naming the key in resources[] (distinct eventIDs),
+    by principal: {calls, errors, first, last}."""
+    by_arn = {k.arn: k.name for k in keys}
+    seen: set[str] = set()
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    for r in sorted(records, key=lambda x: (x["eventTime"], x["eventID"])):
+        if r["eventID"] in seen or r.get("eventName") not in DATA_PLANE_NAMES:
+            continue
+        seen.add(r["eventID"])
+        for res in r.get("resources") or []:
+            name = by_arn.get(res.get("ARN", ""))
+            if name is None:
+                continue
+            who = principal_of(r)
+            u = out[name].setdefault(who, {"calls": 0, "errors": 0, "first": r["eventTime"]})
+            u["calls"] += 1
+            u["errors"] += 1 if r.get("errorCode") else 0
+            u["last"] = r["eventTime"]
+    return {k.name: dict(sorted(out.get(k.name, {}).items())) for k in keys}
