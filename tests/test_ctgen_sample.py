@@ -654,3 +654,12 @@ def test_scenario_key_ids_are_stable(truth: dict) -> None:
     for k in truth["keys"].values():
         per_account[k["account"]] += 1
     assert set(per_account) == {"111122223333", "444455556666", "777788889999"}
+
+
+def test_planted_events_do_not_depend_on_background(truth: dict) -> None:
+    from tools.ctgen.sample_estate import build_world
+    from tools.ctgen.sample_plan import plant
+
+    planted = {r["eventID"]: r["eventTime"] for pl in plant(build_world()) for r in pl.records}
+    expected = {e["event_id"]: e["event_time"] for s in truth["scenarios"] for e in s["events"]}
+    assert planted == expected
