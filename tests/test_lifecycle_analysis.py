@@ -145,6 +145,7 @@ def test_key_lifecycle_states_usage_and_findings():
     kinds = [f.kind for f in key.findings]
     assert "used_while_pending_deletion" in kinds and "used_while_disabled" in kinds
     assert "failed_state_change" in kinds and "policy_wildcard_principal" in kinds
+    assert "policy_external_principal" not in kinds
     pending = next(f for f in key.findings if f.kind == "used_while_pending_deletion")
     assert "role/batch" in pending.detail and "2 call(s)" in pending.detail
     assert [(b.scope.name, b.key_arn) for b in key.key.aliases] == [("alias/payments", arn(KEY_A))]
@@ -268,3 +269,49 @@ def test_replicate_key_creates_the_replica_not_the_primary():
     assert [s.state.value for s in by_arn[replica_arn].states] == ["Enabled"]
     detail = by_arn[arn(primary)].events[-1].detail
     assert detail == f"replicated to eu-west-1 as {replica_arn}"
+
+
+def test_metadata_reads_in_a_bad_state_are_listed_but_not_a_dependency():
+    records = [
+        create_key("2024-03-01T00:00:00Z"),
+        record("DisableKey", "2024-03-02T00:00:00Z"),
+        record("DescribeKey", "2024-03-03T00:00:00Z", assumed="scanner/s"),
+        record(
+            "Encrypt",
+            "2024-03-03T01:00:00Z",
+            assumed="app/s",
+            error=("DisabledException", f"{arn(KEY_A)} is disabled."),
+        ),
+    ]
+    key = run(KEY_A, records).keys[0]
+    assert {u.operation for u in key.uses_in_state} == {"DescribeKey", "Encrypt"}
+    used = [f for f in key.findings if f.kind == "used_while_disabled"]
+    assert (
+        len(used) == 1
+        and "role/app" in used[0].detail
+        and used[0].event_id == records[3]["eventID"]
+    )
+
+
+def test_policy_granting_another_account_is_a_finding():
+    outsider = orjson.dumps(
+        {
+            "Statement": [
+                {
+                    "Sid": "x",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::999988887777:root"},
+                    "Action": "kms:Decrypt",
+                }
+            ]
+        }
+    ).decode()
+    records = [
+        create_key("2024-03-01T00:00:00Z"),
+        record(
+            "PutKeyPolicy", "2024-03-02T00:00:00Z", request={"keyId": KEY_A, "policy": outsider}
+        ),
+    ]
+    key = run(KEY_A, records).keys[0]
+    found = [f for f in key.findings if f.kind == "policy_external_principal"]
+    assert len(found) == 1 and "999988887777" in found[0].detail

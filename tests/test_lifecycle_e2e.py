@@ -130,3 +130,12 @@ def test_policy_grants_and_rotation_are_on_the_timeline(truth, every_key):
     assert {"EnableKeyRotation", "RotateKeyOnDemand", "RotateKey"} <= {
         e.event_name for e in rotation.events
     }
+
+
+def test_policy_backdoor_to_another_account_is_found(truth, every_key):
+    labels = [label for s in truth["scenarios"] for label in s.get("labels", [])]
+    backdoor = next(label for label in labels if label["kind"] == "key_policy_backdoor")
+    life = every_key[backdoor["key_arn"]]
+    found = [f for f in life.findings if f.kind == "policy_external_principal"]
+    assert [f.event_id for f in found] == backdoor["event_ids"]
+    assert backdoor["external_account"] in found[0].detail

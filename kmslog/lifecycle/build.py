@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,21 @@ WATCHED_STATES = (
     KeyState.DELETED,
 )
 DELETION_SLACK = timedelta(hours=24)
+# Reading a key's metadata works in any state and is not a dependency on the key;
+# such calls stay in uses_in_state but do not make a "still used" finding.
+METADATA_READS = frozenset(
+    {
+        "DescribeKey",
+        "GetKeyPolicy",
+        "ListKeyPolicies",
+        "ListGrants",
+        "ListRetirableGrants",
+        "ListResourceTags",
+        "GetKeyRotationStatus",
+        "ListKeyRotations",
+        "ListAliases",
+    }
+)
 
 
 @dataclass
@@ -265,6 +281,16 @@ def _lifecycle(
                     row.get(S.EVENT_ID),
                 )
             )
+        outsiders = _other_accounts(diff.principals_added, arn) if diff is not None else []
+        if outsiders:
+            findings.append(
+                Finding(
+                    "policy_external_principal",
+                    c.time,
+                    "key policy now allows principals of other accounts: " + ", ".join(outsiders),
+                    row.get(S.EVENT_ID),
+                )
+            )
 
     for row in data.evidence:
         inputs.append(
@@ -371,6 +397,20 @@ def _lifecycle(
         deletion_date=deletion,
         usage_points=sorted((r["first"], r["count"], r["errors"]) for r in data.usage),
     )
+
+
+_ACCOUNT_IN_PRINCIPAL = re.compile(r"^AWS:(?:arn:[^:]+:(?:iam|sts)::)?(\d{12})\b")
+
+
+def _other_accounts(principals: Iterable[str], key_arn: str) -> list[str]:
+    """Principals added to a policy that belong to another account than the key's."""
+    owner = parse_key_ref(key_arn).account
+    found = []
+    for principal in principals:
+        match = _ACCOUNT_IN_PRINCIPAL.match(principal)
+        if match and owner and match.group(1) != owner:
+            found.append(principal)
+    return found
 
 
 def _replica_arn(record: Mapping[str, Any]) -> str | None:
@@ -513,7 +553,8 @@ _STATE_KIND = {
 def _per_principal(uses: list[UseInState]) -> list[Finding]:
     grouped: dict[tuple[KeyState, str], list[UseInState]] = defaultdict(list)
     for use in uses:
-        grouped[(use.state, use.principal)].append(use)
+        if use.operation not in METADATA_READS:
+            grouped[(use.state, use.principal)].append(use)
     findings: list[Finding] = []
     for (state, principal), items in grouped.items():
         count = sum(u.count for u in items)

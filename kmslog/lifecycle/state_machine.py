@@ -105,7 +105,7 @@ class StateInput:
 @dataclass(frozen=True)
 class StateInterval:
     state: KeyState
-    start: datetime | None  # None: before the first record of the key
+    start: datetime | None  # None: unbounded (before the logs)
     end: datetime | None  # None: still in this state at the end of the logs
     event_id: str | None = None  # the record that started it
     cause: str = ""  # event name, or "evidence: <event name>"
@@ -183,7 +183,7 @@ def replay(items: Sequence[StateInput], first_seen: datetime | None = None) -> S
     current = KeyState.UNKNOWN
     start: datetime | None = first_seen
     start_event: str | None = None
-    cause = "first record" if first_seen else ""
+    cause = "start of the logs" if first_seen else ""
 
     def move(to: KeyState, item: StateInput, why: str) -> None:
         nonlocal current, start, start_event, cause
