@@ -65,6 +65,10 @@ def test_corpus_has_the_requested_events_layout_mix_and_size(tmp_path: Path) -> 
         1 for r in recs if str(r.get("errorMessage", "")).endswith(" is pending deletion.")
     )
     assert stats.pending_deletion_errors > 0
+    assert 0.015 < src["iam.amazonaws.com"] / len(recs) < 0.05
+    for key, rs in files.items():
+        if "/us-east-1/" not in key:  # IAM is a global service: us-east-1 files only
+            assert not any(r["eventSource"] == "iam.amazonaws.com" for r in rs)
     for rs in files.values():
         times = [clock.epoch(r["eventTime"]) for r in rs]
         assert max(times) - min(times) < 300  # one five-minute window per file

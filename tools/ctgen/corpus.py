@@ -79,6 +79,15 @@ CONTROL_MIX = (
 OTHER_MIX = (("s3", 9.0), ("sts", 8.0), ("ec2", 8.0), ("iam", 3.0))
 
 
+def other_mix(region: str, n_regions: int) -> tuple[tuple[str, float], ...]:
+    """OTHER_MIX for one region's files. IAM is global and delivered with us-east-1 only, so
+    us-east-1 files carry all of it and the other services fill the gap elsewhere; the
+    corpus-wide shares stay s3 9 / sts 8 / ec2 8 / iam 3."""
+    iam = 3.0 * n_regions if region == "us-east-1" else 0.0
+    scale = (28.0 - iam) / 25.0
+    return tuple((name, w * scale) for name, w in OTHER_MIX if name != "iam") + (("iam", iam),)
+
+
 @dataclass
 class CorpusStats:
     files: int = 0
@@ -130,9 +139,10 @@ def file_sizes(
 class _Region:
     """Per account-region generation state."""
 
-    def __init__(self, world: World, account_id: str, region: str) -> None:
+    def __init__(self, world: World, account_id: str, region: str, n_regions: int) -> None:
         self.account_id = account_id
         self.region = region
+        self.other_mix = other_mix(region, n_regions)
         self.workloads = [
             w for w in world.workloads if w.key.account_id == account_id and w.key.region == region
         ]
@@ -284,7 +294,7 @@ def _control(ids: IdSource, t: int, st: _Region, rng: random.Random) -> Record:
 def _other(
     ids: IdSource, t: int, st: _Region, rng: random.Random, svc_cache: dict[str, Principal]
 ) -> Record:
-    kind = pick(rng, OTHER_MIX)
+    kind = pick(rng, st.other_mix)
     p = (
         st.admins[rng.randrange(len(st.admins))]
         if rng.random() < 0.4
@@ -328,7 +338,9 @@ def generate_corpus(
     rng = random.Random(seed)
     ids = IdSource("corpus", seed)
     world = generic_world(seed, accounts, regions)
-    regs = [_Region(world, a.account_id, r) for a in world.accounts for r in a.regions]
+    regs = [
+        _Region(world, a.account_id, r, len(a.regions)) for a in world.accounts for r in a.regions
+    ]
     t0 = clock.epoch(start)
     windows = days * clock.DAY // 300
     stats = CorpusStats()
