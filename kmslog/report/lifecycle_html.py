@@ -47,6 +47,7 @@ svg text{font-size:11px;fill:#222}.legend span{margin-right:12px}
 """
 
 WIDTH, LEFT, RIGHT = 1000, 110, 20
+BASE, HEIGHT = 205, 235  # usage histogram baseline, picture height
 
 
 def esc(value: object) -> str:
@@ -78,9 +79,10 @@ class _Scale:
 def timeline_svg(life: KeyLifecycle, start: datetime, end: datetime) -> str:
     scale = _Scale(start, end)
     x0, x1 = float(LEFT), float(WIDTH - RIGHT)
-    parts = [f'<svg width="{WIDTH}" height="230" viewBox="0 0 {WIDTH} 230" role="img">']
-    parts.append('<text x="4" y="34">state</text><text x="4" y="94">events</text>')
-    parts.append('<text x="4" y="170">usage</text>')
+    parts = [f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img">']
+    parts.append('<text x="4" y="34">state</text><text x="4" y="100">events</text>')
+    parts.append(f'<text x="4" y="{BASE - 25}">usage</text>')
+    lanes = list(CATEGORY_COLOUR)
     for s in life.states:
         a, b = scale.x(s.start, x0), scale.x(s.end, x1)
         colour = STATE_COLOUR[s.state]
@@ -90,19 +92,22 @@ def timeline_svg(life: KeyLifecycle, start: datetime, end: datetime) -> str:
             f'fill="{colour}"><title>{tip}</title></rect>'
         )
         if b - a > 70:
+            ink = "#222" if s.state is KeyState.UNKNOWN else "#fff"
             parts.append(
-                f'<text x="{a + 4:.1f}" y="35" style="fill:#fff">{esc(s.state.value)}</text>'
+                f'<text x="{a + 4:.1f}" y="35" style="fill:{ink}">{esc(s.state.value)}</text>'
             )
     for e in life.events:
         x = scale.x(e.time, x0)
+        # One lane per category, so events close in time stay visible.
+        y = 60 + 9 * (lanes.index(e.category) if e.category in lanes else len(lanes))
         colour = CATEGORY_COLOUR.get(e.category, "#333") if e.success else "#b00020"
         tip = esc(f"{_t(e.time)} {e.event_name}: {e.detail} ({e.actor})")
         if e.success:
-            mark = f'<circle cx="{x:.1f}" cy="90" r="5" fill="{colour}">'
+            mark = f'<circle cx="{x:.1f}" cy="{y}" r="4" fill="{colour}">'
         else:
             mark = (
-                f'<path d="M{x - 4:.1f} 86 L{x + 4:.1f} 94 M{x + 4:.1f} 86 L{x - 4:.1f} 94" '
-                f'stroke="{colour}" stroke-width="2">'
+                f'<path d="M{x - 4:.1f} {y - 4} L{x + 4:.1f} {y + 4} '
+                f'M{x + 4:.1f} {y - 4} L{x - 4:.1f} {y + 4}" stroke="{colour}" stroke-width="2">'
             )
         parts.append(f"{mark}<title>{tip}</title>{'</circle>' if e.success else '</path>'}")
     bins = 100
@@ -116,22 +121,30 @@ def timeline_svg(life: KeyLifecycle, start: datetime, end: datetime) -> str:
     for i in range(bins):
         if not counts[i]:
             continue
-        h = 60 * counts[i] / top
-        he = 60 * errors[i] / top
+        h = 50 * counts[i] / top
+        he = 50 * errors[i] / top
         x = x0 + i * width
         tip = esc(f"{counts[i]} calls, {errors[i]} failed")
         parts.append(
-            f'<rect x="{x:.1f}" y="{200 - h:.1f}" width="{max(width - 1, 1):.1f}" '
+            f'<rect x="{x:.1f}" y="{BASE - h:.1f}" width="{max(width - 1, 1):.1f}" '
             f'height="{h:.1f}" fill="#5c7cfa"><title>{tip}</title></rect>'
         )
         if he:
             parts.append(
-                f'<rect x="{x:.1f}" y="{200 - he:.1f}" width="{max(width - 1, 1):.1f}" '
+                f'<rect x="{x:.1f}" y="{BASE - he:.1f}" width="{max(width - 1, 1):.1f}" '
                 f'height="{he:.1f}" fill="#b00020"><title>{tip}</title></rect>'
             )
-    parts.append(f'<line x1="{x0}" y1="200.5" x2="{x1}" y2="200.5" stroke="#999"/>')
-    parts.append(f'<text x="{x0}" y="220">{esc(_t(start))}</text>')
-    parts.append(f'<text x="{x1}" y="220" text-anchor="end">{esc(_t(end))}</text>')
+    parts.append(f'<line x1="{x0}" y1="{BASE + 0.5}" x2="{x1}" y2="{BASE + 0.5}" stroke="#999"/>')
+    ticks = 5
+    for i in range(ticks + 1):
+        when = start + (end - start) * i / ticks
+        x = x0 + (x1 - x0) * i / ticks
+        anchor = "start" if i == 0 else "end" if i == ticks else "middle"
+        parts.append(f'<line x1="{x:.1f}" y1="{BASE}" x2="{x:.1f}" y2="{BASE + 5}" stroke="#999"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{BASE + 18}" text-anchor="{anchor}">'
+            f"{esc(when.strftime('%Y-%m-%d %H:%MZ'))}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
