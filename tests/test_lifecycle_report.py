@@ -166,3 +166,28 @@ def test_cli_lifecycle_json_html_and_all(tmp_path):
     assert done.exit_code == 1
     done = runner.invoke(app, ["lifecycle", KEY_A])
     assert done.exit_code == 2
+
+
+def test_unreadable_kms_dates_are_kept_verbatim_and_warned_about(tmp_path):
+    created = create_key("2024-03-01T09:00:00Z")
+    created["responseElements"]["keyMetadata"]["creationDate"] = "Smarch 1, 2024"
+    schedule = record(
+        "ScheduleKeyDeletion",
+        "2024-03-02T09:00:00Z",
+        request={"keyId": KEY_A, "pendingWindowInDays": 7},
+        response={"keyId": arn(KEY_A), "keyState": "PendingDeletion", "deletionDate": "soon-ish"},
+    )
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "trail.json").write_text(json.dumps({"Records": [created, schedule]}))
+    done = CliRunner().invoke(app, ["lifecycle", KEY_A, str(logs), "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert "soon-ish" in done.stderr and "Smarch 1, 2024" in done.stderr
+    data = json.loads(done.stdout)
+    assert data["key"]["created_raw"] == "Smarch 1, 2024"
+    assert data["key"]["created"] == "2024-03-01T09:00:00Z"  # the event time stands in
+    event = next(e for e in data["events"] if e["event_name"] == "ScheduleKeyDeletion")
+    assert "'soon-ish'" in event["detail"]
+    assert [f["kind"] for f in data["findings"]].count("unreadable_date") == 2
+    # Without a readable date the deletion date is the event time plus the window.
+    assert data["deletion_date"] == "2024-03-09T09:00:00Z"
