@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kmslog.metrics.alarm import (
     AlarmState,
@@ -238,3 +240,44 @@ def test_period_values_applies_statistic_and_low_sample_rule():
     object.__setattr__(low, "evaluate_low_sample_count_percentile", "ignore")
     assert period_values(low, {0: [1.0, 2.0, 3.0]}) == {}
     assert period_values(low, {0: [float(v) for v in range(100)]}) == {0: 89.0}
+
+
+def naive_replay(alarm, datapoints, start, end):
+    """Evaluate at every period end, no skipping: the reference for ``replay``."""
+    p, r = alarm.period, alarm.evaluation_range
+    state, out = INSUF, []
+    e = (start // p + 1) * p
+    while e <= (end // p + 1) * p:
+        window = [(s, datapoints.get(s)) for s in range(e - r * p, e, p)]
+        result = evaluate(alarm, window, state)
+        if result.state is not None and result.state is not state:
+            out.append((e, state, result.state, result.reason))
+            state = result.state
+        e += p
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    m_offset=st.integers(0, 3),
+    mode=st.sampled_from(MODES),
+    op=st.sampled_from([c.value for c in Comparison]),
+    points=st.dictionaries(st.integers(0, 40), st.sampled_from([0.0, 1.0, 2.0]), max_size=12),
+)
+def test_replay_skipping_matches_naive_evaluation(n, m_offset, mode, op, points):
+    alarm = spec(
+        "a",
+        evaluation_periods=n,
+        datapoints_to_alarm=max(1, n - m_offset),
+        treat_missing_data=mode,
+        comparison=op,
+        threshold=1.0,
+        period=60,
+    )
+    data = {T0 + 60 * k: v for k, v in points.items()}
+    start, end = T0, T0 + 60 * 45
+    fast = [
+        (int(t.time.timestamp()), t.old, t.new, t.reason) for t in replay(alarm, data, start, end)
+    ]
+    assert fast == naive_replay(alarm, data, start, end)
