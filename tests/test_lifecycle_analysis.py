@@ -315,3 +315,18 @@ def test_policy_granting_another_account_is_a_finding():
     key = run(KEY_A, records).keys[0]
     found = [f for f in key.findings if f.kind == "policy_external_principal"]
     assert len(found) == 1 and "999988887777" in found[0].detail
+
+
+def test_re_aggregated_usage_partials_give_the_same_result():
+    records = scenario()
+    frames = [frame_from_records(records[i::4], source=f"f{i}") for i in range(4)]
+    loose = fold(LifecycleAnalysis(None), frames)
+    tight = LifecycleAnalysis(None, rebucket_rows=1)
+    parts = [tight.update(tight.start(), f) for f in frames]
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = tight.combine(merged, part)
+    compact = tight.finish(merged)
+    assert [(k.key.arn, k.usage, k.findings) for k in loose.keys] == [
+        (k.key.arn, k.usage, k.findings) for k in compact.keys
+    ]
