@@ -4,7 +4,7 @@ import orjson
 
 from kmslog.kms.dates import parse_kms_date
 from kmslog.lifecycle.policy_diff import diff_policies
-from kmslog.lifecycle.timeline import describe, read_date
+from kmslog.lifecycle.timeline import KeyMemory, describe, read_date
 
 
 def test_java_style_dates_from_kms_records_parse():
@@ -100,3 +100,32 @@ def test_grant_and_import_details():
         {"eventName": "DisableKey", "errorCode": "AccessDeniedException", "errorMessage": "no"}
     )
     assert failed.detail == "FAILED AccessDeniedException: no"
+
+
+def test_grant_retirement_names_the_grant_it_ends():
+    memory = KeyMemory()
+    describe(
+        {
+            "eventName": "CreateGrant",
+            "eventTime": "2024-03-01T00:00:00Z",
+            "eventID": "c1",
+            "requestParameters": {"granteePrincipal": "role/a", "operations": ["Decrypt"]},
+            "responseElements": {"grantId": "g" * 64},
+        },
+        memory,
+    )
+    retired = describe(
+        {
+            "eventName": "RetireGrant",
+            "eventTime": "2024-03-02T00:00:00Z",
+            "eventID": "r1",
+            "requestParameters": None,
+            "additionalEventData": {"grantId": "g" * 64},
+        },
+        memory,
+    )
+    assert retired.detail == f"grant retired: {'g' * 16}… of grantee role/a [Decrypt]"
+    grant = memory.grants["g" * 64]
+    assert grant.ended_by == "retired" and grant.ended_event_id == "r1"
+    unknown = describe({"eventName": "RevokeGrant", "requestParameters": {"grantId": "x"}}, memory)
+    assert unknown.detail == "grant revoked: x"

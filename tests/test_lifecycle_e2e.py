@@ -125,7 +125,12 @@ def test_policy_grants_and_rotation_are_on_the_timeline(truth, every_key):
     for name in ("PutKeyPolicy", "CreateGrant", "RetireGrant", "RevokeGrant", "TagResource"):
         assert name in names, name
     policy = next(e for e in shared.events if e.event_name == "PutKeyPolicy")
-    assert "statement" in policy.detail
+    assert "statement" in policy.detail and "principals added" in policy.detail
+    scenario = next(s for s in truth["scenarios"] if s["id"] == "s7_policy_and_grants")
+    planted = scenario["notes"]["grants"]
+    grants = {g.name: g for g in shared.grants}
+    assert {name: grants[name].grant_id for name in planted} == planted
+    assert {g.ended_by for g in grants.values()} == {"retired", "revoked"}
     rotation = every_key[truth["keys"]["app-secrets"]["arn"]]
     assert {"EnableKeyRotation", "RotateKeyOnDemand", "RotateKey"} <= {
         e.event_name for e in rotation.events

@@ -38,7 +38,7 @@ from kmslog.lifecycle.state_machine import (
     replay,
     state_from_error,
 )
-from kmslog.lifecycle.timeline import CATEGORIES, PolicyMemory, describe, read_date, state_input
+from kmslog.lifecycle.timeline import CATEGORIES, KeyMemory, describe, read_date, state_input
 
 if TYPE_CHECKING:
     from kmslog.analyses.lifecycle import LifecyclePartial
@@ -215,7 +215,7 @@ def _lifecycle(
     logs_end: datetime | None,
 ) -> KeyLifecycle:
     info = KeyInfo(arn=arn, key_id=arn.rsplit("/", 1)[-1], aliases=history.aliases_of(arn))
-    policy = PolicyMemory()
+    policy = KeyMemory()
     entries: list[TimelineEntry] = []
     inputs: list[StateInput] = []
     findings: list[Finding] = []
@@ -396,6 +396,7 @@ def _lifecycle(
         last_used=max(last_used_values) if last_used_values else None,
         deletion_date=deletion,
         usage_points=sorted((r["first"], r["count"], r["errors"]) for r in data.usage),
+        grants=sorted(policy.grants.values(), key=lambda g: (g.created is None, g.created)),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from kmslog.kms.resolve import AliasBinding
 from kmslog.lifecycle.state_machine import KeyState, StateInterval
+from kmslog.lifecycle.timeline import Grant
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class KeyLifecycle:
     deletion_date: datetime | None = None
     # (time, calls, failed calls) per usage partial row, for the usage histogram.
     usage_points: list[tuple[datetime, int, int]] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
 
     @property
     def state(self) -> KeyState:

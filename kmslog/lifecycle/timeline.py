@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from kmslog.decode.flatten import parse_event_time
 from kmslog.kms.dates import parse_kms_date
 from kmslog.lifecycle.policy_diff import PolicyDiff, diff_policies
 from kmslog.lifecycle.state_machine import StateInput, state_from_error
@@ -87,10 +88,28 @@ class Described:
 
 
 @dataclass
-class PolicyMemory:
-    """The last policy seen for a key, so the next PutKeyPolicy can be diffed."""
+class Grant:
+    """A grant on the key, from its CreateGrant to its retirement or revocation."""
+
+    grant_id: str
+    grantee: str
+    operations: tuple[str, ...]
+    retiring_principal: str | None
+    name: str | None
+    created: datetime | None
+    created_event_id: str | None
+    ended: datetime | None = None
+    ended_by: str | None = None  # "retired" or "revoked"
+    ended_event_id: str | None = None
+
+
+@dataclass
+class KeyMemory:
+    """What earlier records of the key told: the last policy (so the next PutKeyPolicy
+    can be diffed) and the grants (so a retirement can say whose grant ended)."""
 
     text: str | None = None
+    grants: dict[str, Grant] = field(default_factory=dict)
 
 
 def _date_detail(label: str, date: DateValue | None, out: Described) -> str:
@@ -101,7 +120,7 @@ def _date_detail(label: str, date: DateValue | None, out: Described) -> str:
     return f"{label} {date.show()}"
 
 
-def _create_key(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _create_key(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req, meta = (
         _obj(rec.get("requestParameters")),
         _obj(_obj(rec.get("responseElements")).get("keyMetadata")),
@@ -120,7 +139,7 @@ def _create_key(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) ->
     return "created: " + ", ".join(b for b in bits if b)
 
 
-def _schedule(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _schedule(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req, resp = _obj(rec.get("requestParameters")), _obj(rec.get("responseElements"))
     window = req.get("pendingWindowInDays") or resp.get("pendingWindowInDays")
     out.deletion_date = read_date(resp.get("deletionDate"))
@@ -134,7 +153,7 @@ def _schedule(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> s
     return "deletion scheduled: " + ", ".join(parts)
 
 
-def _put_policy(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _put_policy(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req = _obj(rec.get("requestParameters"))
     new = req.get("policy") if isinstance(req.get("policy"), str) else None
     diff = diff_policies(policy.text, new)
@@ -145,7 +164,7 @@ def _put_policy(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) ->
     return f"policy {_s(req.get('policyName') or 'default')}: {diff.summary()}{extra}"
 
 
-def _create_grant(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _create_grant(rec: Mapping[str, Any], out: Described, memory: KeyMemory) -> str:
     req, resp = _obj(rec.get("requestParameters")), _obj(rec.get("responseElements"))
     ops = req.get("operations")
     ops_text = ", ".join(str(o) for o in ops) if isinstance(ops, list) else _s(ops)
@@ -158,22 +177,41 @@ def _create_grant(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) 
             parts.append(f"{kind} {{{', '.join(sorted(str(k) for k in value))}}}")
     if req.get("name"):
         parts.append(f"name {_s(req.get('name'))}")
-    if resp.get("grantId"):
-        parts.append(f"grant {_s(resp.get('grantId'))[:16]}…")
+    grant_id = resp.get("grantId")
+    if isinstance(grant_id, str) and grant_id:
+        parts.append(f"grant {grant_id[:16]}…")
+        memory.grants[grant_id] = Grant(
+            grant_id=grant_id,
+            grantee=_s(req.get("granteePrincipal")),
+            operations=tuple(str(o) for o in ops) if isinstance(ops, list) else (),
+            retiring_principal=_s(req.get("retiringPrincipal")) or None,
+            name=_s(req.get("name")) or None,
+            created=parse_event_time(rec.get("eventTime")),
+            created_event_id=_s(rec.get("eventID")) or None,
+        )
     return "grant created: " + ", ".join(parts)
 
 
-def _grant_end(verb: str) -> Callable[[Mapping[str, Any], Described, PolicyMemory], str]:
-    def describe(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _grant_end(verb: str) -> Callable[[Mapping[str, Any], Described, KeyMemory], str]:
+    def describe(rec: Mapping[str, Any], out: Described, memory: KeyMemory) -> str:
         grant = _obj(rec.get("requestParameters")).get("grantId") or _obj(
             rec.get("additionalEventData")
         ).get("grantId")
-        return f"grant {verb}: {_s(grant) or 'grant id not logged'}"
+        known = memory.grants.get(grant) if isinstance(grant, str) else None
+        if known is None:
+            return f"grant {verb}: {_s(grant) or 'grant id not logged'}"
+        known.ended = parse_event_time(rec.get("eventTime"))
+        known.ended_by = verb
+        known.ended_event_id = _s(rec.get("eventID")) or None
+        return (
+            f"grant {verb}: {known.grant_id[:16]}… of grantee {known.grantee} "
+            f"[{', '.join(known.operations)}]"
+        )
 
     return describe
 
 
-def _alias(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _alias(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req = _obj(rec.get("requestParameters"))
     name = _s(req.get("aliasName"))
     verb = {"CreateAlias": "created", "UpdateAlias": "moved to", "DeleteAlias": "deleted"}[
@@ -183,7 +221,7 @@ def _alias(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
     return f"alias {name} {verb}" + (f" → {_s(target)}" if target else "")
 
 
-def _rotation(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _rotation(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     name = rec.get("eventName")
     req, details = _obj(rec.get("requestParameters")), _obj(rec.get("serviceEventDetails"))
     if name == "EnableKeyRotation":
@@ -197,7 +235,7 @@ def _rotation(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> s
     return "key material rotated" + (f" ({str(kind).lower()})" if kind else "")
 
 
-def _tags(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _tags(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req = _obj(rec.get("requestParameters"))
     if rec.get("eventName") == "TagResource":
         tags = req.get("tags")
@@ -210,11 +248,11 @@ def _tags(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
     return "tags removed: " + ", ".join(_s(k) for k in (keys if isinstance(keys, list) else []))
 
 
-def _description(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _description(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     return f"description set to {_s(_obj(rec.get('requestParameters')).get('description'))!r}"
 
 
-def _import(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _import(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     name = rec.get("eventName")
     req = _obj(rec.get("requestParameters"))
     if name == "GetParametersForImport":
@@ -230,7 +268,7 @@ def _import(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str
     return "imported key material deleted"
 
 
-def _replication(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -> str:
+def _replication(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req, resp = _obj(rec.get("requestParameters")), _obj(rec.get("responseElements"))
     if rec.get("eventName") == "ReplicateKey":
         replica = _obj(resp.get("replicaKeyMetadata")).get("arn")
@@ -240,11 +278,11 @@ def _replication(rec: Mapping[str, Any], out: Described, policy: PolicyMemory) -
     return f"primary Region changed to {_s(req.get('primaryRegion'))}"
 
 
-def _simple(text: str) -> Callable[[Mapping[str, Any], Described, PolicyMemory], str]:
+def _simple(text: str) -> Callable[[Mapping[str, Any], Described, KeyMemory], str]:
     return lambda rec, out, policy: text
 
 
-_DESCRIBERS: dict[str, Callable[[Mapping[str, Any], Described, PolicyMemory], str]] = {
+_DESCRIBERS: dict[str, Callable[[Mapping[str, Any], Described, KeyMemory], str]] = {
     "CreateKey": _create_key,
     "EnableKey": _simple("enabled"),
     "DisableKey": _simple("disabled"),
@@ -274,9 +312,9 @@ _DESCRIBERS: dict[str, Callable[[Mapping[str, Any], Described, PolicyMemory], st
 }
 
 
-def describe(record: Mapping[str, Any], policy: PolicyMemory | None = None) -> Described:
+def describe(record: Mapping[str, Any], policy: KeyMemory | None = None) -> Described:
     """What the record did, in words. A failed call says what was attempted and why it failed."""
-    memory = policy if policy is not None else PolicyMemory()
+    memory = policy if policy is not None else KeyMemory()
     out = Described("")
     name = str(record.get("eventName"))
     error = record.get("errorCode")

@@ -132,6 +132,22 @@ def print_lifecycle(console: Console, life: KeyLifecycle) -> None:
         )
     console.print(usage)
 
+    if life.grants:
+        grants = Table(title="grants", title_justify="left")
+        for column in ("grant", "grantee", "operations", "retiring principal", "created", "ended"):
+            grants.add_column(column, overflow="fold")
+        for g in life.grants:
+            ended = f"{g.ended_by} {_t(g.ended)}" if g.ended_by else "active at the end of the logs"
+            grants.add_row(
+                text(g.grant_id[:16] + "…"),
+                text(g.grantee),
+                text(", ".join(g.operations)),
+                text(g.retiring_principal),
+                _t(g.created),
+                text(ended),
+            )
+        console.print(grants)
+
     if life.findings:
         findings = Table(title="findings", title_justify="left")
         for column in ("kind", "time", "detail", "event id"):

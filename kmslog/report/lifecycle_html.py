@@ -258,6 +258,24 @@ def key_section(life: KeyLifecycle, start: datetime, end: datetime) -> str:
             ],
         )
     )
+    if life.grants:
+        out.append("<h3>Grants</h3>")
+        out.append(
+            _table(
+                ["grant", "grantee", "operations", "retiring principal", "created", "ended"],
+                [
+                    [
+                        esc(g.grant_id),
+                        esc(g.grantee),
+                        esc(", ".join(g.operations)),
+                        esc(g.retiring_principal),
+                        esc(_t(g.created)),
+                        esc(f"{g.ended_by} {_t(g.ended)}" if g.ended_by else "active"),
+                    ]
+                    for g in life.grants
+                ],
+            )
+        )
     if life.findings:
         out.append("<h3>Findings</h3>")
         out.append(

@@ -112,6 +112,21 @@ def lifecycle_data(life: KeyLifecycle, query: str | None = None) -> dict[str, An
             {"kind": f.kind, "time": iso(f.time), "detail": f.detail, "event_id": f.event_id}
             for f in life.findings
         ],
+        "grants": [
+            {
+                "grant_id": g.grant_id,
+                "grantee": g.grantee,
+                "operations": list(g.operations),
+                "retiring_principal": g.retiring_principal,
+                "name": g.name,
+                "created": iso(g.created),
+                "created_event_id": g.created_event_id,
+                "ended": iso(g.ended),
+                "ended_by": g.ended_by,
+                "ended_event_id": g.ended_event_id,
+            }
+            for g in life.grants
+        ],
     }
 
 
