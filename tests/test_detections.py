@@ -283,3 +283,33 @@ def test_alarm_never_mentioned_in_the_logs_is_assumed_present(tmp_path):
         (None, None, True)
     ]
     assert [t["would_notify"] for t in cis["transitions"] if t["to"] == "ALARM"] == [True]
+
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07[bold red]FAKE[/bold red]\u202etxt"
+
+
+def test_hostile_log_text_in_findings_is_escaped(tmp_path):
+    identity = {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/{HOSTILE}"}
+    write_trail(
+        layout_path(tmp_path),
+        [
+            call(
+                0,
+                "09:00:00",
+                HOSTILE + "Decrypt",
+                errorCode=HOSTILE,
+                errorMessage=f"{HOSTILE} is pending deletion.",
+                userIdentity=identity,
+                resources=[{"ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{HOSTILE}"}],
+            )
+        ],
+    )
+    result = runner.invoke(app, ["scan", "--no-progress", "--fail-on", "none", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Use of a KMS key that is pending deletion" in out
+    for bad in ("\x1b", "\x07", "\u202e"):
+        assert bad not in out
+    # The markup is shown as text (wrapped across cells), never interpreted.
+    assert "red]FAKE[/bol" in out
+    assert "\\x1b[2J" in out
