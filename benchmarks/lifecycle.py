@@ -17,6 +17,7 @@ import resource
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -40,11 +41,55 @@ def timed(paths: list[str], analyses: list, options: ScanOptions) -> tuple[float
     return time.perf_counter() - start, _cpu() - cpu, result
 
 
+@dataclass(frozen=True)
+class Collect:
+    """Keeps the frames a run decodes, to time a fold apart from decoding."""
+
+    name: str = "collect"
+
+    def start(self) -> list:
+        return []
+
+    def update(self, state: list, frame: object) -> list:
+        state.append(frame)
+        return state
+
+    def combine(self, a: list, b: list) -> list:
+        return a + b
+
+    def finish(self, state: list) -> list:
+        return state
+
+
+def fold_cost(corpus: str, files: int, key: str) -> None:
+    """Decode the first files once, then time the lifecycle fold alone over the frames:
+    the share of the lifecycle run that is the analysis, insensitive to machine load."""
+    paths = sorted(str(p) for p in Path(corpus).rglob("*.json.gz"))[:files]
+    start, cpu = time.perf_counter(), _cpu()
+    frames = run(paths, [Collect()], ScanOptions(jobs=1)).results["collect"]
+    decode_wall, decode_cpu = time.perf_counter() - start, _cpu() - cpu
+    rows = sum(f.height for f in frames)
+    for query in (key, None):
+        analysis = LifecycleAnalysis(query)
+        start, cpu = time.perf_counter(), _cpu()
+        state = analysis.start()
+        for frame in frames:
+            state = analysis.update(state, frame)
+        analysis.finish(state)
+        wall, used = time.perf_counter() - start, _cpu() - cpu
+        label = "one key" if query else "--all"
+        print(
+            f"fold only, {label}, {rows} rows of {len(paths)} files: {wall:.2f} s wall, "
+            f"{used:.2f} s cpu; decoding them: {decode_wall:.2f} s wall, {decode_cpu:.2f} s cpu"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--fold-files", type=int, default=60)
     args = parser.parse_args()
     paths, options = [args.corpus], ScanOptions(jobs=args.jobs)
 
@@ -56,6 +101,8 @@ def main() -> None:
     print(f"corpus {args.corpus}: {records} records kept, {len(keys)} keys")
     print(f"busiest key {busiest.key.arn}: {key_calls} calls, {len(busiest.events)} control events")
     print(f"lifecycle --all (with summary): {all_time:.2f} s")
+
+    fold_cost(args.corpus, args.fold_files, busiest.key.arn)
 
     ingest, single, ingest_cpu, single_cpu = [], [], [], []
     for _ in range(args.repeat):
