@@ -330,3 +330,24 @@ def test_re_aggregated_usage_partials_give_the_same_result():
     assert [(k.key.arn, k.usage, k.findings) for k in loose.keys] == [
         (k.key.arn, k.usage, k.findings) for k in compact.keys
     ]
+
+
+def test_calls_through_an_unknown_alias_are_reported_not_dropped():
+    records = [
+        create_key("2024-03-01T00:00:00Z"),
+        record(
+            "Encrypt",
+            "2024-03-02T00:00:00Z",
+            None,
+            request={"keyId": "alias/ghost"},
+            resources=[],
+            error=(
+                "NotFoundException",
+                "Alias arn:aws:kms:us-east-1:111122223333:alias/ghost is not found.",
+            ),
+        ),
+    ]
+    result = run(None, records)
+    assert result.unresolved == [
+        "1 call(s) named alias/ghost, which no alias history resolves at their time"
+    ]

@@ -93,6 +93,10 @@ def lifecycle(
     result: LifecycleResult = run_result.results[analysis.name]
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False)
+    for unresolved in result.unresolved[:20]:
+        err.print(f"note: {unresolved}", markup=False)
+    if len(result.unresolved) > 20:
+        err.print(f"note: … and {len(result.unresolved) - 20} more unresolved", markup=False)
     for life in result.keys:
         for finding in life.findings:
             if finding.kind == "unreadable_date":

@@ -175,11 +175,18 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
             )
 
     usage = _concat(partial.usage)
+    lost: dict[str, int] = defaultdict(int)
     if usage is not None:
         for row in usage.iter_rows(named=True):
             arn = _resolve_ref(row["ref"], row["region"], row["account"], row["first"], history)
             if arn is not None:
                 keys[arn].usage.append(row)
+            else:
+                lost[row["ref"]] += row["count"]
+    for ref_text, calls in sorted(lost.items()):
+        result.unresolved.append(
+            f"{calls} call(s) named {ref_text}, which no alias history resolves at their time"
+        )
     evidence = _concat(partial.evidence)
     if evidence is not None:
         evidence = _first_copies(evidence, "account")
