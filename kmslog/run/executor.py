@@ -1,11 +1,11 @@
-"""Run analyses over files: discover → read/decode/fold per file (in workers) →
-combine in a fixed file order → finish.
+"""Run analyses over files: discover → read/decode/fold per group of consecutive
+files (in workers) → combine in a fixed file order → finish.
 
 Executors are ``concurrent.futures``-shaped (``submit`` → Future), so a process
 pool, the in-process serial executor, or a distributed one (Dask's client
-offers the same interface) can run the per-file work unchanged. Results never
-depend on the executor: the parent combines per-file partials in sorted path
-order and settles duplicates across files in that order (see ``dedup``).
+offers the same interface) can run the per-group work unchanged. Results never
+depend on the executor: the parent combines per-group partials in sorted path
+order and settles duplicates across groups in that order (see ``dedup``).
 """
 
 from __future__ import annotations
@@ -83,12 +83,12 @@ def make_executor(jobs: int) -> Executor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _jobs_for(options: ScanOptions, files: Sequence[SourceFile]) -> int:
+def _jobs_for(options: ScanOptions, files: Sequence[SourceFile], tasks: int) -> int:
     if options.jobs is not None:
-        return max(1, min(options.jobs, len(files)))
+        return max(1, min(options.jobs, tasks))
     if sum(f.size for f in files) < PARALLEL_MIN_BYTES:
         return 1
-    return max(1, min(default_jobs(), len(files)))
+    return max(1, min(default_jobs(), tasks))
 
 
 def _stats_from(found: Discovery) -> IngestStats:
@@ -178,7 +178,9 @@ def run(
     if progress is not None:
         progress(0, len(files), 0, total_bytes)
     own = executor is None
-    pool = executor if executor is not None else make_executor(_jobs_for(options, files))
+    if executor is None:
+        executor = make_executor(_jobs_for(options, files, len(batches)))
+    pool = executor
     states = [a.start() for a in analyses]
     seen_keys = HashSet()
     futures: dict[int, Future[GroupOutcome]] = {}
