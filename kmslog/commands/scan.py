@@ -157,6 +157,7 @@ def scan(
         list[str] | None,
         typer.Option(
             "--rules",
+            metavar="FILE",
             help="Rule file: TOML, or the JSON of `aws logs describe-metric-filters` / "
             "`aws cloudwatch describe-alarms` (repeatable).",
         ),
@@ -166,10 +167,16 @@ def scan(
     ] = False,
     as_of: Annotated[
         str | None,
-        typer.Option(help="Key-material expiry as of this time (default: the end of the logs)."),
+        typer.Option(
+            metavar="TIME",
+            help="Key-material expiry as of this time (default: the end of the logs).",
+        ),
     ] = None,
     fail_on: Annotated[
-        str, typer.Option(help="Exit 1 on: none, finding (default) or alarm.")
+        str,
+        typer.Option(
+            metavar="none|finding|alarm", help="Exit 1 on: none, finding (default) or alarm."
+        ),
     ] = "finding",
     baseline: Annotated[
         str | None,
