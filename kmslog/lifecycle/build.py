@@ -53,10 +53,12 @@ WATCHED_STATES = (
     KeyState.DELETED,
 )
 DELETION_SLACK = timedelta(hours=24)
-# Reading a key's metadata works in any state and is not a dependency on the key;
-# such calls stay in uses_in_state but do not make a "still used" finding.
-METADATA_READS = frozenset(
+# Reading a key's metadata works in any state and is not a dependency on the key,
+# nor is KMS's own multi-Region synchronisation; such calls stay in uses_in_state
+# but do not make a "still used" finding.
+NOT_DEPENDENCIES = frozenset(
     {
+        "SynchronizeMultiRegionKey",
         "DescribeKey",
         "GetKeyPolicy",
         "ListKeyPolicies",
@@ -561,7 +563,7 @@ _STATE_KIND = {
 def _per_principal(uses: list[UseInState]) -> list[Finding]:
     grouped: dict[tuple[KeyState, str], list[UseInState]] = defaultdict(list)
     for use in uses:
-        if use.operation not in METADATA_READS:
+        if use.operation not in NOT_DEPENDENCIES:
             grouped[(use.state, use.principal)].append(use)
     findings: list[Finding] = []
     for (state, principal), items in grouped.items():
