@@ -27,6 +27,7 @@ def test_features_fold_roles_networks_and_services():
     t = START + timedelta(hours=3)
     records = [
         ev(t, ip="10.0.1.77"),
+        ev(t, ip="203.0.113.77"),
         ev(t, ip="2001:db8:aa:bb::1", ua="Boto3/1.34 Python/3.12"),
         ev(t, ip="s3.amazonaws.com", invoked_by="s3.amazonaws.com", ua="s3.amazonaws.com"),
     ]
@@ -35,11 +36,13 @@ def test_features_fold_roles_networks_and_services():
         "arn:aws:iam::111122223333:role/app"
     ]
     assert enriched.get_column("network").to_list() == [
-        "10.0.1.0/24",
+        "10.0.0.0/16",
+        "203.0.113.0/24",
         "2001:db8:aa::/48",
         "s3.amazonaws.com",
     ]
     assert enriched.get_column("service").to_list() == [
+        "ua:aws-sdk-java",
         "ua:aws-sdk-java",
         "ua:boto3",
         "s3.amazonaws.com",

@@ -25,8 +25,6 @@ from kmslog.baseline.thresholds import Thresholds
 _LIST_MAX = 5
 
 
-
-
 @dataclass(frozen=True)
 class Window:
     """What a scan saw: ``obs`` / ``series`` as produced with samples, compacted."""

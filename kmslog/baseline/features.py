@@ -218,14 +218,25 @@ def _ipv6_prefix(values: pl.Series) -> pl.Series:
     return pl.Series(values.name, out, dtype=pl.String)
 
 
+_PRIVATE_V4 = (
+    r"^(?:10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)"
+)
+
+
 def network_expr() -> pl.Expr:
-    """IPv4 /24, IPv6 /48; AWS service names and anything else verbatim."""
+    """Public IPv4 /24, private IPv4 (RFC 1918, CGNAT) /16, IPv6 /48; AWS service names
+    and anything else verbatim. Private networks are coarser because hosts inside an
+    organisation's own address space move between subnets all the time, and /24s of a
+    busy VPC would otherwise grow the profile with every new instance."""
     ip = pl.col(S.SOURCE_IP)
     v4 = ip.str.extract(r"^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$", 1)
+    v4_16 = ip.str.extract(r"^(\d{1,3}\.\d{1,3})\.\d{1,3}\.\d{1,3}$", 1)
     is_v6 = ip.str.contains(r"^[0-9A-Fa-f:]+(?:%.*)?$") & ip.str.contains(":", literal=True)
     v6 = ip.map_batches(_ipv6_prefix, return_dtype=pl.String)
     return (
-        pl.when(v4.is_not_null())
+        pl.when(v4.is_not_null() & ip.str.contains(_PRIVATE_V4))
+        .then(v4_16 + ".0.0/16")
+        .when(v4.is_not_null())
         .then(v4 + ".0/24")
         .when(is_v6)
         .then(v6)
