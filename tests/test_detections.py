@@ -313,3 +313,26 @@ def test_hostile_log_text_in_findings_is_escaped(tmp_path):
     # The markup is shown as text (wrapped across cells), never interpreted.
     assert "red]FAKE[/bol" in out
     assert "\\x1b[2J" in out
+
+
+def test_as_of_moves_the_key_material_check(tmp_path):
+    imported = call(
+        0,
+        "09:00:00",
+        "ImportKeyMaterial",
+        requestParameters={
+            "keyId": KEY,
+            "expirationModel": "KEY_MATERIAL_EXPIRES",
+            "validTo": "May 8, 2024, 9:00:00 AM",
+        },
+    )
+    write_trail(layout_path(tmp_path), [imported, call(1, "10:00:00", "Decrypt")])
+    base = ["scan", "--no-progress", "--format", "json", "--fail-on", "none", str(tmp_path)]
+    (item,) = json.loads(runner.invoke(app, base).stdout)["key_material"]
+    assert item["key_arn"] == KEY and item["valid_to"] == "2024-05-08T09:00:00Z"
+    assert item["seconds_until_expiration"] == 7 * 86400 - 3600
+    assert item["alarm_time"] == "2024-05-01T09:01:00Z"  # within 10 days from the import on
+    later = json.loads(runner.invoke(app, [*base, "--as-of", "2024-05-07T09:00:00Z"]).stdout)
+    assert later["key_material"][0]["seconds_until_expiration"] == 86400
+    before = json.loads(runner.invoke(app, [*base, "--as-of", "2024-04-01"]).stdout)
+    assert before["key_material"] == []
