@@ -95,7 +95,10 @@ def main() -> int:
     n = frame.height
     sample = frame.head(args.sample)
     raws = sample[S.RAW].to_list()
-    print(f"{n:,} events ingested in {ingest:.1f} s; reference sample {len(raws):,} events")
+    print(
+        f"{n:,} events ingested in {ingest:.1f} s; reference sample {len(raws):,} events",
+        flush=True,
+    )
 
     rows = []
     for label, text in PATTERNS.items():

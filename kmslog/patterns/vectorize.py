@@ -149,11 +149,14 @@ def _key_scan(selector: A.Selector, follow: str) -> pl.Expr:
     return RAW.str.contains(f'"{_lit_re(last.name)}"\\s*:\\s*{follow}') | _contains_any_escape()
 
 
-def node_view(selector: A.Selector) -> NodeView | None:
+def node_view(selector: A.Selector, m: pl.Expr | None = None) -> NodeView | None:
+    """``m`` overrides the JSON-path extraction (a column computed once, see
+    :func:`_on_candidates`)."""
     path = _jsonpath(selector)
     if path is None:
         return None
-    m = RAW.str.json_path_match(path)
+    if m is None:
+        m = RAW.str.json_path_match(path)
     m_null = m.is_null()
     shape_num = m.str.contains(_NUMBER_SHAPE)
     shape_bool = m.is_in(["true", "false"])
@@ -328,17 +331,99 @@ def _json(expr: A.JsonExpr) -> pl.Expr:
     fast = _typed_fast_path(expr)
     if fast is not None:
         return fast
-    view = node_view(expr.selector)
-    if view is None:
+    path = _jsonpath(expr.selector)
+    if path is None:
         return _wildcard_condition(expr)
+    view = node_view(expr.selector, pl.col(_M))
+    assert view is not None
     if isinstance(expr, A.Compare):
-        return _compare(expr, view)
-    return {
-        A.Check.IS_NULL: view.is_null,
-        A.Check.NOT_EXISTS: view.is_missing,
-        A.Check.IS_TRUE: view.is_true,
-        A.Check.IS_FALSE: view.is_false,
-    }[expr.check]
+        leaf = _compare(expr, view)
+    else:
+        leaf = {
+            A.Check.IS_NULL: view.is_null,
+            A.Check.NOT_EXISTS: view.is_missing,
+            A.Check.IS_TRUE: view.is_true,
+            A.Check.IS_FALSE: view.is_false,
+        }[expr.check]
+    return _on_candidates(_candidates(expr), leaf, path, expr.selector)
+
+
+_M = "__kmslog_m"
+
+
+def _absent_answer(leaf: pl.Expr) -> bool | None:
+    """The leaf's answer on a record without the property."""
+    probe = pl.DataFrame(
+        {S.RAW: ["{}"], _M: pl.Series([None], dtype=pl.String)},
+    )
+    for name in S.SELECTOR_COLUMNS.values():
+        dtype = pl.Boolean if name in _BOOL_COLUMNS else pl.String
+        probe = probe.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    return probe.select(leaf.alias("v")).item()
+
+
+_ESCAPE_FREE = re.compile(r"[\x20-\x7e]+")
+
+
+def _candidates(expr: A.Compare | A.Test) -> pl.Expr:
+    """Rows whose answer may depend on the JSON path; on every other row the
+    node is as good as absent.
+
+    A node under property ``k`` can only exist if the record's text holds ``"k"``
+    (or uses ``\\u`` escapes); an equality with a value no number's text can
+    match also needs the value's literal text; a non-null typed string cell
+    already answers every condition."""
+    names = [s.name for s in expr.selector.steps if isinstance(s, A.Name)]
+    key = names[-1]
+    if not _ESCAPE_FREE.fullmatch(key) or any(c in key for c in '"\\/'):
+        return TRUE
+    possible = RAW.str.contains(f'"{key}"', literal=True)
+    if (
+        isinstance(expr, A.Compare)
+        and expr.op is A.Op.EQ
+        and isinstance(expr.value, A.Text)
+        and not _may_match_number_text(expr.value)
+    ):
+        runs = sorted(_literal_runs(expr.value), key=len, reverse=True)
+        if runs:
+            possible = possible & RAW.str.contains(runs[0], literal=True)
+    column = S.SELECTOR_COLUMNS.get(expr.selector.names or ())
+    if column is not None and column not in _BOOL_COLUMNS:
+        possible = possible & pl.col(column).is_null()
+    return possible | _contains_any_escape()
+
+
+def _on_candidates(candidates: pl.Expr, leaf: pl.Expr, path: str, selector: A.Selector) -> pl.Expr:
+    """Evaluate ``leaf`` (which reads the JSON path from column ``_M``) with the
+    real JSON path only on candidate rows, and as if the node were absent on the
+    others. JSON path extraction is the costly step: it runs once, on as few rows
+    as possible."""
+    names = selector.names
+    column = S.SELECTOR_COLUMNS.get(names) if names else None
+    inputs = [candidates.alias("__c"), RAW]
+    if column is not None:
+        inputs.append(pl.col(column))
+
+    absent_answer = _absent_answer(leaf)
+    typed_string = column is not None and column not in _BOOL_COLUMNS
+
+    def run(batch: pl.Series) -> pl.Series:
+        df = batch.struct.unnest()
+        out = pl.repeat(absent_answer, df.height, dtype=pl.Boolean, eager=True)
+        if typed_string:
+            # a string node: the typed cell alone answers, the JSON path is not read
+            typed = df[column].is_not_null() & ~df["__c"]
+            rows = typed.arg_true()
+            if rows.len():
+                known = df.filter(typed).with_columns(pl.lit(None, dtype=pl.String).alias(_M))
+                out = out.scatter(rows, known.select(leaf.alias("v"))["v"])
+        rows = df["__c"].arg_true()
+        if rows.len() == 0:
+            return out
+        sub = df.filter(pl.col("__c")).with_columns(RAW.str.json_path_match(path).alias(_M))
+        return out.scatter(rows, sub.select(leaf.alias("v"))["v"])
+
+    return pl.struct(inputs).map_batches(run, return_dtype=pl.Boolean, is_elementwise=True)
 
 
 def _always_decided(expr: A.JsonExpr) -> bool:
