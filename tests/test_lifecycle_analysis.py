@@ -351,3 +351,16 @@ def test_calls_through_an_unknown_alias_are_reported_not_dropped():
     assert result.unresolved == [
         "1 call(s) named alias/ghost, which no alias history resolves at their time"
     ]
+
+
+def test_failed_cross_account_call_is_tied_to_the_owners_key():
+    owner_arn = "arn:aws:kms:us-east-1:444455556666:key/" + KEY_A
+    rec = record(
+        "Decrypt",
+        "2024-03-05T00:00:00Z",
+        None,
+        request={"keyId": KEY_A},
+        resources=[],
+        error=("DisabledException", f"{owner_arn} is disabled."),
+    )
+    assert [k.key.arn for k in run(KEY_A, [rec]).keys] == [owner_arn]

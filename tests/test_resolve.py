@@ -208,3 +208,16 @@ def test_vectorized_references_agree_with_the_record_resolver_on_doc_examples():
             assert set(found) <= set(expected.keys), rec["eventName"]
         else:
             assert found == list(expected.unresolved), rec["eventName"]
+
+
+def test_error_arn_beats_a_bare_id_placed_in_the_callers_account():
+    owner_arn = "arn:aws:kms:us-east-1:444455556666:key/" + KEY_A
+    rec = record(
+        "Decrypt",
+        "2024-03-05T00:00:00Z",
+        None,
+        request={"keyId": KEY_A},
+        resources=[],
+        error=("DisabledException", f"{owner_arn} is disabled."),
+    )
+    assert record_keys(rec).keys == (owner_arn,)

@@ -90,8 +90,9 @@ def _max(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 def _refs_expr() -> pl.Expr:
-    """Every key a record names by itself (ReEncrypt: two), else its alias, else the
-    ARN in its error message. Column ``refs`` (list of strings)."""
+    """Every key a record names by itself (ReEncrypt: two): key ARNs, else the ARN in
+    its error message, else a bare key id placed in the record's account and Region,
+    else its alias. Column ``refs`` (list of strings)."""
     ids = pl.col(S.KEY_IDS)
     arns = ids.list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
     bare = ids.list.eval(
@@ -114,10 +115,10 @@ def _refs_expr() -> pl.Expr:
     return (
         pl.when(arns.list.len() > 0)
         .then(arns)
-        .when(bare.is_not_null() & built.list.first().is_not_null())
-        .then(built)
         .when(pl.col(S.ERROR_MESSAGE).str.contains(_ERROR_ARN_REGEX).fill_null(False))
         .then(from_error)
+        .when(bare.is_not_null() & built.list.first().is_not_null())
+        .then(built)
         .when(aliases.list.len() > 0)
         .then(aliases.list.slice(0, 1))
         .otherwise(pl.lit([], dtype=pl.List(pl.String)))

@@ -335,6 +335,9 @@ def record_keys(record: Mapping[str, Any], history: AliasHistory | None = None) 
         return RecordKeys((metadata_arn,))
     for arn in _key_arns_in_resources(record):
         add(arn)
+    # An error message names the real key ARN; a bare id would be placed in the
+    # recipient's account, which is wrong for the caller's copy of a cross-account call.
+    add(error_key_arn(_str(record.get("errorMessage"))))
     if name == "ReplicateKey":
         add(_str(_obj(response.get("replicaKeyMetadata")).get("arn")))
     for field in ("keyId", "sourceKeyId", "destinationKeyId", "targetKeyId"):
@@ -342,6 +345,4 @@ def record_keys(record: Mapping[str, Any], history: AliasHistory | None = None) 
     add(_str(response.get("keyId")))
     add(metadata_arn)
     add(_str(service.get("keyId")))
-    if not found:
-        add(error_key_arn(_str(record.get("errorMessage"))))
     return RecordKeys(tuple(found), tuple(dict.fromkeys(unresolved)) if not found else ())
