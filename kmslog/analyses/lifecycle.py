@@ -79,6 +79,7 @@ class LifecyclePartial:
     logs_start: datetime | None = None
     logs_end: datetime | None = None
     usage_rows: int = 0
+    compacted_rows: int = 0  # size of the usage partial after the last re-aggregation
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -303,10 +304,16 @@ class LifecycleAnalysis:
         )
         state.usage.append(usage)
         state.usage_rows += usage.height
-        if self._bucket is not None and state.usage_rows > self.rebucket_rows:
+        self._compact(state)
+
+    def _compact(self, state: LifecyclePartial) -> None:
+        """Re-aggregate hourly buckets once the partial has doubled since the last time,
+        so the cost stays linear however many partials are merged."""
+        limit = max(self.rebucket_rows, 2 * state.compacted_rows)
+        if self._bucket is not None and state.usage_rows > limit:
             merged = _aggregate(pl.concat(state.usage))
             state.usage = [merged]
-            state.usage_rows = merged.height
+            state.usage_rows = state.compacted_rows = merged.height
 
     def combine(self, a: LifecyclePartial, b: LifecyclePartial) -> LifecyclePartial:
         merged = LifecyclePartial(
@@ -317,10 +324,9 @@ class LifecycleAnalysis:
             logs_start=_min(a.logs_start, b.logs_start),
             logs_end=_max(a.logs_end, b.logs_end),
             usage_rows=a.usage_rows + b.usage_rows,
+            compacted_rows=max(a.compacted_rows, b.compacted_rows),
         )
-        if self._bucket is not None and merged.usage_rows > self.rebucket_rows:
-            usage = _aggregate(pl.concat(merged.usage))
-            merged.usage, merged.usage_rows = [usage], usage.height
+        self._compact(merged)
         return merged
 
     def finish(self, state: LifecyclePartial) -> LifecycleResult:
