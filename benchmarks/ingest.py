@@ -58,8 +58,10 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)
 wall = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-sys.stderr.write("\n@@" + json.dumps({"wall": wall, "rss_kb": rss, "rc": proc.returncode}) + "\n")
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+facts = {"wall": wall, "rss_kb": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime,
+         "rc": proc.returncode}
+sys.stderr.write("\n@@" + json.dumps(facts) + "\n")
 sys.stdout.buffer.write(proc.stdout)
 """
 
@@ -107,6 +109,7 @@ class Run:
     rss_mb: float
     events: int
     kms: dict[str, int]
+    cpu: float = 0.0  # user + system seconds of every process of the command
 
 
 def sh_quote(text: str) -> str:
@@ -151,7 +154,7 @@ def uncompressed_bytes(files: list[str]) -> int:
     return sum(len(isal_zlib.decompress(Path(f).read_bytes(), 31)) for f in files)
 
 
-def measure(cmd: list[str]) -> tuple[float, float, str]:
+def measure(cmd: list[str]) -> tuple[float, float, str, float]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
         [sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True, env=env
@@ -160,7 +163,7 @@ def measure(cmd: list[str]) -> tuple[float, float, str]:
     facts = json.loads(marker[1])
     if facts["rc"] != 0:
         raise RuntimeError(f"{cmd[:4]} failed: {marker[0][-2000:]}")
-    return facts["wall"], facts["rss_kb"] / 1024, proc.stdout
+    return facts["wall"], facts["rss_kb"] / 1024, proc.stdout, facts["cpu"]
 
 
 def _from_groups(rows: list[list]) -> tuple[int, dict[str, int]]:
@@ -191,47 +194,49 @@ if __name__ == "__main__":
 def run_kmslog(paths: list[Path], full: bool = False) -> Run:
     logs = [str(p / "logs") for p in paths]
     if not full:
-        wall, rss, out = measure([sys.executable, "-c", _LIBRARY, *logs])
+        wall, rss, out, cpu = measure([sys.executable, "-c", _LIBRARY, *logs])
         facts = json.loads(out)
-        return Run(KMSLOG, wall, rss, facts["kept"], facts["kms"])
-    wall, rss, out = measure(
+        return Run(KMSLOG, wall, rss, facts["kept"], facts["kms"], cpu=cpu)
+    wall, rss, out, cpu = measure(
         [sys.executable, "-m", "kmslog", "scan", *logs, "--format", "json"]
         + ["--no-progress", "--fail-on", "none"]
     )
     summary = json.loads(out)["summary"]
     kms = {k["event_name"]: k["calls"] for k in summary["kms_events"]}
-    return Run(KMSLOG_FULL, wall, rss, summary["records"]["kept"], kms)
+    return Run(KMSLOG_FULL, wall, rss, summary["records"]["kept"], kms, cpu=cpu)
 
 
 def run_zcat(files: list[str], events: int) -> Run:
     listing = WORK / "files.txt"
     listing.write_text("\0".join(files))
-    wall, rss, _ = measure(["sh", "-c", f"xargs -0 zcat < {sh_quote(str(listing))} > /dev/null"])
-    return Run("zcat (decompression only)", wall, rss, events, {})
+    wall, rss, _, cpu = measure(
+        ["sh", "-c", f"xargs -0 zcat < {sh_quote(str(listing))} > /dev/null"]
+    )
+    return Run("zcat (decompression only)", wall, rss, events, {}, cpu=cpu)
 
 
 def run_duckdb(script: str, corpus: Path, name: str) -> Run:
     glob = str(corpus / "logs" / "**" / "*.json.gz")
-    wall, rss, out = measure([sys.executable, "-c", script, glob, json.dumps(FIELDS)])
+    wall, rss, out, cpu = measure([sys.executable, "-c", script, glob, json.dumps(FIELDS)])
     total, kms = _from_groups(json.loads(out))
-    return Run(name, wall, rss, total, kms)
+    return Run(name, wall, rss, total, kms, cpu=cpu)
 
 
 def run_jq(files: list[str]) -> Run:
     listing = WORK / "files.txt"
     listing.write_text("\0".join(files))
-    wall, rss, out = measure(
+    wall, rss, out, cpu = measure(
         ["sh", "-c", f"xargs -0 zcat < {sh_quote(str(listing))} | jq -n {sh_quote(_JQ)}"]
     )
     counts = json.loads(out)
     kms = {k[4:]: v for k, v in counts.items() if k.startswith("kms ")}
-    return Run("jq 1.6 (zcat \\| jq)", wall, rss, sum(counts.values()), kms)
+    return Run("jq 1.6 (zcat \\| jq)", wall, rss, sum(counts.values()), kms, cpu=cpu)
 
 
 def median_run(runs: list[Run]) -> Run:
     ordered = sorted(runs, key=lambda r: r.wall)
     mid = ordered[len(ordered) // 2]
-    return Run(mid.tool, mid.wall, max(r.rss_mb for r in runs), mid.events, mid.kms)
+    return Run(mid.tool, mid.wall, max(r.rss_mb for r in runs), mid.events, mid.kms, mid.cpu)
 
 
 def machine() -> dict[str, str]:
@@ -286,16 +291,21 @@ def render(
         f"- Each tool answers the same question (events, and KMS events by name); every"
         f" count below was checked equal to kmslog's. Fast tools: median of {repeat} runs;"
         " DuckDB's documented recipe and jq: one run. Wall time includes start-up.",
-        "- Peak RSS: the largest single process of the command.",
+        "- Peak RSS: the largest single process of the command. CPU s: user + system time"
+        " of all its processes; on a shared machine events per CPU-second is the steadier"
+        " measure of efficiency, wall time the one users feel.",
         "",
-        "| tool | wall s | events/s | MB/s | peak RSS MB | kmslog (summary) speed-up |",
-        "|---|---|---|---|---|---|",
+        "| tool | wall s | events/s | MB/s | CPU s | events per CPU-s | peak RSS MB"
+        " | kmslog (summary) speed-up, wall / CPU |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for run, _ in rows:
-        speed = "" if run.tool.startswith("kmslog") else f"{run.wall / kmslog.wall:.2f}x"
+        speed = ""
+        if not run.tool.startswith("kmslog"):
+            speed = f"{run.wall / kmslog.wall:.2f}x / {run.cpu / kmslog.cpu:.2f}x"
         lines.append(
             f"| {run.tool} | {run.wall:.2f} | {events / run.wall:,.0f} | {mb / run.wall:,.0f}"
-            f" | {run.rss_mb:,.0f} | {speed} |"
+            f" | {run.cpu:.1f} | {events / run.cpu:,.0f} | {run.rss_mb:,.0f} | {speed} |"
         )
     lines += [
         "",
