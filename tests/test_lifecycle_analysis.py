@@ -182,6 +182,9 @@ def test_alias_query_names_each_key_and_when():
     ]
     key_b = result.keys[1]
     assert [u.operation for u in key_b.usage] == ["Encrypt"]
+    # KEY_A's uses after the move are direct (by ARN): those callers still need KEY_A.
+    late = [f for f in result.keys[0].findings if f.kind == "used_after_alias_left"]
+    assert len(late) == 1 and "role/batch" in late[0].detail and "2 call(s)" in late[0].detail
 
 
 def test_all_keys_and_partials_pickle():

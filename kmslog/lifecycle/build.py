@@ -16,6 +16,7 @@ from kmslog.decode import schema as S
 from kmslog.kms.keys import IdKind, parse_key_ref
 from kmslog.kms.resolve import (
     ALIAS_EVENTS,
+    AliasBinding,
     AliasHistory,
     AliasObservation,
     alias_event_from_record,
@@ -351,6 +352,7 @@ def _lifecycle(
     in_state = _uses_in_states(states.intervals, data.usage, data.evidence)
     for use in _per_principal(in_state):
         findings.append(use)
+    findings.extend(_used_after_alias_left(info.aliases, data.usage))
 
     deletion: datetime | None = None
     if states.current in (KeyState.PENDING_DELETION,) and last_schedule is not None:
@@ -608,6 +610,37 @@ def _enabled_by_use(intervals: list[Any], usage: list[dict[str, Any]]) -> list[F
                     f"state not logged, but a successful {first['operation']} by "
                     f"{first['principal']} shows the key was Enabled then",
                     None,
+                )
+            )
+    return found
+
+
+def _used_after_alias_left(
+    bindings: list[AliasBinding], usage: list[dict[str, Any]]
+) -> list[Finding]:
+    """Callers that kept using the key directly after an alias stopped pointing to it
+    (old ciphertexts, hard-coded ARNs): they still need this key."""
+    found: list[Finding] = []
+    for binding in bindings:
+        end = binding.end
+        if end is None:
+            continue
+        late: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in usage:
+            if row["first"] >= end and row["operation"] not in NOT_DEPENDENCIES:
+                late[row["principal"]].append(row)
+        for principal, rows in sorted(late.items()):
+            count = sum(r["count"] for r in rows)
+            ops = ", ".join(sorted({r["operation"] for r in rows}))
+            last = max(r["last"] for r in rows)
+            found.append(
+                Finding(
+                    "used_after_alias_left",
+                    min(r["first"] for r in rows),
+                    f"{principal} kept using the key after {binding.scope.name} stopped "
+                    f"pointing to it at {end:%Y-%m-%d %H:%M}Z: {count} call(s) of {ops}, "
+                    f"last {last:%Y-%m-%d %H:%M:%S}Z",
+                    binding.end_event_id,
                 )
             )
     return found
