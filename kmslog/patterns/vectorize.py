@@ -365,19 +365,46 @@ def _absent_answer(leaf: pl.Expr) -> bool | None:
 _ESCAPE_FREE = re.compile(r"[\x20-\x7e]+")
 
 
-def _candidates(expr: A.Compare | A.Test) -> pl.Expr:
-    """Rows whose answer may depend on the JSON path; on every other row the
-    node is as good as absent.
+@dataclass(frozen=True)
+class Candidates:
+    """Which rows may need the JSON path; on every other row the node is as good
+    as absent, or (typed string column) the typed cell answers.
 
     A node under property ``k`` can only exist if the record's text holds ``"k"``
     (or uses ``\\u`` escapes); an equality with a value no number's text can
-    match also needs the value's literal text; a non-null typed string cell
-    already answers every condition."""
+    match also needs the value's literal text."""
+
+    key: str | None  # None: every row is a candidate
+    literal: str | None
+    column: str | None  # a typed string column
+
+    def rows(self, df: pl.DataFrame) -> pl.Series:
+        raw = df[S.RAW]
+        if self.key is None:
+            return pl.repeat(True, df.height, dtype=pl.Boolean, eager=True)
+        pool = pl.repeat(True, df.height, dtype=pl.Boolean, eager=True)
+        if self.column is not None:
+            pool = df[self.column].is_null()
+        if self.literal is not None:
+            pool = pool & raw.str.contains(self.literal, literal=True)
+        escaped = raw.str.contains("\\u", literal=True)
+        pool_rows = pool.arg_true()
+        if pool_rows.len() * 2 > df.height:
+            return (pool & raw.str.contains(f'"{self.key}"', literal=True)) | escaped
+        # few rows left: scan only those for the key
+        has_key = raw.gather(pool_rows).str.contains(f'"{self.key}"', literal=True)
+        out = pl.repeat(False, df.height, dtype=pl.Boolean, eager=True)
+        return out.scatter(pool_rows.filter(has_key), True) | escaped
+
+
+def _candidates(expr: A.Compare | A.Test) -> Candidates:
     names = [s.name for s in expr.selector.steps if isinstance(s, A.Name)]
     key = names[-1]
+    column = S.SELECTOR_COLUMNS.get(expr.selector.names or ())
+    typed = column if column is not None and column not in _BOOL_COLUMNS else None
     if not _ESCAPE_FREE.fullmatch(key) or any(c in key for c in '"\\/'):
-        return TRUE
-    possible = RAW.str.contains(f'"{key}"', literal=True)
+        return Candidates(None, None, typed)
+    literal = None
     if (
         isinstance(expr, A.Compare)
         and expr.op is A.Op.EQ
@@ -385,42 +412,39 @@ def _candidates(expr: A.Compare | A.Test) -> pl.Expr:
         and not _may_match_number_text(expr.value)
     ):
         runs = sorted(_literal_runs(expr.value), key=len, reverse=True)
-        if runs:
-            possible = possible & RAW.str.contains(runs[0], literal=True)
-    column = S.SELECTOR_COLUMNS.get(expr.selector.names or ())
-    if column is not None and column not in _BOOL_COLUMNS:
-        possible = possible & pl.col(column).is_null()
-    return possible | _contains_any_escape()
+        literal = runs[0] if runs else None
+    return Candidates(key, literal, typed)
 
 
-def _on_candidates(candidates: pl.Expr, leaf: pl.Expr, path: str, selector: A.Selector) -> pl.Expr:
+def _on_candidates(
+    candidates: Candidates, leaf: pl.Expr, path: str, selector: A.Selector
+) -> pl.Expr:
     """Evaluate ``leaf`` (which reads the JSON path from column ``_M``) with the
-    real JSON path only on candidate rows, and as if the node were absent on the
-    others. JSON path extraction is the costly step: it runs once, on as few rows
-    as possible."""
-    names = selector.names
-    column = S.SELECTOR_COLUMNS.get(names) if names else None
-    inputs = [candidates.alias("__c"), RAW]
-    if column is not None:
-        inputs.append(pl.col(column))
-
+    real JSON path only on candidate rows. JSON path extraction is the costly
+    step: it runs once, on as few rows as possible."""
+    column = candidates.column
+    selector_column = S.SELECTOR_COLUMNS.get(selector.names or ())
+    inputs = [RAW] + ([pl.col(selector_column)] if selector_column is not None else [])
     absent_answer = _absent_answer(leaf)
-    typed_string = column is not None and column not in _BOOL_COLUMNS
 
     def run(batch: pl.Series) -> pl.Series:
         df = batch.struct.unnest()
+        chosen = candidates.rows(df)
         out = pl.repeat(absent_answer, df.height, dtype=pl.Boolean, eager=True)
-        if typed_string:
-            # a string node: the typed cell alone answers, the JSON path is not read
-            typed = df[column].is_not_null() & ~df["__c"]
-            rows = typed.arg_true()
-            if rows.len():
-                known = df.filter(typed).with_columns(pl.lit(None, dtype=pl.String).alias(_M))
-                out = out.scatter(rows, known.select(leaf.alias("v"))["v"])
-        rows = df["__c"].arg_true()
+        if column is not None:
+            # a string node: the typed cell alone answers (raw and the path are not read)
+            known = df[column].is_not_null() & ~chosen
+            if known.any():
+                cells = pl.DataFrame({column: df[column]}).with_columns(
+                    pl.lit("", dtype=pl.String).alias(S.RAW),
+                    pl.lit(None, dtype=pl.String).alias(_M),
+                )
+                answers = cells.select(leaf.alias("v"))["v"]
+                out = pl.select(pl.when(known).then(answers).otherwise(out)).to_series()
+        rows = chosen.arg_true()
         if rows.len() == 0:
             return out
-        sub = df.filter(pl.col("__c")).with_columns(RAW.str.json_path_match(path).alias(_M))
+        sub = df.filter(chosen).with_columns(RAW.str.json_path_match(path).alias(_M))
         return out.scatter(rows, sub.select(leaf.alias("v"))["v"])
 
     return pl.struct(inputs).map_batches(run, return_dtype=pl.Boolean, is_elementwise=True)
