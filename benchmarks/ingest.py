@@ -322,6 +322,87 @@ def render(
     return "\n".join(lines)
 
 
+BREAKDOWN = "### Where kmslog's CPU time goes"
+
+
+def breakdown(files: list[str], limit: int = 30) -> str:
+    """CPU microseconds per record of each ingest stage, in-process and serial,
+    on the first ``limit`` files of the corpus (the worker's steps, timed one by one)."""
+    import gc
+    import time
+
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+
+    sys.path.insert(0, str(ROOT))
+    from kmslog.analyses.summary import SummaryAnalysis
+    from kmslog.decode import records as R
+    from kmslog.decode import schema as S
+    from kmslog.decode import shapes
+    from kmslog.run.dedup import drop_duplicates
+
+    spent: dict[str, float] = {}
+
+    def timed(stage: str, fn, *args):
+        start = time.process_time()
+        out = fn(*args)
+        spent[stage] = spent.get(stage, 0.0) + time.process_time() - start
+        return out
+
+    def arrays(cols: dict) -> list:
+        return [
+            cols[f.name] if isinstance(cols[f.name], pa.Array) else pa.array(cols[f.name], f.type)
+            for f in S.SCHEMA
+            if f.name not in (S.RAW, S.SOURCE, S.RECORD_INDEX)
+        ]
+
+    gc.disable()
+    records = 0
+    for path in files[:limit]:
+        packed = Path(path).read_bytes()
+        data = timed("gunzip (ISA-L)", isal_zlib.decompress, packed, 31)
+        split = timed("record texts: split (msgspec Raw)", shapes.split_records, data, path)
+        recs = timed("typed decode (msgspec Structs)", R._document.decode, data).Records
+        texts = timed("record texts: string array", R._valid_text, split.raws)
+        times = timed("eventTime (vectorized)", R.event_times, [r.eventTime for r in recs])
+        cols = timed("columns from Structs (incl. key_ids)", R._columns, recs, times)
+        built = timed("Python lists -> Arrow (pa.array)", arrays, cols)
+        built += [texts, R._repeat(path, len(recs)), pa.array(split.indexes, pa.int64())]
+        batch = pa.RecordBatch.from_arrays(built, schema=S.SCHEMA)
+        frame = timed("Arrow -> polars", pl.from_arrow, batch)
+        frame, _, _ = timed("dedup", drop_duplicates, frame, np.empty(0, dtype=np.uint64))
+        summary = SummaryAnalysis()
+        timed("summary fold", summary.update, summary.start(), frame)
+        records += len(recs)
+    gc.enable()
+    total = sum(spent.values())
+    python_objects = ("typed", "columns", "Python", "record texts: split")
+    objects = sum(v for k, v in spent.items() if k.startswith(python_objects))
+    gunzip = spent["gunzip (ISA-L)"]
+    lines = [
+        BREAKDOWN,
+        "",
+        f"Serial, one process, CPU time per stage on the first {limit} files"
+        f" ({records:,} records) of the 1x corpus:",
+        "",
+        "| stage | CPU µs per record | share |",
+        "|---|---|---|",
+    ]
+    for stage, seconds in spent.items():
+        lines.append(f"| {stage} | {seconds * 1e6 / records:.2f} | {seconds / total:.0%} |")
+    lines += [
+        f"| **total** | **{total * 1e6 / records:.2f}** | |",
+        "",
+        f"That is {records / total:,.0f} records per CPU-second on one core; two workers"
+        f" cannot exceed twice that. {objects / total:.0%} goes to Python objects"
+        " (msgspec building Structs and strings, reading them back into lists,"
+        f" `pa.array` copying those lists into Arrow); gunzip takes {gunzip / total:.0%}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def write_section(text: str) -> None:
     current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
@@ -338,7 +419,29 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     ap.add_argument("--skip-slow", action="store_true", help="skip jq and DuckDB read_json")
+    ap.add_argument(
+        "--breakdown-only",
+        action="store_true",
+        help="only measure where kmslog's CPU time goes (and, with --write, update that part)",
+    )
     args = ap.parse_args()
+
+    if args.breakdown_only:
+        files = files_of(ensure_corpus(1, args.events))
+        text = breakdown(files)
+        print(text)
+        if args.write:
+            current = RESULTS.read_text()
+            part = re.compile(rf"^{re.escape(BREAKDOWN)}\n.*?(?=^##|\Z)", re.S | re.M)
+            if part.search(current):
+                current = part.sub(lambda _m: text + "\n", current)
+            else:
+                start = current.index(SECTION)
+                end = re.search(r"^## ", current[start + len(SECTION) :], re.M)
+                cut = len(current) if end is None else start + len(SECTION) + end.start()
+                current = current[:cut].rstrip("\n") + "\n\n" + text + "\n" + current[cut:]
+            RESULTS.write_text(current)
+        return 0
 
     corpora = [ensure_corpus(seed, args.events) for seed in (1, 2, 3, 4)]
     one = corpora[0]
@@ -366,7 +469,7 @@ def main() -> int:
     if four.events != 4 * events:
         raise SystemExit(f"4x corpus: kmslog kept {four.events} events, expected {4 * events}")
     load_after = f"{os.getloadavg()[0]:.2f}"
-    text = render(
+    timed_text = render(
         [(r, 0) for r in rows],
         mb,
         events,
@@ -377,6 +480,7 @@ def main() -> int:
         (load_before, load_after),
         args.repeat,
     )
+    text = timed_text + "\n" + breakdown(files)
     print(text)
     if args.write:
         write_section(text)
