@@ -1,8 +1,21 @@
-"""Peak memory of baseline learning on a 1x and a 4x corpus (same days, 4x the events).
+"""Peak memory of baseline learning on a 1x and a 4x corpus over the same 28 days.
 
 Streaming learning keeps daily aggregates only, so its peak RSS should stay flat as
-the corpus grows. The peer in the same run is the same feature extraction done the
-usual way: gather every event, then aggregate once (memory grows with the corpus).
+the number of events grows. The peer in the same run is the same feature extraction
+done the usual way: gather every event, then aggregate once.
+
+Corpora (``python -m tools.ctgen corpus``; each file is one random 5-minute window of
+one account-region):
+
+* ``1x``: N events in files of ~2,500 records (the generator's default);
+* ``4x``: 4N events, same file sizes, four times as many files (four times as many
+  sampled windows, so also more distinct (entity, value, day, hour) combinations,
+  which the profile keeps: it grows, the learner's memory should not);
+* ``4x big files``: 4N events in the same number of files of ~10,000 records: the
+  reader then holds four times bigger files, which the "read only" floor shows.
+
+A "read only" fold (count events) gives the reader's own floor in the same run.
+
 Each measurement runs in a fresh process (``--child``) and reports its own peak RSS.
 
     python -m benchmarks.baseline_memory [--events 250000] [--factor 4] [--days 28]
@@ -63,8 +76,31 @@ class GatherThenAggregate:
         )
 
 
+@dataclass(frozen=True)
+class CountOnly:
+    """Reading alone: the floor every learner stands on."""
+
+    name: str = "count"
+
+    def start(self) -> int:
+        return 0
+
+    def update(self, state: int, frame: pl.DataFrame) -> int:
+        return state + frame.height
+
+    def combine(self, a: int, b: int) -> int:
+        return a + b
+
+    def finish(self, state: int) -> Profile:
+        return Profile(events=state)
+
+
 def child(kind: str, corpus: str) -> None:
-    analysis = BaselineLearner() if kind == "streaming" else GatherThenAggregate()
+    analysis = {
+        "streaming": BaselineLearner,
+        "gather": GatherThenAggregate,
+        "read only": CountOnly,
+    }[kind]()
     t = time.perf_counter()
     result = run([corpus], [analysis], ScanOptions(jobs=1))
     seconds = time.perf_counter() - t
@@ -84,7 +120,7 @@ def child(kind: str, corpus: str) -> None:
     )
 
 
-def ensure_corpus(out: Path, events: int, days: int, seed: int) -> None:
+def ensure_corpus(out: Path, events: int, days: int, seed: int, per_file: int) -> None:
     if out.is_dir() and any(out.rglob("*.json.gz")):
         return
     subprocess.run(
@@ -101,6 +137,8 @@ def ensure_corpus(out: Path, events: int, days: int, seed: int) -> None:
             str(days),
             "--seed",
             str(seed),
+            "--mean-per-file",
+            str(per_file),
         ],
         check=True,
     )
@@ -127,25 +165,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(*args.child)
         return 0
-    small = HERE / f"corpus-baseline-{args.events}"
-    big = HERE / f"corpus-baseline-{args.events * args.factor}"
-    ensure_corpus(small, args.events, args.days, args.seed)
-    ensure_corpus(big, args.events * args.factor, args.days, args.seed)
-    rows = [measure(kind, c) for kind in ("streaming", "gather") for c in (small, big)]
     big_events = args.events * args.factor
+    corpora = {
+        "1x": (HERE / f"corpus-baseline-{args.events}", args.events, 2500),
+        f"{args.factor}x": (HERE / f"corpus-baseline-{big_events}", big_events, 2500),
+        f"{args.factor}x big files": (
+            HERE / f"corpus-baseline-{big_events}-dense",
+            big_events,
+            2500 * args.factor,
+        ),
+    }
+    for path, events, per_file in corpora.values():
+        ensure_corpus(path, events, args.days, args.seed, per_file)
+    plan = [("read only", name) for name in corpora] + [("streaming", name) for name in corpora]
+    plan += [
+        ("gather", "1x"),
+        ("gather", f"{args.factor}x"),
+    ]
+    rows = [(kind, name, measure(kind, corpora[name][0])) for kind, name in plan]
     print(f"{args.days} days; 1x = {args.events:,} events, {args.factor}x = {big_events:,}")
     print()
-    print("| learner | corpus | events | seconds | peak RSS (MB) | profile rows |")
-    print("|---|---|---:|---:|---:|---:|")
-    for r in rows:
+    print("| learner | corpus | files | events | seconds | peak RSS (MB) | vs 1x | profile rows |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    base = {kind: float(r["peak_rss_mb"]) for kind, name, r in rows if name == "1x"}  # type: ignore[arg-type]
+    for kind, name, r in rows:
+        files = sum(1 for _ in corpora[name][0].rglob("*.json.gz"))
+        change = (float(r["peak_rss_mb"]) / base[kind] - 1) * 100  # type: ignore[arg-type]
         print(
-            f"| {r['kind']} | {Path(str(r['corpus'])).name} | {r['events']:,} | {r['seconds']} | "
-            f"{r['peak_rss_mb']} | {r['profile_rows']:,} |"
+            f"| {kind} | {name} | {files} | {r['events']:,} | {r['seconds']} | "
+            f"{r['peak_rss_mb']} | {change:+.1f}% | {r['profile_rows']:,} |"
         )
-    for kind in ("streaming", "gather"):
-        a, b = (r for r in rows if r["kind"] == kind)
-        change = (float(b["peak_rss_mb"]) / float(a["peak_rss_mb"]) - 1) * 100  # type: ignore[arg-type]
-        print(f"\n{kind}: peak RSS {args.factor}x vs 1x: {change:+.1f}%")
     return 0
 
 

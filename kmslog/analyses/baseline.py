@@ -19,7 +19,7 @@ from kmslog.decode import schema as S
 _MIN_COMPACT_ROWS = 50_000
 # Frames are buffered (slimmed) up to this many rows before features are extracted:
 # on file-sized frames, query overhead would cost more than the work.
-FLUSH_ROWS = 40_000
+FLUSH_ROWS = 10_000
 
 
 @dataclass
@@ -43,11 +43,22 @@ def _max(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else max(a, b)
 
 
+# Long repeated strings (ARNs) are held as categoricals while learning: the state is
+# many rows over few distinct entities, and this keeps it a fraction of the size.
+_INTERNED_OBS = {"dim": pl.Categorical(), "e1": pl.Categorical(), "e2": pl.Categorical()}
+_INTERNED_OBS["value"] = pl.Categorical()
+_INTERNED_SERIES = {"series": pl.Categorical(), "entity": pl.Categorical()}
+
+
+def _plain(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    return frame.cast(dict.fromkeys(columns, pl.String()))  # type: ignore[arg-type]
+
+
 def _flush(state: LearnState) -> LearnState:
     if state.buffer:
         obs, ser = F.extract(pl.concat(state.buffer, how="vertical_relaxed"))
-        state.obs.append(obs)
-        state.series.append(ser)
+        state.obs.append(obs.cast(_INTERNED_OBS))  # type: ignore[arg-type]
+        state.series.append(ser.cast(_INTERNED_SERIES))  # type: ignore[arg-type]
         state.pending_rows += obs.height + ser.height
         state.buffer = []
         state.buffer_rows = 0
@@ -57,8 +68,16 @@ def _flush(state: LearnState) -> LearnState:
 
 
 def _compact(state: LearnState) -> LearnState:
-    obs = F.compact_observations(pl.concat(state.obs)) if state.obs else F.empty_observations()
-    ser = F.compact_series(pl.concat(state.series)) if state.series else F.empty_series()
+    obs = (
+        F.compact_observations(pl.concat(state.obs))
+        if state.obs
+        else F.empty_observations().cast(_INTERNED_OBS)  # type: ignore[arg-type]
+    )
+    ser = (
+        F.compact_series(pl.concat(state.series))
+        if state.series
+        else F.empty_series().cast(_INTERNED_SERIES)  # type: ignore[arg-type]
+    )
     state.obs = [obs]
     state.series = [ser]
     state.compacted_rows = obs.height + ser.height
@@ -111,8 +130,8 @@ class BaselineLearner:
         _flush(state)
         _compact(state)
         return Profile(
-            state.obs[0],
-            state.series[0],
+            _plain(state.obs[0], _INTERNED_OBS),
+            _plain(state.series[0], _INTERNED_SERIES),
             state.start,
             state.end,
             state.events,

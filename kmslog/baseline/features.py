@@ -457,16 +457,13 @@ def empty_series() -> pl.DataFrame:
 
 def compact_observations(obs: pl.DataFrame) -> pl.DataFrame:
     """Merge rows of the same (dim, entity, value, day): the combine of partials."""
-    return (
-        obs.group_by("dim", "e1", "e2", "value", "day")
-        .agg(pl.col("count").sum(), pl.col("first").min(), pl.col("last").max())
-        .sort("dim", "e1", "e2", "value", "day", nulls_last=True)
+    # Unsorted: order is a serialization concern, and sorting would double the peak.
+    return obs.group_by("dim", "e1", "e2", "value", "day").agg(
+        pl.col("count").sum(), pl.col("first").min(), pl.col("last").max()
     )
 
 
 def compact_series(ser: pl.DataFrame) -> pl.DataFrame:
-    return (
-        ser.group_by("series", "entity", "day", "hour")
-        .agg(pl.col("calls").sum(), pl.col("errors").sum())
-        .sort("series", "entity", "day", "hour")
+    return ser.group_by("series", "entity", "day", "hour").agg(
+        pl.col("calls").sum(), pl.col("errors").sum()
     )
