@@ -134,6 +134,9 @@ def test_no_input(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(NoInputError, match="no input files"):
         run([str(tmp_path / "empty")], [Rows()], ScanOptions())
+    write(tmp_path / "docs" / "README.md", b"notes")
+    with pytest.raises(NoInputError, match=r"\(1 skipped"):
+        run([str(tmp_path / "docs")], [Rows()], ScanOptions())
 
 
 def test_rows_keep_provenance(tmp_path):

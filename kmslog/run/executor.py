@@ -145,15 +145,10 @@ def run(
     found = discover(paths, options.since, options.until, options.accounts, options.regions)
     if found.missing:
         raise NoInputError("no such file, directory or match: " + ", ".join(found.missing))
-    counted = (
-        len(found.files)
-        + len(found.skipped_digest)
-        + len(found.skipped_insight)
-        + len(found.skipped_other)
-        + found.pruned
-    )
-    if not counted:
-        raise NoInputError("no input files under: " + ", ".join(paths))
+    if not found.files and not found.pruned:
+        skipped = len(found.skipped_digest) + len(found.skipped_insight) + len(found.skipped_other)
+        detail = f" ({skipped} skipped: digests, insights or not log files)" if skipped else ""
+        raise NoInputError("no input files under: " + ", ".join(paths) + detail)
     stats = _stats_from(found)
     files = found.files
     batches = groups(files)
