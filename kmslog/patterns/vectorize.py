@@ -559,9 +559,10 @@ def metric_value_expr(mf: MetricFilter) -> pl.Expr:
                 .then(text.cast(pl.Float64, strict=False))
                 .otherwise(pl.lit(None, dtype=pl.Float64))
             )
-        dims = metric_dimension_exprs(mf)
+        dims = _dimension_exprs_all_rows(mf)
         resolved = reduce(lambda a, b: a & b, [d.is_not_null() for d in dims.values()], TRUE)
-        return pl.when(matched & resolved).then(value).otherwise(pl.lit(None, dtype=pl.Float64))
+        published = pl.when(resolved).then(value).otherwise(pl.lit(None, dtype=pl.Float64))
+        return _where_matched(matched, published, pl.Float64)
     if mf.value_ref.constant is not None and not mf.dimension_refs:
         return (
             pl.when(matched)
@@ -579,7 +580,34 @@ def _settled_value(mf: MetricFilter) -> pl.Expr:
     return settle(pl.lit(None, dtype=pl.Float64), fn, pl.Float64)
 
 
+def _where_matched(mask: pl.Expr, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """``expr`` where ``mask`` holds, null elsewhere — computed on those rows only
+    (reading JSON paths is costly; matching rows are usually few)."""
+    columns = sorted(set(expr.meta.root_names()) | {S.RAW})
+
+    def run(batch: pl.Series) -> pl.Series:
+        df = batch.struct.unnest()
+        chosen = df["__mask"].fill_null(False)
+        out = pl.repeat(None, df.height, dtype=dtype, eager=True)
+        rows = chosen.arg_true()
+        if rows.len() == 0:
+            return out
+        sub = df.filter(chosen)
+        return out.scatter(rows, sub.select(expr.alias("v"))["v"])
+
+    inputs = [mask.alias("__mask"), *[pl.col(c) for c in columns]]
+    return pl.struct(inputs).map_batches(run, return_dtype=dtype, is_elementwise=True)
+
+
 def metric_dimension_exprs(mf: MetricFilter) -> dict[str, pl.Expr]:
+    matched = mf.pattern.to_polars()
+    return {
+        name: _where_matched(matched, expr, pl.String)
+        for name, expr in _dimension_exprs_all_rows(mf).items()
+    }
+
+
+def _dimension_exprs_all_rows(mf: MetricFilter) -> dict[str, pl.Expr]:
     out: dict[str, pl.Expr] = {}
     for name, ref in mf.dimension_refs:
         text = _reference_text(ref)
