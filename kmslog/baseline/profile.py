@@ -286,6 +286,16 @@ def summary(profile: Profile) -> dict[str, Any]:
         .agg(pl.col("value").n_unique().alias("n"))
     )
     n_principals = dict(principals.iter_rows())
+    week_hours = dict(
+        profile.series.filter(pl.col("series") == "key")
+        .group_by("entity")
+        .agg(
+            (pl.col("day").dt.weekday().cast(pl.Int32) * 24 + pl.col("hour").cast(pl.Int32))
+            .n_unique()
+            .alias("n")
+        )
+        .iter_rows()
+    )
     for entity, calls, errors, active, first_day, last_day in per_key.iter_rows():
         keys[entity] = {
             "calls": calls,
@@ -294,6 +304,7 @@ def summary(profile: Profile) -> dict[str, Any]:
             "first_day": first_day.isoformat(),
             "last_day": last_day.isoformat(),
             "principals": n_principals.get(entity, 0),
+            "active_hours_of_week": week_hours.get(entity, 0),
             "baseline_average_per_minute": round(calls / minutes, 6),
             "error_average_per_minute": round(errors / minutes, 6),
         }
