@@ -248,3 +248,11 @@ def test_workers_do_not_carry_the_profile(profile):
     assert analysis.finish(state).findings == []
     with pytest.raises(RuntimeError):
         copy.finish(copy.start())
+
+
+def test_no_history_before_the_window_means_no_findings(profile):
+    # Scanning the profile's own first days: there is nothing earlier to compare with.
+    window = background(3)
+    result = fold(AnomalyScan(profile, since=None), [frame(window)])
+    assert result.findings == [] and result.baseline_days == 0
+    assert "no history" in result.to_dict()["note"]

@@ -32,8 +32,15 @@ class AnomalyResult:
     baseline_days: int
     window_events: int
 
+    @property
+    def note(self) -> str | None:
+        if self.baseline_days == 0:
+            return "the profile has no history before the scanned window: nothing to compare"
+        return None
+
     def to_dict(self) -> dict[str, object]:
         return {
+            "note": self.note,
             "baseline_cutoff": self.cutoff.isoformat() if self.cutoff else None,
             "baseline_start": self.baseline_start.isoformat() if self.baseline_start else None,
             "baseline_days": self.baseline_days,

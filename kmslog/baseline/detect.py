@@ -188,7 +188,7 @@ class Detector:
         self.window = window
         self.t = thresholds
         self.cutoff = cutoff
-        self.days = (cutoff - baseline_start).days if baseline_start else 0
+        self.days = max(0, (cutoff - baseline_start).days) if baseline_start else 0
         self.by_key: dict[tuple[str, str, str], list[_Group]] = defaultdict(list)
         for dim, groups in self.w.items():
             for g in groups:
@@ -740,6 +740,9 @@ class Detector:
 
     # ------------------------------------------------------------------ all
     def run(self) -> list[Finding]:
+        if self.days < self.t.min_history_days or not self.b.history:
+            # Nothing to compare with: every habit would look new.
+            return []
         findings: list[Finding] = []
         principals = self.new_principals()
         findings += principals

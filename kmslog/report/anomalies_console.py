@@ -25,6 +25,8 @@ def print_anomalies(console: Console, result: AnomalyResult) -> None:
             style="bold",
         )
     )
+    if result.note:
+        console.print(Text(f"  note: {result.note}", style="yellow"))
     for f in result.findings:
         when = f"{f.start:%Y-%m-%d %H:%M}"
         if f.end != f.start:
