@@ -157,6 +157,17 @@ def test_fail_on_and_ndjson(tmp_path):
     assert runner.invoke(app, [*base, "--fail-on", "sometimes"]).exit_code == 2
 
 
+def test_scan_without_any_rule_still_summarises(tmp_path):
+    trail = pair_trail(tmp_path)
+    result = runner.invoke(
+        app, ["scan", "--no-progress", "--no-builtin-rules", "--format", "json", str(trail)]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["findings"] == [] and document["alarms"] == []
+    assert document["summary"]["records"]["kept"] > 0
+
+
 def frame(records) -> pl.DataFrame:
     return frame_from_records(records)
 

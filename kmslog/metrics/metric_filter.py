@@ -127,12 +127,16 @@ def candidate_columns(compiled: Sequence[CompiledFilter]) -> list[pl.Expr]:
             per_rule.append(c.value.cast(pl.Float64).alias(f"__v{i}"))
         if c.dimensions:
             per_rule.append(_dims_expr(c.dimensions).alias(f"__d{i}"))
-    index = pl.concat_list(
-        [
-            pl.when(pl.col(mask_column(i)).fill_null(False)).then(pl.lit(i, dtype=pl.Int32))
-            for i in range(len(compiled))
-        ]
-    ).list.drop_nulls()
+    if not compiled:
+        # A scan with no rules still reads CloudWatch configuration and key material.
+        index = pl.lit([], dtype=pl.List(pl.Int32))
+    else:
+        index = pl.concat_list(
+            [
+                pl.when(pl.col(mask_column(i)).fill_null(False)).then(pl.lit(i, dtype=pl.Int32))
+                for i in range(len(compiled))
+            ]
+        ).list.drop_nulls()
     return [*finding_columns(), *per_rule, index.alias("__rule")]
 
 
