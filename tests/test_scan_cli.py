@@ -189,10 +189,10 @@ def test_progress_bar_draws_on_a_terminal_only():
 
     from rich.console import Console
 
-    from kmslog.commands.scan import _progress_bar
+    from kmslog.commands.options import progress_bar
 
     sink = io.StringIO()
-    bar, update = _progress_bar(Console(file=sink, force_terminal=True, width=100))
+    bar, update = progress_bar(Console(file=sink, force_terminal=True, width=100))
     bar.start()
     update(3, 10, 300, 1000)
     bar.refresh()

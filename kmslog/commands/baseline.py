@@ -10,7 +10,7 @@ from rich.console import Console
 
 from kmslog.analyses.baseline import BaselineLearner
 from kmslog.baseline.profile import Profile, ProfileError
-from kmslog.commands.scan import EXIT_STRICT, EXIT_USAGE, _progress_bar, parse_instant
+from kmslog.commands.options import EXIT_STRICT, EXIT_USAGE, parse_instant, progress_bar
 from kmslog.run.api import ScanOptions
 from kmslog.run.executor import NoInputError, StrictError, run
 
@@ -82,7 +82,7 @@ def baseline(
     if options.since and options.until and options.since > options.until:
         raise typer.BadParameter("--since is after --until")
     learner = BaselineLearner(sources=tuple(paths))
-    bar, update = _progress_bar(err) if not no_progress and err.is_terminal else (None, None)
+    bar, update = progress_bar(err) if not no_progress and err.is_terminal else (None, None)
     try:
         if bar is not None:
             bar.start()

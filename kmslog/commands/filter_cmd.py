@@ -11,14 +11,12 @@ import typer
 from rich.console import Console
 
 from kmslog.analyses.filtering import FilterAnalysis, FilterResult
-from kmslog.commands.scan import EXIT_STRICT, parse_instant
+from kmslog.commands.options import EXIT_STRICT, EXIT_USAGE, parse_instant
 from kmslog.patterns import PatternError, parse
 from kmslog.report.filter_report import json_document, ndjson_lines, print_table
 from kmslog.report.safe import clean
 from kmslog.run.api import ScanOptions
 from kmslog.run.executor import NoInputError, StrictError, run
-
-EXIT_USAGE = 2
 
 
 class FilterFormat(StrEnum):

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from kmslog.analyses.lifecycle import LifecycleAnalysis
+from kmslog.commands.options import EXIT_STRICT, EXIT_USAGE, parse_instant
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.report.lifecycle_console import print_all, print_result
 from kmslog.report.lifecycle_html import render_html
@@ -19,8 +20,6 @@ from kmslog.report.lifecycle_json import all_keys_data, result_data
 from kmslog.run.api import ScanOptions
 
 EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_STRICT = 3
 
 
 class LifecycleFormat(StrEnum):
@@ -53,7 +52,6 @@ def lifecycle(
     strict: Annotated[bool, typer.Option(help="Stop at the first bad file or record.")] = False,
 ) -> None:
     """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
-    from kmslog.commands.scan import parse_instant
     from kmslog.run.executor import NoInputError, StrictError, run
 
     err = Console(stderr=True, highlight=False)

@@ -11,12 +11,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kmslog.commands.options import EXIT_USAGE
 from kmslog.patterns import PatternError, TransformationError, parse
 from kmslog.patterns.metric import MetricFilter, MetricTransformation, metric_filter
 from kmslog.report.patterns_report import TestedEvent, print_table, response
 from kmslog.report.safe import clean
-
-EXIT_USAGE = 2
 
 
 class TestFormat(StrEnum):
