@@ -112,7 +112,9 @@ def scan(
     fail_on: Annotated[
         str,
         typer.Option(
-            metavar="none|finding|alarm", help="Exit 1 on: none, finding (default) or alarm."
+            metavar="none|finding|alarm",
+            help="Exit 1 on: none, finding (a rule matched; default) or alarm (an alarm "
+            "reached ALARM). Anomaly findings do not change the exit status.",
         ),
     ] = "finding",
     baseline: Annotated[
@@ -127,7 +129,8 @@ def scan(
         str | None, typer.Option("--thresholds", help="TOML file of anomaly thresholds.")
     ] = None,
 ) -> None:
-    """Read CloudTrail logs once and summarise them."""
+    """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay
+    their CloudWatch alarms, and (with --baseline) flag usage that departs from the profile."""
     options = ScanOptions(
         since=None if since is None else parse_instant(since),
         until=None if until is None else parse_instant(until, end_of_day=True),
