@@ -11,7 +11,18 @@ from kmslog.analyses.base import fold
 from kmslog.analyses.baseline import BaselineLearner
 from kmslog.baseline.profile import Profile
 from kmslog.baseline.thresholds import Thresholds
-from tests.test_anomaly_records import FOREIGN, K1, K2, OWNER, WINDOW, at, background, ev, frame
+from tests.test_anomaly_records import (
+    FOREIGN,
+    K1,
+    K2,
+    OWNER,
+    START,
+    WINDOW,
+    at,
+    background,
+    ev,
+    frame,
+)
 
 BACKGROUND = background(21)
 
@@ -192,6 +203,24 @@ def test_control_plane_near_miss_habitual_admin(profile):
         ev(at(1, 10), "ScheduleKeyDeletion", "admin", "10.0.9.9", read_only=False)
     ]
     assert "control_plane" not in kinds(scan(profile, window))
+
+
+def test_denied_attempts_in_the_baseline_are_not_a_habit():
+    # "ops" only ever tried DisableKey and was denied: its first success is news.
+    denied = [
+        ev(
+            START + timedelta(days=d, hours=11),
+            "DisableKey",
+            "ops",
+            error="AccessDeniedException",
+            read_only=False,
+        )
+        for d in range(0, 21, 3)
+    ]
+    learned = fold(BaselineLearner(), [frame(BACKGROUND + denied)])
+    window = quiet_day() + [ev(at(1, 10), "DisableKey", "ops", read_only=False)]
+    found = [f for f in scan(learned, window).findings if f.kind == "control_plane"]
+    assert len(found) == 1 and "ops" in found[0].principal
 
 
 def test_profile_including_the_window_still_flags_it():

@@ -317,9 +317,11 @@ def _enrich_lazy(frame: pl.LazyFrame, has_ec: bool) -> pl.LazyFrame:
         ).alias("api_scope"),
         pl.col(S.ERROR_CODE).alias("error"),
         is_error.alias("is_error"),
-        pl.col(S.EVENT_NAME).is_in(list(CONTROL_OPS)).alias("is_control"),
+        # A habit is what a principal succeeds at: a denied DisableKey in the
+        # baseline must not make the next successful one look routine.
+        (pl.col(S.EVENT_NAME).is_in(list(CONTROL_OPS)) & ~is_error).alias("is_control"),
         (~metadata_expr()).fill_null(True).alias("is_use"),
-        pl.col(S.EVENT_NAME).is_in(list(DESTRUCTIVE_OPS)).alias("is_destructive"),
+        (pl.col(S.EVENT_NAME).is_in(list(DESTRUCTIVE_OPS)) & ~is_error).alias("is_destructive"),
         (pl.col(S.READ_ONLY) == False).fill_null(False).alias("is_write"),  # noqa: E712
         pl.col("ec") if has_ec else _ec_expr(),
     )
