@@ -10,9 +10,7 @@ from rich.console import Console
 
 from kmslog.analyses.baseline import BaselineLearner
 from kmslog.baseline.profile import Profile, ProfileError
-from kmslog.commands.options import EXIT_STRICT, EXIT_USAGE, parse_instant, progress_bar
-from kmslog.run.api import ScanOptions
-from kmslog.run.executor import NoInputError, StrictError, run
+from kmslog.commands.options import EXIT_USAGE, run_or_exit, scan_options
 
 
 def _merge(inputs: list[str], output: Path, err: Console) -> None:
@@ -73,29 +71,9 @@ def baseline(
     if merge:
         _merge(paths, output, err)
         return
-    options = ScanOptions(
-        since=None if since is None else parse_instant(since),
-        until=None if until is None else parse_instant(until, end_of_day=True),
-        strict=strict,
-        jobs=jobs,
-    )
-    if options.since and options.until and options.since > options.until:
-        raise typer.BadParameter("--since is after --until")
+    options = scan_options(since, until, strict=strict, jobs=jobs)
     learner = BaselineLearner(sources=tuple(paths))
-    bar, update = progress_bar(err) if not no_progress and err.is_terminal else (None, None)
-    try:
-        if bar is not None:
-            bar.start()
-        result = run(paths, [learner], options, progress=update)
-    except NoInputError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StrictError as exc:
-        err.print(f"error (--strict): {exc}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_STRICT) from None
-    finally:
-        if bar is not None:
-            bar.stop()
+    result = run_or_exit(paths, [learner], options, show_progress=not no_progress)
     profile: Profile = result.results[learner.name]
     profile.write(output)
     stats = result.stats

@@ -11,12 +11,10 @@ import typer
 from rich.console import Console
 
 from kmslog.analyses.filtering import FilterAnalysis, FilterResult
-from kmslog.commands.options import EXIT_STRICT, EXIT_USAGE, parse_instant
+from kmslog.commands.options import EXIT_STRICT, EXIT_USAGE, run_or_exit, scan_options
 from kmslog.patterns import PatternError, parse
 from kmslog.report.filter_report import json_document, ndjson_lines, print_table
 from kmslog.report.safe import clean
-from kmslog.run.api import ScanOptions
-from kmslog.run.executor import NoInputError, StrictError, run
 
 
 class FilterFormat(StrEnum):
@@ -52,6 +50,7 @@ def filter_command(
     strict: Annotated[
         bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
     ] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """Print the CloudTrail records a filter pattern matches, in time order."""
     try:
@@ -60,21 +59,9 @@ def filter_command(
         raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
     for warning in parsed.warnings:
         sys.stderr.write(clean(f"warning: {warning}") + "\n")
-    options = ScanOptions(
-        since=None if since is None else parse_instant(since),
-        until=None if until is None else parse_instant(until, end_of_day=True),
-        strict=strict,
-        jobs=jobs,
-    )
-    if options.since and options.until and options.since > options.until:
-        raise typer.BadParameter("--since is after --until")
+    options = scan_options(since, until, strict=strict, jobs=jobs)
     analysis = FilterAnalysis(parsed)
-    try:
-        outcome = run(paths, [analysis], options)
-    except NoInputError as exc:
-        raise _fail(f"error: {exc}") from None
-    except StrictError as exc:
-        raise _fail(f"error (--strict): {exc}", EXIT_STRICT) from None
+    outcome = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
     result: FilterResult = outcome.results[analysis.name]
     if output_format is FilterFormat.ndjson:
         out = sys.stdout.buffer

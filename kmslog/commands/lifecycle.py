@@ -12,12 +12,11 @@ import typer
 from rich.console import Console
 
 from kmslog.analyses.lifecycle import LifecycleAnalysis
-from kmslog.commands.options import EXIT_STRICT, EXIT_USAGE, parse_instant
+from kmslog.commands.options import EXIT_USAGE, run_or_exit, scan_options
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.report.lifecycle_console import print_all, print_result
 from kmslog.report.lifecycle_html import render_html
 from kmslog.report.lifecycle_json import all_keys_data, result_data
-from kmslog.run.api import ScanOptions
 
 EXIT_NOT_FOUND = 1
 
@@ -50,9 +49,9 @@ def lifecycle(
     region: Annotated[list[str] | None, typer.Option(help="Only this region.")] = None,
     jobs: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad file or record.")] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
-    from kmslog.run.executor import NoInputError, StrictError, run
 
     err = Console(stderr=True, highlight=False)
     if all_keys:
@@ -65,23 +64,9 @@ def lifecycle(
     if output_format is LifecycleFormat.html and output is None:
         err.print("error: --format html needs -o FILE", markup=False)
         raise typer.Exit(EXIT_USAGE)
-    options = ScanOptions(
-        since=None if since is None else parse_instant(since),
-        until=None if until is None else parse_instant(until, end_of_day=True),
-        accounts=frozenset(account or ()),
-        regions=frozenset(region or ()),
-        strict=strict,
-        jobs=jobs,
-    )
+    options = scan_options(since, until, accounts=account, regions=region, strict=strict, jobs=jobs)
     analysis = LifecycleAnalysis(query)
-    try:
-        run_result = run(paths, [analysis], options)
-    except NoInputError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StrictError as exc:
-        err.print(f"error (--strict): {exc}", markup=False)
-        raise typer.Exit(EXIT_STRICT) from None
+    run_result = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
     for rejection in run_result.stats.rejections[:20]:
         err.print(
             f"warning: {rejection.source} {rejection.position_kind} {rejection.position}: "

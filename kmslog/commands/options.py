@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,6 +16,10 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+
+from kmslog.analyses.base import Analysis
+from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, RunResult, ScanOptions
+from kmslog.run.executor import NoInputError, StrictError, run
 
 EXIT_FOUND = 1
 EXIT_USAGE = 2
@@ -77,3 +82,58 @@ def progress_bar(console: Console) -> tuple[Progress, Callable[[int, int, int, i
         )
 
     return bar, update
+
+
+def scan_options(
+    since: str | None,
+    until: str | None,
+    *,
+    accounts: list[str] | None = None,
+    regions: list[str] | None = None,
+    strict: bool = False,
+    jobs: int | None = None,
+    max_decompressed_size: str | None = None,
+) -> ScanOptions:
+    """The run options from command-line text; a usage error when they contradict."""
+    options = ScanOptions(
+        since=None if since is None else parse_instant(since),
+        until=None if until is None else parse_instant(until, end_of_day=True),
+        accounts=frozenset(accounts or ()),
+        regions=frozenset(regions or ()),
+        strict=strict,
+        jobs=jobs,
+        max_decompressed_bytes=(
+            DEFAULT_MAX_DECOMPRESSED
+            if max_decompressed_size is None
+            else parse_size(max_decompressed_size)
+        ),
+    )
+    if options.since and options.until and options.since > options.until:
+        raise typer.BadParameter("--since is after --until")
+    return options
+
+
+def run_or_exit(
+    paths: Sequence[str],
+    analyses: Sequence[Analysis[Any, Any]],
+    options: ScanOptions,
+    *,
+    show_progress: bool = True,
+) -> RunResult:
+    """Run the analyses with a progress bar on stderr (when it is a terminal); input
+    errors end the command with a message and the matching exit status."""
+    err = Console(stderr=True, highlight=False)
+    bar, update = progress_bar(err) if show_progress and err.is_terminal else (None, None)
+    try:
+        if bar is not None:
+            bar.start()
+        return run(paths, analyses, options, progress=update)
+    except NoInputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StrictError as exc:
+        err.print(f"error (--strict): {exc}", markup=False)
+        raise typer.Exit(EXIT_STRICT) from None
+    finally:
+        if bar is not None:
+            bar.stop()

@@ -22,13 +22,12 @@ from kmslog.commands.options import (
     EXIT_STRICT,
     EXIT_USAGE,
     parse_instant,
-    parse_size,
-    progress_bar,
+    run_or_exit,
+    scan_options,
 )
 from kmslog.report.summary_console import print_summary
 from kmslog.report.summary_json import summary_data
-from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, RunResult, ScanOptions
-from kmslog.run.executor import NoInputError, StrictError, run
+from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, RunResult
 
 
 class OutputFormat(StrEnum):
@@ -131,17 +130,15 @@ def scan(
 ) -> None:
     """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay
     their CloudWatch alarms, and (with --baseline) flag usage that departs from the profile."""
-    options = ScanOptions(
-        since=None if since is None else parse_instant(since),
-        until=None if until is None else parse_instant(until, end_of_day=True),
-        accounts=frozenset(account or ()),
-        regions=frozenset(region or ()),
+    options = scan_options(
+        since,
+        until,
+        accounts=account,
+        regions=region,
         strict=strict,
         jobs=jobs,
-        max_decompressed_bytes=parse_size(max_decompressed_size),
+        max_decompressed_size=max_decompressed_size,
     )
-    if options.since and options.until and options.since > options.until:
-        raise typer.BadParameter("--since is after --until")
     chosen = sections()
     from kmslog.metrics.rules import RuleError
     from kmslog.report.detections_section import (
@@ -168,22 +165,9 @@ def scan(
         from kmslog.report.anomalies_section import anomaly_section
 
         chosen.append(anomaly_section(baseline, options, threshold or [], thresholds_file))
-    err = Console(stderr=True)
-    show_progress = not no_progress and err.is_terminal
-    bar, update = progress_bar(err) if show_progress else (None, None)
-    try:
-        if bar is not None:
-            bar.start()
-        result = run(paths, [s.analysis for s in chosen], options, progress=update)
-    except NoInputError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StrictError as exc:
-        err.print(f"error (--strict): {exc}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_STRICT) from None
-    finally:
-        if bar is not None:
-            bar.stop()
+    result = run_or_exit(
+        paths, [s.analysis for s in chosen], options, show_progress=not no_progress
+    )
     status = exit_status(result.results[detections.analysis.name], fail_mode)
     if output_format is not OutputFormat.table:
         document: dict[str, Any] = {}
