@@ -11,6 +11,12 @@ An analysis never opens files; it sees polars frames of the event schema
 
 That shape is what lets the same analysis run serially, in a process pool, or on a
 cluster without change.
+
+An analysis may also declare ``columns``: the schema columns its ``update``
+reads (a frozenset of names; absent or None means all). The runner then decodes
+only the union of what its analyses declare; frames keep the whole schema, the
+other columns all null. A wrong declaration silently changes results, so
+declare only what ``update`` provably reads.
 """
 
 from __future__ import annotations
@@ -37,6 +43,12 @@ class Analysis(Protocol[P, R]):
     def combine(self, a: P, b: P) -> P: ...
 
     def finish(self, state: P) -> R: ...
+
+
+def columns_of(analysis: Analysis[Any, Any]) -> frozenset[str] | None:
+    """The columns ``analysis`` declares it reads, or None for all."""
+    columns = getattr(analysis, "columns", None)
+    return None if columns is None else frozenset(columns)
 
 
 def fold(analysis: Analysis[Any, Any], frames: Iterable[pl.DataFrame]) -> Any:

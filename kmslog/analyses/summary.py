@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 import polars as pl
 
@@ -55,6 +56,16 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
 @dataclass(frozen=True)
 class SummaryAnalysis:
     name: str = "summary"
+    columns: ClassVar[frozenset[str]] = frozenset(
+        {
+            S.RECIPIENT_ACCOUNT_ID,
+            S.AWS_REGION,
+            S.EVENT_SOURCE,
+            S.EVENT_NAME,
+            S.ERROR_CODE,
+            S.EVENT_TIME,
+        }
+    )
 
     def start(self) -> SummaryState:
         return SummaryState()

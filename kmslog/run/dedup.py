@@ -18,6 +18,8 @@ from kmslog.decode import schema as S
 
 _SEED = 0x6B6D736C6F67
 HASH = "__dedup_hash"
+# What the key reads (the decoder must build them whatever the analyses need).
+KEY_COLUMNS = frozenset({S.RECIPIENT_ACCOUNT_ID, S.EVENT_ID})
 
 
 def key_hash() -> pl.Expr:

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from kmslog.analyses.base import Analysis
+from kmslog.analyses.base import Analysis, columns_of
 from kmslog.decode import schema as S
-from kmslog.decode.records import Assembler, read_segments
+from kmslog.decode.records import Assembler, Columns, normalize, read_segments
 from kmslog.run.api import Rejection, ScanOptions
-from kmslog.run.dedup import drop_duplicates, sorted_unique
+from kmslog.run.dedup import KEY_COLUMNS, drop_duplicates, sorted_unique
 from kmslog.sources.local import SourceError
 
 
@@ -67,6 +67,22 @@ def selection(options: ScanOptions) -> pl.Expr | None:
     return pl.all_horizontal(terms).fill_null(False)
 
 
+# What the row selection (``selection``) reads.
+SELECTION_COLUMNS = frozenset({S.EVENT_TIME, S.RECIPIENT_ACCOUNT_ID, S.AWS_REGION})
+
+
+def needed_columns(analyses: tuple[Analysis[Any, Any], ...]) -> Columns:
+    """The columns to decode: what the analyses declare, plus what selection
+    and dedup read; None (all) as soon as one analysis does not say."""
+    wanted = set(SELECTION_COLUMNS | KEY_COLUMNS)
+    for analysis in analyses:
+        columns = columns_of(analysis)
+        if columns is None:
+            return None
+        wanted |= columns
+    return normalize(wanted)
+
+
 def process_group(task: GroupTask) -> GroupOutcome:
     # Decoding allocates millions of objects that never form cycles: collector
     # passes over them are pure cost.
@@ -86,12 +102,13 @@ class _Group:
         self.select = selection(task.options)
         self.earlier = np.sort(task.skip)
         self.hashes: list[np.ndarray] = []
-        self.assembler = Assembler()
+        self.columns = needed_columns(task.analyses)
+        self.assembler = Assembler(self.columns)
 
     def run(self) -> GroupOutcome:
         out = self.out
         for path in self.task.paths:
-            pieces = read_segments(path, self.task.options.max_decompressed_bytes)
+            pieces = read_segments(path, self.task.options.max_decompressed_bytes, self.columns)
             try:
                 # A file is taken apart completely before its first segment comes
                 # out, so a file that fails contributes no rows.
