@@ -15,10 +15,13 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+from kmslog.analyses.detections import DetectionsAnalysis
+from kmslog.analyses.filtering import FilterAnalysis
 from kmslog.analyses.summary import SummaryAnalysis
 from kmslog.cli import app
 from kmslog.decode import records as R
 from kmslog.decode import schema as S
+from kmslog.patterns import parse
 from kmslog.run import worker
 from kmslog.run.api import ScanOptions
 from kmslog.run.executor import run
@@ -166,8 +169,51 @@ def test_run_with_projection_equals_the_full_decode(tmp_path):
         assert None in names.results["names"]
 
 
+def test_declared_columns_of_expression_analyses():
+    detections = DetectionsAnalysis().columns
+    assert detections is not None
+    assert {S.KEY_IDS, S.IDENTITY_ARN, S.ERROR_MESSAGE, S.RAW} <= detections
+    assert S.MANAGEMENT_EVENT not in detections
+    text = FilterAnalysis(parse('{ $.readOnly IS FALSE && $.eventName = "Decrypt" }')).columns
+    assert text is not None and {S.READ_ONLY, S.EVENT_NAME, S.RAW} <= text
+    assert S.USER_AGENT not in text
+
+
+PATTERNS = [
+    '{ $.eventSource = kms* && $.errorMessage = "* is pending deletion." }',
+    '{ $.requestParameters.encryptionContext.a = "b" }',
+    '{ $.userIdentity.type = "AssumedRole" && $.readOnly IS TRUE }',
+    "{ $.eventName = 12 || $.recipientAccountId = 5 }",
+    "Decrypt",
+    '"aws-cli"',
+]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_filter_with_projection_equals_the_full_decode(tmp_path, monkeypatch, pattern):
+    records = [record(i) for i in range(5)] + [
+        {**r, "eventID": f"o{i}"} for i, r in enumerate(ODD) if isinstance(r, dict)
+    ]
+    write_trail(layout_path(tmp_path), records)
+    analysis = FilterAnalysis(parse(pattern))
+    assert analysis.columns is not None
+    projected = run([str(tmp_path)], [analysis], ScanOptions(jobs=1))
+    monkeypatch.setattr(worker, "needed_columns", lambda analyses: None)
+    full = run([str(tmp_path)], [analysis], ScanOptions(jobs=1))
+    assert projected.stats == full.stats
+    assert projected.results["filter"].matches.equals(full.results["filter"].matches)
+    assert projected.results["filter"].scanned == full.results["filter"].scanned
+
+
 @pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_logs absent")
 def test_scan_output_unchanged_by_projection(monkeypatch):
+    built: list[frozenset[str] | None] = []
+    needed = worker.needed_columns
+
+    def spy(analyses: Any) -> frozenset[str] | None:
+        built.append(needed(analyses))
+        return built[-1]
+
     def scan() -> dict[str, Any]:
         out = CliRunner().invoke(
             app, ["scan", "--no-progress", "--jobs", "1", "--format", "json", str(SAMPLE)]
@@ -175,6 +221,8 @@ def test_scan_output_unchanged_by_projection(monkeypatch):
         assert out.exit_code in (0, 1), out.output
         return json.loads(out.stdout)
 
+    monkeypatch.setattr(worker, "needed_columns", spy)
     projected = scan()
+    assert built and all(c is not None and S.MANAGEMENT_EVENT not in c for c in built)
     monkeypatch.setattr(worker, "needed_columns", lambda analyses: None)
     assert scan() == projected

@@ -21,10 +21,13 @@ declare only what ``update`` provably reads.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import polars as pl
+
+from kmslog.decode import schema as S
 
 P = TypeVar("P")
 R = TypeVar("R", covariant=True)
@@ -49,6 +52,41 @@ def columns_of(analysis: Analysis[Any, Any]) -> frozenset[str] | None:
     """The columns ``analysis`` declares it reads, or None for all."""
     columns = getattr(analysis, "columns", None)
     return None if columns is None else frozenset(columns)
+
+
+def columns_read(exprs: Iterable[pl.Expr], made: Iterable[str] = ()) -> frozenset[str] | None:
+    """The schema columns ``exprs`` read (``made``: names the expressions refer
+    to that are computed on the way, not read), or None when that cannot be
+    told: a selector or wildcard, a name outside the schema, an expression
+    that does not serialize."""
+    names: set[str] = set()
+    for expr in exprs:
+        try:
+            tree = json.loads(expr.meta.serialize(format="json"))
+        except Exception:  # noqa: BLE001 - then nothing can be said about it
+            return None
+        if not _columns_in(tree, names):
+            return None
+    names -= set(made)
+    if not names <= set(S.SCHEMA.names):
+        return None
+    return frozenset(names)
+
+
+def _columns_in(node: Any, names: set[str]) -> bool:
+    """Add the columns named in a serialized expression; False on a selector."""
+    if isinstance(node, list):
+        return all(_columns_in(item, names) for item in node)
+    if not isinstance(node, dict):
+        return True
+    for key, value in node.items():
+        if key == "Selector":
+            return False
+        if key == "Column" and isinstance(value, str):
+            names.add(value)
+        elif not _columns_in(value, names):
+            return False
+    return True
 
 
 def fold(analysis: Analysis[Any, Any], frames: Iterable[pl.DataFrame]) -> Any:

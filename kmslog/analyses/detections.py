@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Any
 
 import polars as pl
 
+from kmslog.analyses.base import columns_read
 from kmslog.decode import schema as S
 from kmslog.metrics import existence, key_material
 from kmslog.metrics.alarm import AlarmSpec, AlarmState, period_values, replay
@@ -109,6 +110,11 @@ class DetectionsAnalysis:
     rules: RuleSet = field(default_factory=builtin_rules)
     as_of: datetime | None = None
     name: str = "detections"
+
+    @property
+    def columns(self) -> frozenset[str] | None:
+        """What ``update`` reads: the columns of its expressions."""
+        return _read_columns(self.rules)
 
     def start(self) -> DetectionsState:
         return DetectionsState()
@@ -220,6 +226,21 @@ class DetectionsAnalysis:
             events=state.events,
             skipped=skipped,
         )
+
+
+@lru_cache(maxsize=16)
+def _read_columns(rules: RuleSet) -> frozenset[str] | None:
+    compiled = compile_rules(rules)
+    exprs = [
+        *(c.mask for c in compiled),
+        *candidate_columns(compiled),
+        existence.config_frame_filter(),
+        key_material.frame_filter(),
+        pl.col(S.RAW),
+        pl.col(S.EVENT_TIME),
+        pl.col(S.RECIPIENT_ACCOUNT_ID),
+    ]
+    return columns_read(exprs, made=[mask_column(i) for i in range(len(compiled))])
 
 
 def _compact(state: DetectionsState) -> DetectionsState:

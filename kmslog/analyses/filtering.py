@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from kmslog.analyses.base import columns_read
 from kmslog.decode import schema as S
 from kmslog.patterns import FilterPattern
 
@@ -48,6 +49,11 @@ class FilterResult:
 class FilterAnalysis:
     pattern: FilterPattern
     name: str = "filter"
+
+    @property
+    def columns(self) -> frozenset[str] | None:
+        """What ``update`` reads: the pattern's columns and the evidence."""
+        return columns_read([self.pattern.to_polars(), *(pl.col(c) for c in EVIDENCE)])
 
     def start(self) -> FilterState:
         return FilterState()
