@@ -188,37 +188,36 @@ def _decoders(columns: Columns) -> _Decoders:
     )
 
 
-def _key_ids(r: _Record) -> list[str]:
-    """Same order and de-duplication as ``flatten.key_ids`` (unrolled: it runs
-    once per record)."""
+def _key_ids(r: Any) -> list[str]:
+    """Same order and de-duplication as ``flatten.key_ids`` (unrolled, each
+    attribute read once: it runs once per record)."""
+    found: list[str] = []
     resources = r.resources
-    q = r.requestParameters
-    p = r.responseElements
-    d = r.serviceEventDetails
     if resources:
-        found = [a for x in resources if (a := x.ARN) and ":kms:" in a]
-    elif q is None and p is None and d is None:
-        return []
-    else:
-        found = []
+        for x in resources:
+            if (v := x.ARN) and ":kms:" in v:
+                found.append(v)
+    q = r.requestParameters
     if q is not None:
-        if q.keyId:
-            found.append(q.keyId)
-        if q.targetKeyId:
-            found.append(q.targetKeyId)
-        if q.sourceKeyId:
-            found.append(q.sourceKeyId)
-        if q.destinationKeyId:
-            found.append(q.destinationKeyId)
+        if v := q.keyId:
+            found.append(v)
+        if v := q.targetKeyId:
+            found.append(v)
+        if v := q.sourceKeyId:
+            found.append(v)
+        if v := q.destinationKeyId:
+            found.append(v)
+    p = r.responseElements
     if p is not None:
-        if p.keyId:
-            found.append(p.keyId)
-        if p.keyMetadata is not None and p.keyMetadata.arn:
-            found.append(p.keyMetadata.arn)
-        if p.replicaKeyMetadata is not None and p.replicaKeyMetadata.arn:
-            found.append(p.replicaKeyMetadata.arn)
-    if d is not None and d.keyId:
-        found.append(d.keyId)
+        if v := p.keyId:
+            found.append(v)
+        if (m := p.keyMetadata) is not None and (v := m.arn):
+            found.append(v)
+        if (m := p.replicaKeyMetadata) is not None and (v := m.arn):
+            found.append(v)
+    d = r.serviceEventDetails
+    if d is not None and (v := d.keyId):
+        found.append(v)
     n = len(found)
     if n < 2 or (n == 2 and found[0] != found[1]):
         return found
@@ -230,16 +229,24 @@ def _key_ids(r: _Record) -> list[str]:
 _STRICT_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9]Z$"
 
 
+_TIME = pl.col("t")
+# One polars query: canonical strings parsed, everything else null.
+_CANONICAL_TIME = (
+    pl.when(_TIME.str.contains(_STRICT_TIME) & ~_TIME.str.starts_with("0000"))
+    .then(
+        _TIME.str.to_datetime(
+            "%Y-%m-%dT%H:%M:%SZ", time_unit="ms", time_zone="UTC", strict=False, exact=True
+        )
+    )
+    .otherwise(None)
+)
+
+
 def event_times(values: Sequence[str | None]) -> pa.Array:
     """``parse_event_time`` over a column, vectorized for the canonical
     ``YYYY-MM-DDTHH:MM:SSZ`` form; other forms go through the reference parser."""
-    series = pl.Series(values, dtype=pl.String)
-    canonical = series.str.contains(_STRICT_TIME) & ~series.str.starts_with("0000")
-    parsed = series.str.to_datetime(
-        "%Y-%m-%dT%H:%M:%SZ", time_unit="ms", time_zone="UTC", strict=False, exact=True
-    )
-    parsed = pl.select(pl.when(canonical).then(parsed).otherwise(None)).to_series()
-    result = parsed.to_arrow().cast(S.UTC_TS)
+    frame = pl.DataFrame({"t": pl.Series(values, dtype=pl.String)})
+    result = frame.select(_CANONICAL_TIME).to_series().to_arrow().cast(S.UTC_TS)
     if not result.null_count:
         return result
     mask = result.is_null()
