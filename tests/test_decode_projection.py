@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from kmslog.analyses.detections import DetectionsAnalysis
@@ -25,7 +27,8 @@ from kmslog.patterns import parse
 from kmslog.run import worker
 from kmslog.run.api import ScanOptions
 from kmslog.run.executor import run
-from tests.ingest_fixtures import KEY, encode, layout_path, record, write, write_trail
+from tests.ingest_fixtures import KEY, SHAPES, encode, layout_path, record, write, write_trail
+from tests.test_decode_fast import VARIED, _external_records, _json, _record
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
@@ -102,6 +105,46 @@ def test_assembled_segments_of_many_files(columns):
         return out
 
     _check_projection(batch(None), batch(columns), columns)
+
+
+def _whole(data: bytes, columns: frozenset[str] | None) -> tuple[pa.Table, list[Any]]:
+    chunks = list(R.decode_bytes(data, "mem", columns))
+    table = pa.Table.from_batches([c.batch for c in chunks], schema=S.SCHEMA)
+    return table, [(c.seen, c.rejections) for c in chunks]
+
+
+def _same_but_projected(data: bytes, columns: frozenset[str]) -> None:
+    full, full_counts = _whole(data, None)
+    part, part_counts = _whole(data, columns)
+    assert part_counts == full_counts
+    batch = full.combine_chunks().to_batches()
+    if batch:
+        _check_projection(batch[0], part.combine_chunks().to_batches()[0], columns)
+    else:
+        assert part.num_rows == 0
+
+
+_columns = st.sets(st.sampled_from(S.SCHEMA.names)).map(frozenset)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    records=st.lists(st.one_of(_record, _record, _record, _json), min_size=1, max_size=6),
+    shape=st.sampled_from([s for s in SHAPES if s not in ("single", "records_gz")]),
+    columns=_columns,
+)
+def test_any_records_projected_read_back_as_full(records, shape, columns):
+    _same_but_projected(encode(records, shape), columns)
+
+
+@pytest.mark.parametrize("columns", COLUMN_SETS, ids=lambda c: ",".join(sorted(c)) or "none")
+def test_projection_on_varied_and_external_records(columns):
+    _same_but_projected(encode(VARIED, "records"), columns)
+    try:
+        external = _external_records()
+    except pytest.skip.Exception:
+        return
+    _same_but_projected(encode(external, "records"), columns)
 
 
 def test_normalize():
@@ -203,6 +246,16 @@ def test_filter_with_projection_equals_the_full_decode(tmp_path, monkeypatch, pa
     assert projected.stats == full.stats
     assert projected.results["filter"].matches.equals(full.results["filter"].matches)
     assert projected.results["filter"].scanned == full.results["filter"].scanned
+
+
+def test_parallel_projected_run_equals_serial_full(tmp_path):
+    for f in range(4):
+        records = [record(100 * f + i) for i in range(30)] + [{**ODD[2], "eventID": f"o{f}"}]
+        write_trail(layout_path(tmp_path, stamp=f"20240501T10{f}0Z", unique=f"{f}" * 16), records)
+    parallel = run([str(tmp_path)], [SummaryAnalysis()], ScanOptions(jobs=2))
+    serial = run([str(tmp_path)], [Everything()], ScanOptions(jobs=1))
+    assert parallel.stats == serial.stats
+    assert parallel.results["summary"] == serial.results["everything"]
 
 
 @pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_logs absent")
