@@ -5,6 +5,9 @@ path decodes only the needed fields into ``gc=False`` msgspec Structs whose
 field types encode the typing rule (``str | None``); a record that does not fit
 them (a number where a string was expected, an object that is not one, …) is
 re-read by the reference ``flatten`` instead, so the rule holds either way.
+
+With ``columns`` (see :func:`normalize`) only those columns are built, from
+Structs holding only the fields they come from; the others are all null.
 """
 
 from __future__ import annotations
