@@ -215,7 +215,7 @@ def test_run_with_projection_equals_the_full_decode(tmp_path):
 def test_declared_columns_of_expression_analyses():
     detections = DetectionsAnalysis().columns
     assert detections is not None
-    assert {S.KEY_IDS, S.IDENTITY_ARN, S.ERROR_MESSAGE, S.RAW} <= detections
+    assert {S.EVENT_NAME, S.ERROR_MESSAGE, S.RAW} <= detections  # evidence: re-decoded
     assert S.MANAGEMENT_EVENT not in detections
     text = FilterAnalysis(parse('{ $.readOnly IS FALSE && $.eventName = "Decrypt" }')).columns
     assert text is not None and {S.READ_ONLY, S.EVENT_NAME, S.RAW} <= text

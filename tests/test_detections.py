@@ -347,3 +347,120 @@ def test_as_of_moves_the_key_material_check(tmp_path):
     assert later["key_material"][0]["seconds_until_expiration"] == 86400
     before = json.loads(runner.invoke(app, [*base, "--as-of", "2024-04-01"]).stdout)
     assert before["key_material"] == []
+
+
+def projected(full: pl.DataFrame, columns: frozenset[str]) -> pl.DataFrame:
+    """``full`` as a run decoding only ``columns`` hands it over: the rest all null."""
+    return full.with_columns(
+        pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in full.schema.items()
+        if name not in columns
+    )
+
+
+def test_builtin_rules_declare_only_the_columns_their_masks_read():
+    columns = DetectionsAnalysis().columns
+    assert columns is not None
+    assert {"event_source", "event_name", "error_message"} <= columns
+    evidence = {"identity_arn", "identity_type", "source_ip", "user_agent", "key_ids"}
+    assert not columns & (evidence | {"error_code", "event_id", "aws_region"})
+    # A user rule reading another column declares it: its mask needs it.
+    typed = rules_from_toml(
+        """
+[[rule]]
+id = "root"
+[rule.filter]
+pattern = '{ $.userIdentity.type = "Root" }'
+namespace = "T"
+metric = "RootCalls"
+dimensions = { Ip = "$.sourceIPAddress" }
+"""
+    )
+    assert {"identity_type", "source_ip"} <= (DetectionsAnalysis(rules=typed).columns or set())
+
+
+def test_evidence_is_decoded_again_when_the_frame_lacks_it():
+    records = [
+        call(0, "09:00:00", "Decrypt"),
+        call(1, "09:00:10", "DisableKey", sourceIPAddress="198.51.100.9"),
+        call(
+            2,
+            "09:00:20",
+            "Decrypt",
+            errorCode="KMSInvalidStateException",
+            errorMessage=f"{KEY} is pending deletion.",
+            requestParameters={"encryptionContext": {"a": "b"}},
+            resources=None,
+            userIdentity={"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/bob"},
+        ),
+        call(
+            3,
+            "09:00:30",
+            "ImportKeyMaterial",
+            requestParameters={
+                "keyId": KEY,
+                "expirationModel": "KEY_MATERIAL_EXPIRES",
+                "validTo": "May 8, 2024, 9:00:00 AM",
+            },
+        ),
+        config(4, "09:00:40", "PutMetricAlarm", {"alarmName": "A", "actionsEnabled": False}),
+    ]
+    full = frame(records)
+    analysis = DetectionsAnalysis()
+    assert analysis.columns is not None
+    part = projected(full, analysis.columns)
+    assert part["identity_arn"].null_count() == part.height  # the projection bites
+    whole, cut = fold(analysis, [full]), fold(analysis, [part])
+    assert cut.findings.equals(whole.findings)
+    assert cut.key_material == whole.key_material and len(cut.key_material) == 1
+    assert cut.alarms == whole.alarms
+    by_event = {r["event_id"]: r for r in cut.findings.iter_rows(named=True)}
+    disabled = by_event["evt-000001"]
+    assert disabled["principal_arn"] == f"arn:aws:iam::{ACCOUNT}:role/app"
+    assert disabled["source_ip"] == "198.51.100.9" and disabled["key_arn"] == KEY
+    assert disabled["user_agent"] == "aws-cli/2.15" and disabled["aws_region"] == "us-east-1"
+    failed = by_event["evt-000002"]
+    assert failed["error_code"] == "KMSInvalidStateException" and failed["key_arn"] == KEY
+    assert failed["principal_arn"] == f"arn:aws:iam::{ACCOUNT}:user/bob"
+    state = analysis.update(analysis.start(), part)
+    (change,) = state.config
+    assert change.principal == f"arn:aws:sts::{ACCOUNT}:assumed-role/app/session"
+    assert change.actions_enabled is False and change.account == ACCOUNT
+
+
+def test_user_rule_on_other_columns_matches_under_projection():
+    rules = rules_from_toml(
+        """
+[[rule]]
+id = "root"
+[rule.filter]
+pattern = '{ $.userIdentity.type = "Root" }'
+namespace = "T"
+metric = "RootCalls"
+dimensions = { Ip = "$.sourceIPAddress" }
+"""
+    )
+    records = [
+        call(0, "09:00:00", "Decrypt"),
+        call(1, "09:00:10", "Encrypt", userIdentity={"type": "Root", "accountId": ACCOUNT}),
+    ]
+    analysis = DetectionsAnalysis(rules=rules)
+    assert analysis.columns is not None
+    cut = fold(analysis, [projected(frame(records), analysis.columns)])
+    (row,) = cut.findings.iter_rows(named=True)
+    assert row["event_id"] == "evt-000001" and row["principal_arn"] == f"account:{ACCOUNT}"
+    assert row["source_ip"] == "203.0.113.7"
+
+
+def test_row_whose_text_does_not_decode_alone_keeps_the_frames_cells():
+    records = [call(i, f"09:00:{i:02d}", "DisableKey") for i in range(3)]
+    full = frame(records)
+    broken = full.with_columns(
+        pl.when(pl.col("event_id") == "evt-000001")
+        .then(pl.lit("not json"))
+        .otherwise(pl.col("raw"))
+        .alias("raw")
+    )
+    whole, cut = fold(DetectionsAnalysis(), [full]), fold(DetectionsAnalysis(), [broken])
+    assert cut.findings.equals(whole.findings)
+    assert cut.findings["event_id"].to_list() == ["evt-000000", "evt-000001", "evt-000002"] * 2

@@ -3,8 +3,12 @@ imported key-material expiry, in one fold over the event frames.
 
 Per frame, all rule masks are computed in one polars pass and only the rows
 some rule (or the configuration / key-material bookkeeping) needs are kept;
-everything after that works on those few rows. The partial state is lists of
-small frames plus sets, so workers fold locally and the parent concatenates.
+everything after that works on those few rows. The analysis declares only the
+columns the masks, metric values and dimensions read: the evidence a finding
+carries (principal, key, source address, …) is decoded again from the ``raw``
+text of the matched rows, which are a few per thousand. The partial state is
+lists of small frames plus sets, so workers fold locally and the parent
+concatenates.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import polars as pl
 
 from kmslog.analyses.base import columns_read
 from kmslog.decode import schema as S
+from kmslog.decode.records import decode_chunk
 from kmslog.metrics import existence, key_material
 from kmslog.metrics.alarm import AlarmSpec, AlarmState, period_values, replay
 from kmslog.metrics.existence import ConfigChange, Segment
@@ -29,11 +34,12 @@ from kmslog.metrics.metric_filter import (
     DIMS,
     MINUTE,
     STREAM,
-    candidate_columns,
     compile_rules,
     dims_key,
     expand,
+    finding_columns,
     mask_column,
+    rule_columns,
 )
 from kmslog.metrics.rules import FilterRule, KeyMaterialRule, RuleSet
 from kmslog.metrics.statistics import Aggregate
@@ -44,7 +50,7 @@ _COMPACT_AT = 32
 
 @dataclass
 class DetectionsState:
-    # Rows some rule matched (metric_filter.candidate_columns); findings and
+    # Rows some rule matched (finding_columns and rule_columns); findings and
     # metric samples are expanded from them once, in finish.
     matches: list[pl.DataFrame] = field(default_factory=list)
     active_minutes: set[tuple[str, int]] = field(default_factory=set)
@@ -113,7 +119,8 @@ class DetectionsAnalysis:
 
     @property
     def columns(self) -> frozenset[str] | None:
-        """What ``update`` reads: the columns of its expressions."""
+        """What ``update`` reads from the frame: the columns of the masks, metric
+        values and dimensions (evidence comes from re-decoding ``raw``)."""
         return _read_columns(self.rules)
 
     def start(self) -> DetectionsState:
@@ -123,25 +130,11 @@ class DetectionsAnalysis:
         if frame.height == 0:
             return state
         compiled = compile_rules(self.rules)
-        masks = [c.mask.alias(mask_column(i)) for i, c in enumerate(compiled)]
-        wanted = [mask_column(i) for i in range(len(compiled))]
-        config = existence.config_frame_filter().alias("__config")
-        material = (
-            key_material.frame_filter().alias("__material")
-            if self.rules.key_material is not None
-            else pl.lit(False).alias("__material")
-        )
-        keep = _any_rule_expr([*wanted, "__config", "__material"])
+        marks, keep, keep_columns = _marking(self.rules)
         account = pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("")
         lazy = frame.lazy()
-        keep_columns = [
-            *candidate_columns(compiled),
-            "__config",
-            "__material",
-            pl.col(S.RAW),
-        ]
         queries = [
-            lazy.with_columns(*masks, config, material).filter(keep).select(keep_columns),
+            lazy.with_columns(*marks).filter(keep).select(*keep_columns),
             lazy.select(
                 pl.col(S.EVENT_TIME).min().alias("lo"),
                 pl.col(S.EVENT_TIME).max().alias("hi"),
@@ -163,6 +156,7 @@ class DetectionsAnalysis:
             state.active_minutes.update(minutes[0].iter_rows())
         if marked.height == 0:
             return state
+        marked = _with_evidence(marked)
         state.matches.append(marked.drop(S.RAW, "__config", "__material"))
         if marked["__config"].any():
             rows = marked.filter(pl.col("__config")).to_dicts()
@@ -233,14 +227,90 @@ def _read_columns(rules: RuleSet) -> frozenset[str] | None:
     compiled = compile_rules(rules)
     exprs = [
         *(c.mask for c in compiled),
-        *candidate_columns(compiled),
+        *rule_columns(compiled),
         existence.config_frame_filter(),
         key_material.frame_filter(),
-        pl.col(S.RAW),
-        pl.col(S.EVENT_TIME),
+        *(pl.col(c) for c in _FROM_FRAME),
         pl.col(S.RECIPIENT_ACCOUNT_ID),
     ]
     return columns_read(exprs, made=[mask_column(i) for i in range(len(compiled))])
+
+
+@lru_cache(maxsize=16)
+def _marking(rules: RuleSet) -> tuple[tuple[pl.Expr, ...], pl.Expr, tuple[pl.Expr, ...]]:
+    """The per-row flags (rule masks, configuration, key material), which rows
+    to keep, and what to keep of them: built once per rule set."""
+    compiled = compile_rules(rules)
+    masks = [c.mask.alias(mask_column(i)) for i, c in enumerate(compiled)]
+    wanted = [mask_column(i) for i in range(len(compiled))]
+    config = existence.config_frame_filter().alias("__config")
+    material = (
+        key_material.frame_filter().alias("__material")
+        if rules.key_material is not None
+        else pl.lit(False).alias("__material")
+    )
+    keep = _any_rule_expr([*wanted, "__config", "__material"])
+    keep_columns = [
+        *rule_columns(compiled),
+        pl.col("__config"),
+        pl.col("__material"),
+        *(pl.col(c) for c in (*_FROM_FRAME, *_evidence_cells())),
+    ]
+    return (*masks, config, material), keep, tuple(keep_columns)
+
+
+# Always built by the decoder, so taken from the frame rather than re-decoded.
+_FROM_FRAME = (S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, S.RAW)
+
+
+@lru_cache(maxsize=1)
+def _evidence_cells() -> tuple[str, ...]:
+    """The schema columns the evidence of a finding (and the configuration and
+    key-material rows) is computed from."""
+    read = columns_read(
+        [*finding_columns(), pl.col(S.ERROR_CODE), pl.col(S.IDENTITY_ARN), pl.col(S.EVENT_ID)]
+    )
+    assert read is not None
+    return tuple(c for c in S.SCHEMA.names if c in read and c not in _FROM_FRAME)
+
+
+def _with_evidence(marked: pl.DataFrame) -> pl.DataFrame:
+    """``marked`` (the kept rows, with the evidence cells as the frame had them)
+    with the evidence columns computed from cells decoded again from ``raw``.
+
+    A cell the frame holds is kept: it is what a full decode gives. A null one
+    may be a column the run did not decode, so the re-decoded cell fills it (a
+    real null decodes to null again). A row whose text does not decode alone
+    keeps the frame's cells."""
+    cells = _evidence_cells()
+    raws = [b"" if r is None else r.encode() for r in marked[S.RAW].to_list()]
+    batch, _ = decode_chunk(
+        raws, list(range(len(raws))), "matched rows", "record", frozenset(cells)
+    )
+    decoded = pl.DataFrame(pl.from_arrow(batch))
+    again = [decoded[c].alias(f"{c}__decoded") for c in cells]
+    if decoded.height == marked.height:
+        # Nothing rejected: the decoded rows keep the order of ``raws``.
+        joined = marked.hstack(again)
+    else:
+        joined = marked.with_row_index("__pos").join(
+            pl.DataFrame([decoded[S.RECORD_INDEX].cast(pl.UInt32).alias("__pos"), *again]),
+            on="__pos",
+            how="left",
+            maintain_order="left",
+        )
+    rest = [c for c in marked.columns if c.startswith("__")]
+    return (
+        joined.lazy()
+        .with_columns(pl.coalesce(c, f"{c}__decoded").alias(c) for c in cells)
+        .select(*_finding_exprs(), *rest, S.RAW)
+        .collect()
+    )
+
+
+@lru_cache(maxsize=1)
+def _finding_exprs() -> tuple[pl.Expr, ...]:
+    return tuple(finding_columns())
 
 
 def _compact(state: DetectionsState) -> DetectionsState:

@@ -117,10 +117,11 @@ def mask_column(index: int) -> str:
     return f"__rule{index}"
 
 
-def candidate_columns(compiled: Sequence[CompiledFilter]) -> list[pl.Expr]:
-    """What to keep of each row some rule matched: the evidence, per-rule metric
-    values and dimensions where they are not constant, and ``__rule``, the list of
-    the rules (by position) that matched the row."""
+def rule_columns(compiled: Sequence[CompiledFilter]) -> list[pl.Expr]:
+    """What to keep of each row some rule matched besides the evidence: per-rule
+    metric values and dimensions where they are not constant, and ``__rule``, the
+    list of the rules (by position) that matched the row. These read only what
+    the rules' patterns, values and dimensions read."""
     per_rule: list[pl.Expr] = []
     for i, c in enumerate(compiled):
         if c.value is not None:
@@ -137,14 +138,15 @@ def candidate_columns(compiled: Sequence[CompiledFilter]) -> list[pl.Expr]:
                 for i in range(len(compiled))
             ]
         ).list.drop_nulls()
-    return [*finding_columns(), *per_rule, index.alias("__rule")]
+    return [*per_rule, index.alias("__rule")]
 
 
 def expand(
     compiled: Sequence[CompiledFilter], candidates: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Findings (one row per event and rule) and per-minute samples from the rows
-    :func:`candidate_columns` kept. All rules are handled together, once."""
+    kept with :func:`finding_columns` and :func:`rule_columns`. All rules are
+    handled together, once."""
     if candidates.height == 0 or not compiled:
         return pl.DataFrame(), empty_samples()
     long = candidates.lazy().filter(pl.col("__rule").list.len() > 0).explode("__rule")
