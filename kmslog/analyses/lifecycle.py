@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 import polars as pl
 
@@ -168,6 +169,29 @@ class LifecycleAnalysis:
     query: str | None = None
     name: str = "lifecycle"
     rebucket_rows: int = 200_000
+    # What update() reads (principal_expr included); the ingest decodes only these.
+    columns: ClassVar[frozenset[str]] = frozenset(
+        {
+            S.EVENT_TIME,
+            S.EVENT_SOURCE,
+            S.EVENT_NAME,
+            S.EVENT_ID,
+            S.AWS_REGION,
+            S.RECIPIENT_ACCOUNT_ID,
+            S.ERROR_CODE,
+            S.ERROR_MESSAGE,
+            S.SOURCE_IP,
+            S.KEY_IDS,
+            S.IDENTITY_TYPE,
+            S.IDENTITY_ARN,
+            S.IDENTITY_ACCOUNT_ID,
+            S.IDENTITY_SESSION_ISSUER_ARN,
+            S.IDENTITY_INVOKED_BY,
+            S.RAW,
+            S.SOURCE,
+            S.RECORD_INDEX,
+        }
+    )
 
     @property
     def _needle(self) -> str | None:
