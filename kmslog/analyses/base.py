@@ -57,14 +57,17 @@ def columns_of(analysis: Analysis[Any, Any]) -> frozenset[str] | None:
 def columns_read(exprs: Iterable[pl.Expr], made: Iterable[str] = ()) -> frozenset[str] | None:
     """The schema columns ``exprs`` read (``made``: names the expressions refer
     to that are computed on the way, not read), or None when that cannot be
-    told: a selector or wildcard, a name outside the schema, an expression
-    that does not serialize."""
+    told: a selector or wildcard, or a name outside the schema."""
     names: set[str] = set()
     for expr in exprs:
         try:
             tree = json.loads(expr.meta.serialize(format="json"))
-        except Exception:  # noqa: BLE001 - then nothing can be said about it
-            return None
+        except Exception:  # noqa: BLE001 - e.g. a Python function without cloudpickle
+            # polars still knows the leaf columns; a wildcard or selector has none to give.
+            if expr.meta.has_multiple_outputs():
+                return None
+            names.update(expr.meta.root_names())
+            continue
         if not _columns_in(tree, names):
             return None
     names -= set(made)
