@@ -14,32 +14,17 @@ reported, since CPU time is steadier on a shared machine. Target: all rules <=
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.runs import timed  # noqa: E402
 from kmslog.analyses.detections import DetectionsAnalysis  # noqa: E402
 from kmslog.analyses.summary import SummaryAnalysis  # noqa: E402
 from kmslog.metrics.loaders import builtin_rules  # noqa: E402
 from kmslog.run.api import ScanOptions  # noqa: E402
-from kmslog.run.executor import run  # noqa: E402
-
-
-def cpu_seconds() -> float:
-    """User + system CPU of this process and its (finished) worker processes."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def timed(paths: list[str], analyses: list, options: ScanOptions) -> tuple[float, float, object]:
-    start, cpu = time.perf_counter(), cpu_seconds()
-    result = run(paths, analyses, options)
-    return time.perf_counter() - start, cpu_seconds() - cpu, result
 
 
 def main() -> None:

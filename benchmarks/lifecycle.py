@@ -13,7 +13,6 @@ Target: lifecycle of one key < 2x the bare ingest.
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import sys
 import time
@@ -22,23 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.runs import cpu_seconds, timed  # noqa: E402
 from kmslog.analyses.lifecycle import LifecycleAnalysis  # noqa: E402
 from kmslog.analyses.summary import SummaryAnalysis  # noqa: E402
 from kmslog.run.api import ScanOptions  # noqa: E402
 from kmslog.run.executor import run  # noqa: E402
-
-
-def _cpu() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def timed(paths: list[str], analyses: list, options: ScanOptions) -> tuple[float, float, object]:
-    """Wall seconds, CPU seconds (this process and finished worker processes), result."""
-    start, cpu = time.perf_counter(), _cpu()
-    result = run(paths, analyses, options)
-    return time.perf_counter() - start, _cpu() - cpu, result
 
 
 @dataclass(frozen=True)
@@ -65,18 +52,18 @@ def fold_cost(corpus: str, files: int, key: str) -> None:
     """Decode the first files once, then time the lifecycle fold alone over the frames:
     the share of the lifecycle run that is the analysis, insensitive to machine load."""
     paths = sorted(str(p) for p in Path(corpus).rglob("*.json.gz"))[:files]
-    start, cpu = time.perf_counter(), _cpu()
+    start, cpu = time.perf_counter(), cpu_seconds()
     frames = run(paths, [Collect()], ScanOptions(jobs=1)).results["collect"]
-    decode_wall, decode_cpu = time.perf_counter() - start, _cpu() - cpu
+    decode_wall, decode_cpu = time.perf_counter() - start, cpu_seconds() - cpu
     rows = sum(f.height for f in frames)
     for query in (key, None):
         analysis = LifecycleAnalysis(query)
-        start, cpu = time.perf_counter(), _cpu()
+        start, cpu = time.perf_counter(), cpu_seconds()
         state = analysis.start()
         for frame in frames:
             state = analysis.update(state, frame)
         analysis.finish(state)
-        wall, used = time.perf_counter() - start, _cpu() - cpu
+        wall, used = time.perf_counter() - start, cpu_seconds() - cpu
         label = "one key" if query else "--all"
         print(
             f"fold only, {label}, {rows} rows of {len(paths)} files: {wall:.2f} s wall, "
