@@ -10,7 +10,16 @@ from rich.console import Console
 
 from kmslog.analyses.baseline import BaselineLearner
 from kmslog.baseline.profile import Profile, ProfileError
-from kmslog.commands.options import EXIT_USAGE, run_or_exit, scan_options
+from kmslog.commands.options import (
+    EXIT_USAGE,
+    Jobs,
+    NoProgress,
+    Since,
+    Strict,
+    Until,
+    run_or_exit,
+    scan_options,
+)
 
 
 def _merge(inputs: list[str], output: Path, err: Console) -> None:
@@ -43,22 +52,15 @@ def baseline(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Profile file to write (JSON).")
     ] = Path("kmslog-profile.json"),
-    since: Annotated[
-        str | None, typer.Option(help="Learn from records at or after this time.")
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option(help="Learn from records at or before this time (a bare date: its end)."),
-    ] = None,
+    since: Since = None,
+    until: Until = None,
     merge: Annotated[
         bool,
         typer.Option("--merge", help="Merge the profiles given as PATHs instead of reading logs."),
     ] = False,
-    jobs: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
-    ] = None,
-    strict: Annotated[bool, typer.Option(help="Stop at the first bad file or record.")] = False,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    jobs: Jobs = None,
+    strict: Strict = False,
+    no_progress: NoProgress = False,
 ) -> None:
     """Learn per-key, per-principal and account-level usage profiles in one streaming pass.
 

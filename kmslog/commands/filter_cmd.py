@@ -11,7 +11,16 @@ import typer
 from rich.console import Console
 
 from kmslog.analyses.filtering import FilterAnalysis, FilterResult
-from kmslog.commands.options import EXIT_STRICT, EXIT_USAGE, run_or_exit, scan_options
+from kmslog.commands.options import (
+    EXIT_USAGE,
+    Jobs,
+    NoProgress,
+    Since,
+    Strict,
+    Until,
+    run_or_exit,
+    scan_options,
+)
 from kmslog.patterns import PatternError, parse
 from kmslog.report.filter_report import json_document, ndjson_lines, print_table
 from kmslog.report.safe import clean
@@ -33,24 +42,15 @@ def filter_command(
     paths: Annotated[
         list[str], typer.Argument(help="CloudTrail files, directories (recursive) or globs.")
     ],
-    since: Annotated[
-        str | None, typer.Option(help="Only records at or after this time (ISO 8601, UTC).")
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option(help="Only records at or before this time (a bare date: its end)."),
-    ] = None,
+    since: Since = None,
+    until: Until = None,
     output_format: Annotated[
         FilterFormat,
         typer.Option("--format", help="table, ndjson (original records) or json."),
     ] = FilterFormat.table,
-    jobs: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
-    ] = False,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    jobs: Jobs = None,
+    strict: Strict = False,
+    no_progress: NoProgress = False,
 ) -> None:
     """Print the CloudTrail records a filter pattern matches, in time order."""
     try:

@@ -12,7 +12,18 @@ import typer
 from rich.console import Console
 
 from kmslog.analyses.lifecycle import LifecycleAnalysis
-from kmslog.commands.options import EXIT_USAGE, run_or_exit, scan_options
+from kmslog.commands.options import (
+    EXIT_USAGE,
+    Accounts,
+    Jobs,
+    NoProgress,
+    Regions,
+    Since,
+    Strict,
+    Until,
+    run_or_exit,
+    scan_options,
+)
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.report.lifecycle_console import print_all, print_result
 from kmslog.report.lifecycle_html import render_html
@@ -43,13 +54,13 @@ def lifecycle(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file (html needs it).")
     ] = None,
-    since: Annotated[str | None, typer.Option(help="Only records at or after (ISO 8601).")] = None,
-    until: Annotated[str | None, typer.Option(help="Only records at or before.")] = None,
-    account: Annotated[list[str] | None, typer.Option(help="Only this account.")] = None,
-    region: Annotated[list[str] | None, typer.Option(help="Only this region.")] = None,
-    jobs: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
-    strict: Annotated[bool, typer.Option(help="Stop at the first bad file or record.")] = False,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    since: Since = None,
+    until: Until = None,
+    account: Accounts = None,
+    region: Regions = None,
+    jobs: Jobs = None,
+    strict: Strict = False,
+    no_progress: NoProgress = False,
 ) -> None:
     """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
 

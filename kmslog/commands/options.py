@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -137,3 +137,24 @@ def run_or_exit(
     finally:
         if bar is not None:
             bar.stop()
+
+
+# The options every log-reading command takes, declared once.
+Since = Annotated[
+    str | None, typer.Option(help="Only records at or after this time (ISO 8601, UTC).")
+]
+Until = Annotated[
+    str | None,
+    typer.Option(help="Only records at or before this time (a bare date: its end)."),
+]
+Accounts = Annotated[
+    list[str] | None, typer.Option("--account", help="Only this recipient account (repeatable).")
+]
+Regions = Annotated[
+    list[str] | None, typer.Option("--region", help="Only this region (repeatable).")
+]
+Jobs = Annotated[int | None, typer.Option(min=1, help="Worker processes (default: one per core).")]
+Strict = Annotated[
+    bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
+]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]

@@ -19,8 +19,14 @@ from rich.console import Console
 from kmslog.analyses.base import Analysis
 from kmslog.analyses.summary import SummaryAnalysis
 from kmslog.commands.options import (
-    EXIT_STRICT,
     EXIT_USAGE,
+    Accounts,
+    Jobs,
+    NoProgress,
+    Regions,
+    Since,
+    Strict,
+    Until,
     parse_instant,
     run_or_exit,
     scan_options,
@@ -64,23 +70,12 @@ def scan(
             metavar="PATH...", help="CloudTrail files, directories (recursive) or globs."
         ),
     ],
-    since: Annotated[
-        str | None, typer.Option(help="Only records at or after this time (ISO 8601, UTC).")
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option(help="Only records at or before this time (a bare date: its end)."),
-    ] = None,
-    account: Annotated[
-        list[str] | None, typer.Option(help="Only this recipient account (repeatable).")
-    ] = None,
-    region: Annotated[list[str] | None, typer.Option(help="Only this region (repeatable).")] = None,
-    jobs: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: one per core).")
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
-    ] = False,
+    since: Since = None,
+    until: Until = None,
+    account: Accounts = None,
+    region: Regions = None,
+    jobs: Jobs = None,
+    strict: Strict = False,
     max_decompressed_size: Annotated[
         str, typer.Option(help="Refuse files that inflate beyond this size.")
     ] = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB",
@@ -88,7 +83,7 @@ def scan(
         OutputFormat,
         typer.Option("--format", help="table (terminal), json, or ndjson (one record a line)."),
     ] = OutputFormat.table,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    no_progress: NoProgress = False,
     rules: Annotated[
         list[str] | None,
         typer.Option(
