@@ -25,9 +25,10 @@ from kmslog.commands.options import EXIT_INTERNAL, exit_statuses
 from kmslog.report import safe
 
 try:  # typer from 0.2x carries its own copy of click
+    from typer._click.core import Context
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer runs on click itself
-    from click import ClickException  # type: ignore[assignment]
+    from click import ClickException, Context  # type: ignore[assignment]
 
 DEBUG_ENV = "KMSLOG_DEBUG"
 # Exceptions that already carry an exit status, or that typer turns into one.
@@ -62,7 +63,7 @@ class KmslogGroup(TyperGroup):
     """The app's click group: escapes click's messages and maps unexpected exceptions
     to the internal-error status."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH:
