@@ -313,3 +313,15 @@ def test_json_text_keeps_the_value() -> None:
     assert escaped.isascii() and not UNSAFE.search(escaped)
     assert json.loads(escaped) == json.loads(document)
     assert safe.json_text('{"a":\t1}') == '{"a": 1}'
+
+
+def test_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    root = tmp_path / "names"
+    root.mkdir()
+    # how Python hands such a name over: the bad byte as a lone surrogate
+    (root / b"\xfe\x1b[2J.json".decode("utf-8", "surrogateescape")).write_bytes(b"{broken")
+    for args, status in ((["--strict"], 3), ([], 2), (["--format", "json"], 2)):
+        done = invoke("scan", "--no-progress", *args, str(root))
+        assert done.exit_code == status, done.output
+        assert "\\udcfe\\x1b[2J.json" in done.stderr
+        assert_safe(done.output, ())
