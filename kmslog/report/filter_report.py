@@ -3,6 +3,7 @@ JSON document shaped like FilterLogEvents' response."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,12 @@ def ndjson_lines(result: FilterResult) -> Iterator[bytes]:
         # pretty-printed source files: their line breaks would split the NDJSON line
         multiline = "\n" in raw or "\r" in raw
         record = orjson.dumps(orjson.loads(raw)) if multiline else raw.encode()
-        head = orjson.dumps({"source": row[S.SOURCE], "recordIndex": row[S.RECORD_INDEX]})
+        # ensure_ascii: a file name that is not UTF-8 holds surrogates orjson refuses.
+        head = json.dumps(
+            {"source": row[S.SOURCE], "recordIndex": row[S.RECORD_INDEX]},
+            ensure_ascii=True,
+            separators=(",", ":"),
+        ).encode()
         yield head[:-1] + b',"record":' + record + b"}"
 
 
