@@ -100,32 +100,37 @@ def _member(sorted_values: np.ndarray, values: pl.Series) -> pl.Series:
 def drop_duplicates(frame: pl.DataFrame, earlier: Earlier, limit: int) -> Deduped:
     """The rows of ``frame`` that are not a second copy of an earlier record (in
     ``earlier`` or on an earlier row), with the counts and hashes of what is kept."""
-    hashed = frame.with_columns(key_hash().alias(HASH), content_hash().alias(CONTENT))
+    hashed = frame.select(key_hash().alias(HASH), content_hash().alias(CONTENT))
     keys, contents = hashed[HASH], hashed[CONTENT]
     keyed = keys.is_not_null()
-    pair = hashed.select(pl.struct(HASH, CONTENT).is_first_distinct()).to_series()
-    repeat = keyed & ~pair
+    repeat = keyed & ~hashed.select(pl.struct(HASH, CONTENT).is_first_distinct()).to_series()
     if len(earlier.keys):
         repeat = repeat | (
             keyed & _member(earlier.keys, keys) & _member(earlier.contents, contents)
         )
     dropped = int(repeat.sum())
-    kept = hashed.filter(~repeat)
-    # Among kept rows, a key seen before (earlier, or on an earlier kept row) with
-    # other content: the content differs, or the row would have been dropped.
-    kept_keys = kept[HASH]
-    first_here = kept_keys.is_first_distinct()
-    before = _member(earlier.keys, kept_keys) if len(earlier.keys) else None
-    clash = kept_keys.is_not_null() & ~first_here
+    keep = ~repeat
+    if dropped:
+        frame, keys, contents = frame.filter(keep), keys.filter(keep), contents.filter(keep)
+    # A kept row whose key an earlier kept row (here or before) had: its content
+    # differs, or it would have been dropped.
+    keyed = keys.is_not_null()
+    first_here = keys.is_first_distinct()
+    before = _member(earlier.keys, keys) & keyed if len(earlier.keys) else None
+    clash = keyed & ~first_here
     if before is not None:
-        clash = clash | (kept_keys.is_not_null() & before)
+        clash = clash | before
     conflicts = int(clash.sum())
-    details = _details(kept, clash, first_here, before, limit) if conflicts else []
-    keyed_kept = kept.filter(pl.col(HASH).is_not_null())
+    details = []
+    if conflicts and limit > 0:
+        first = keyed & first_here
+        if before is not None:
+            first = first & ~before
+        details = _details(frame.with_columns(keys.alias(HASH)), clash, first, limit)
     return Deduped(
-        frame.filter(~repeat) if dropped else frame,
-        keyed_kept[HASH].to_numpy().astype(np.uint64, copy=False),
-        keyed_kept[CONTENT].to_numpy().astype(np.uint64, copy=False),
+        frame,
+        keys.filter(keyed).to_numpy().astype(np.uint64, copy=False),
+        contents.filter(keyed).to_numpy().astype(np.uint64, copy=False),
         dropped,
         conflicts,
         details,
@@ -133,18 +138,9 @@ def drop_duplicates(frame: pl.DataFrame, earlier: Earlier, limit: int) -> Dedupe
 
 
 def _details(
-    kept: pl.DataFrame,
-    clash: pl.Series,
-    first_here: pl.Series,
-    before: pl.Series | None,
-    limit: int,
+    kept: pl.DataFrame, clash: pl.Series, first: pl.Series, limit: int
 ) -> list[EventIdConflict]:
-    if limit <= 0:
-        return []
-    # The first kept row of each key, when it is in this frame (not an earlier one).
-    first = first_here & kept[HASH].is_not_null()
-    if before is not None:
-        first = first & ~before
+    # ``first``: the first kept row of each key, when it is in this frame.
     firsts = kept.filter(first).select(
         HASH, pl.col(S.SOURCE).alias("first_source"), pl.col(S.RECORD_INDEX).alias("first_pos")
     )
