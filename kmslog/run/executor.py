@@ -207,7 +207,7 @@ def run(
             states = _absorb(stats, outcome, analyses, states, options.strict)
             seen_keys.add(outcome.hashes, tag=i)
             seen_contents.add(outcome.contents)
-        _locate_firsts(stats, seen_keys, batches, analyses, options)
+        _locate_firsts(pool, stats, seen_keys, batches, analyses, options)
     finally:
         for future in futures.values():
             future.cancel()
@@ -240,6 +240,7 @@ def _absorb(
 
 
 def _locate_firsts(
+    pool: Executor,
     stats: IngestStats,
     seen_keys: HashSet,
     batches: Sequence[tuple[SourceFile, ...]],
@@ -248,7 +249,8 @@ def _locate_firsts(
 ) -> None:
     """Fill in where the first record of each kept conflict detail is, when it is
     in another group than the conflict (or an earlier batch of it): the group
-    that first kept the key is re-read (at most one read per such group)."""
+    that first kept the key is re-read (at most one read per such group, in the
+    pool: the details are capped, so this is bounded whatever the input)."""
     missing = [i for i, c in enumerate(stats.conflicts) if c.first_source is None]
     if not missing:
         return
@@ -258,10 +260,15 @@ def _locate_firsts(
     for i, group in zip(missing, seen_keys.tags(keys), strict=True):
         if group >= 0:
             wanted[int(group)].append(i)
+    reads: dict[int, Future[GroupOutcome]] = {}
     for group, indexes in sorted(wanted.items()):
         paths = tuple(f.path for f in batches[group])
         locate = np.array([key_of[i] for i in indexes], dtype=np.uint64)
-        found = process_group(GroupTask(paths, tuple(analyses), options, locate=locate)).firsts
+        reads[group] = pool.submit(
+            process_group, GroupTask(paths, tuple(analyses), options, locate=locate)
+        )
+    for group, indexes in wanted.items():
+        found = reads[group].result().firsts
         for i in indexes:
             where = found.get(key_of[i])
             if where is not None:
