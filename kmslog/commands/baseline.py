@@ -11,8 +11,10 @@ from rich.console import Console
 from kmslog.analyses.baseline import BaselineLearner
 from kmslog.baseline.profile import Profile, ProfileError
 from kmslog.commands.options import (
+    DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
     Jobs,
+    MaxDecompressedSize,
     NoProgress,
     Since,
     Strict,
@@ -60,6 +62,7 @@ def baseline(
     ] = False,
     jobs: Jobs = None,
     strict: Strict = False,
+    max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
 ) -> None:
     """Learn per-key, per-principal and account-level usage profiles in one streaming pass.
@@ -73,7 +76,9 @@ def baseline(
     if merge:
         _merge(paths, output, err)
         return
-    options = scan_options(since, until, strict=strict, jobs=jobs)
+    options = scan_options(
+        since, until, strict=strict, jobs=jobs, max_decompressed_size=max_decompressed_size
+    )
     learner = BaselineLearner(sources=tuple(paths))
     result = run_or_exit(paths, [learner], options, show_progress=not no_progress)
     profile: Profile = result.results[learner.name]

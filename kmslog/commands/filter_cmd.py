@@ -12,8 +12,10 @@ from rich.console import Console
 
 from kmslog.analyses.filtering import FilterAnalysis, FilterResult
 from kmslog.commands.options import (
+    DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
     Jobs,
+    MaxDecompressedSize,
     NoProgress,
     Since,
     Strict,
@@ -50,6 +52,7 @@ def filter_command(
     ] = FilterFormat.table,
     jobs: Jobs = None,
     strict: Strict = False,
+    max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
 ) -> None:
     """Print the CloudTrail records a filter pattern matches, in time order."""
@@ -59,7 +62,9 @@ def filter_command(
         raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
     for warning in parsed.warnings:
         sys.stderr.write(clean(f"warning: {warning}") + "\n")
-    options = scan_options(since, until, strict=strict, jobs=jobs)
+    options = scan_options(
+        since, until, strict=strict, jobs=jobs, max_decompressed_size=max_decompressed_size
+    )
     analysis = FilterAnalysis(parsed)
     outcome = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
     result: FilterResult = outcome.results[analysis.name]

@@ -13,9 +13,11 @@ from rich.console import Console
 
 from kmslog.analyses.lifecycle import LifecycleAnalysis
 from kmslog.commands.options import (
+    DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
     Accounts,
     Jobs,
+    MaxDecompressedSize,
     NoProgress,
     Regions,
     Since,
@@ -60,6 +62,7 @@ def lifecycle(
     region: Regions = None,
     jobs: Jobs = None,
     strict: Strict = False,
+    max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
 ) -> None:
     """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
@@ -75,7 +78,15 @@ def lifecycle(
     if output_format is LifecycleFormat.html and output is None:
         err.print("error: --format html needs -o FILE", markup=False)
         raise typer.Exit(EXIT_USAGE)
-    options = scan_options(since, until, accounts=account, regions=region, strict=strict, jobs=jobs)
+    options = scan_options(
+        since,
+        until,
+        accounts=account,
+        regions=region,
+        strict=strict,
+        jobs=jobs,
+        max_decompressed_size=max_decompressed_size,
+    )
     analysis = LifecycleAnalysis(query)
     run_result = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
     for rejection in run_result.stats.rejections[:20]:

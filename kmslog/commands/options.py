@@ -158,3 +158,11 @@ Strict = Annotated[
     bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
 ]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+MaxDecompressedSize = Annotated[
+    str,
+    typer.Option(
+        help="Refuse a file that inflates beyond this size (checked while inflating: "
+        "memory stays bounded whatever the cap)."
+    ),
+]
+DEFAULT_MAX_DECOMPRESSED_SIZE = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB"

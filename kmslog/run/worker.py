@@ -23,6 +23,7 @@ from kmslog.decode.records import Assembler, Columns, normalize, read_segments
 from kmslog.run.api import Rejection, ScanOptions
 from kmslog.run.dedup import KEY_COLUMNS, drop_duplicates, sorted_unique
 from kmslog.sources.local import SourceError
+from kmslog.sources.names import display_name
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class _Group:
             except SourceError as exc:
                 out.files_failed += 1
                 kind = "byte" if exc.position is not None else "file"
-                out.problems.append(Rejection(path, exc.position, kind, exc.reason))
+                out.problems.append(Rejection(display_name(path), exc.position, kind, exc.reason))
                 continue
             out.files_read += 1
             for segment in itertools.chain([] if first is None else [first], pieces):
@@ -127,7 +128,8 @@ class _Group:
                 if self.assembler.full():
                     self._flush(last=False)
         self._flush(last=True)
-        order = {p: i for i, p in enumerate(self.task.paths)}
+        # Rejections name files by their display form (see kmslog.sources.names).
+        order = {display_name(p): i for i, p in enumerate(self.task.paths)}
         out.problems.sort(key=lambda r: (order.get(r.source, -1), r.position or 0))
         if self.hashes:
             out.hashes = np.concatenate(self.hashes)
