@@ -223,6 +223,12 @@ def test_every_log_reading_command_takes_and_enforces_the_cap(tmp_path, command)
     assert capped.exit_code == 3, capped.output
     message = " ".join(capped.output.split())  # rich wraps long lines
     assert f"{big} (byte 0): decompressed size exceeds the cap of 4096 bytes" in message
+    # Without --strict the run goes on, and the refused file is still named.
+    lenient = runner.invoke(
+        app, [*args, "--no-progress", "--max-decompressed-size", "4KiB", str(big)]
+    )
+    assert lenient.exception is None, lenient.output
+    assert "exceeds the cap of 4096 bytes" in " ".join(lenient.output.split())
 
 
 # -- streaming inflate ---------------------------------------------------------------

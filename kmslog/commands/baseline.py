@@ -19,6 +19,7 @@ from kmslog.commands.options import (
     Since,
     Strict,
     Until,
+    failed_files,
     run_or_exit,
     scan_options,
 )
@@ -81,6 +82,8 @@ def baseline(
     )
     learner = BaselineLearner(sources=tuple(paths))
     result = run_or_exit(paths, [learner], options, show_progress=not no_progress)
+    for line in failed_files(result):
+        err.print(line, markup=False, highlight=False)
     profile: Profile = result.results[learner.name]
     profile.write(output)
     stats = result.stats

@@ -20,6 +20,7 @@ from kmslog.commands.options import (
     Since,
     Strict,
     Until,
+    failed_files,
     run_or_exit,
     scan_options,
 )
@@ -67,12 +68,8 @@ def filter_command(
     )
     analysis = FilterAnalysis(parsed)
     outcome = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
-    for problem in outcome.stats.rejections:
-        # A file refused as a whole (unreadable, over the size cap, not JSON) would
-        # otherwise vanish from the answer without a word.
-        if problem.position_kind in ("byte", "file"):
-            where = "" if problem.position is None else f" byte {problem.position}"
-            sys.stderr.write(clean(f"warning: {problem.source}{where}: {problem.reason}") + "\n")
+    for line in failed_files(outcome):
+        sys.stderr.write(line + "\n")
     result: FilterResult = outcome.results[analysis.name]
     if output_format is FilterFormat.ndjson:
         out = sys.stdout.buffer

@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from kmslog.analyses.base import Analysis
+from kmslog.report.safe import clean
 from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, RunResult, ScanOptions
 from kmslog.run.executor import NoInputError, StrictError, run
 
@@ -111,6 +112,17 @@ def scan_options(
     if options.since and options.until and options.since > options.until:
         raise typer.BadParameter("--since is after --until")
     return options
+
+
+def failed_files(result: RunResult) -> list[str]:
+    """A line per file refused as a whole (unreadable, over the size cap, not JSON), for
+    commands whose output would otherwise not show that a file was left out."""
+    lines = []
+    for problem in result.stats.rejections:
+        if problem.position_kind in ("byte", "file"):
+            where = "" if problem.position is None else f" byte {problem.position}"
+            lines.append(clean(f"warning: {problem.source}{where}: {problem.reason}"))
+    return lines
 
 
 def run_or_exit(
