@@ -68,8 +68,8 @@ def filter_command(
     )
     analysis = FilterAnalysis(parsed)
     outcome = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
-    for line in failed_files(outcome):
-        sys.stderr.write(line + "\n")
+    for warning_line in failed_files(outcome):
+        sys.stderr.write(warning_line + "\n")
     result: FilterResult = outcome.results[analysis.name]
     if output_format is FilterFormat.ndjson:
         out = sys.stdout.buffer
