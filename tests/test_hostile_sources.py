@@ -162,8 +162,10 @@ def _named_tree(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_non_utf8_file_names_scan(tmp_path, jobs):
+def test_non_utf8_file_names_scan(tmp_path, jobs, monkeypatch):
     tree = _named_tree(tmp_path)
+    # One group per file, so that --jobs 2 really reads them in worker processes.
+    monkeypatch.setattr("kmslog.run.executor.GROUP_BYTES", 1)
     result = runner.invoke(
         app,
         ["scan", "--no-progress", "--fail-on", "none", "--format", "json"]
@@ -198,6 +200,24 @@ def test_non_utf8_file_names_filter_lifecycle_baseline(tmp_path):
     result = runner.invoke(app, ["baseline", "--no-progress", "-o", str(profile), str(tree)])
     assert result.exception is None, result.output
     assert profile.exists()
+
+
+@pytest.mark.parametrize("command", ["scan", "filter", "lifecycle", "baseline"])
+def test_a_non_utf8_file_named_on_the_command_line(tmp_path, command):
+    tree = _named_tree(tmp_path)
+    named = os.fsdecode(bytes(tree) + b"/" + BAD)
+    args = {
+        "scan": ["scan", "--fail-on", "none"],
+        "filter": ["filter", PATTERN],
+        "lifecycle": ["lifecycle", "--all"],
+        "baseline": ["baseline", "-o", str(tmp_path / "profile.json")],
+    }[command]
+    result = runner.invoke(app, [*args, "--no-progress", named])
+    assert result.exception is None, result.output
+    assert result.exit_code == 0, result.output
+    if command == "baseline":
+        profile = (tmp_path / "profile.json").read_text()
+        assert json.dumps(f"{tree}/{BAD_SHOWN}") in profile
 
 
 # -- the size cap on every command ---------------------------------------------------

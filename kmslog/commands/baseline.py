@@ -23,6 +23,7 @@ from kmslog.commands.options import (
     run_or_exit,
     scan_options,
 )
+from kmslog.sources.names import display_name
 
 
 def _merge(inputs: list[str], output: Path, err: Console) -> None:
@@ -80,7 +81,8 @@ def baseline(
     options = scan_options(
         since, until, strict=strict, jobs=jobs, max_decompressed_size=max_decompressed_size
     )
-    learner = BaselineLearner(sources=tuple(paths))
+    # The profile is JSON: a path argument that is not valid UTF-8 goes in escaped.
+    learner = BaselineLearner(sources=tuple(display_name(p) for p in paths))
     result = run_or_exit(paths, [learner], options, show_progress=not no_progress)
     for line in failed_files(result):
         err.print(line, markup=False, highlight=False)
