@@ -279,6 +279,7 @@ def test_inflate_errors_name_the_member_or_the_garbage():
         (one + corrupt + three, "corrupt gzip", len(one)),
         (one + two[:-5], "truncated gzip", len(one)),
         (one + two[:15], "truncated gzip", len(one)),
+        (one + two[:1], "truncated gzip", len(one)),
         (one + two + b"\0\0junk", "trailing garbage", len(one) + len(two) + 2),
         (one + b"\0" * 8 + two, "trailing garbage", len(one) + 8),
     ]

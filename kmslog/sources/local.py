@@ -79,7 +79,9 @@ def inflate(blocks: Iterable[bytes], max_size: int) -> Iterator[bytes]:
                 continue
             if len(pending) < len(GZIP_MAGIC) and not ended:
                 # A member's magic split across two reads.
-                pending += next(source, b"")
+                more = next(source, b"")
+                ended = not more
+                pending += more
                 continue
             inflater = isal_zlib.decompressobj(31)
             member = offset
