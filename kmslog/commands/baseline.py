@@ -10,17 +10,21 @@ import typer
 from kmslog.analyses.baseline import BaselineLearner
 from kmslog.baseline.profile import Profile, ProfileError
 from kmslog.commands.options import (
+    DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
     Jobs,
+    MaxDecompressedSize,
     NoProgress,
     Since,
     Strict,
     Until,
     exit_statuses,
+    failed_files,
     run_or_exit,
     scan_options,
 )
 from kmslog.report import safe
+from kmslog.sources.names import display_name
 
 
 def _merge(inputs: list[str], output: Path) -> None:
@@ -59,6 +63,7 @@ def baseline(
     ] = False,
     jobs: Jobs = None,
     strict: Strict = False,
+    max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
 ) -> None:
     """Learn per-key, per-principal and account-level usage profiles in one streaming pass.
@@ -71,9 +76,14 @@ def baseline(
     if merge:
         _merge(paths, output)
         return
-    options = scan_options(since, until, strict=strict, jobs=jobs)
-    learner = BaselineLearner(sources=tuple(paths))
+    options = scan_options(
+        since, until, strict=strict, jobs=jobs, max_decompressed_size=max_decompressed_size
+    )
+    # The profile is JSON: a path argument that is not valid UTF-8 goes in escaped.
+    learner = BaselineLearner(sources=tuple(display_name(p) for p in paths))
     result = run_or_exit(paths, [learner], options, show_progress=not no_progress)
+    for line in failed_files(result):
+        safe.say(line)
     profile: Profile = result.results[learner.name]
     profile.write(output)
     stats = result.stats

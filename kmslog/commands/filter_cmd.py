@@ -11,13 +11,16 @@ import typer
 
 from kmslog.analyses.filtering import FilterAnalysis, FilterResult
 from kmslog.commands.options import (
+    DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
     Jobs,
+    MaxDecompressedSize,
     NoProgress,
     Since,
     Strict,
     Until,
     exit_statuses,
+    failed_files,
     run_or_exit,
     scan_options,
 )
@@ -51,6 +54,7 @@ def filter_command(
     ] = FilterFormat.table,
     jobs: Jobs = None,
     strict: Strict = False,
+    max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
 ) -> None:
     """Print the CloudTrail records a filter pattern matches, in time order."""
@@ -60,7 +64,9 @@ def filter_command(
         raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
     for warning in parsed.warnings:
         safe.say(f"warning: {warning}")
-    options = scan_options(since, until, strict=strict, jobs=jobs)
+    options = scan_options(
+        since, until, strict=strict, jobs=jobs, max_decompressed_size=max_decompressed_size
+    )
     analysis = FilterAnalysis(parsed)
 
     def unreadable(outcome: RunResult) -> None:
@@ -70,6 +76,8 @@ def filter_command(
     outcome = run_or_exit(
         paths, [analysis], options, show_progress=not no_progress, unreadable=unreadable
     )
+    for warning_line in failed_files(outcome):
+        safe.say(warning_line)
     _write(outcome.results[analysis.name], output_format, pattern)
 
 

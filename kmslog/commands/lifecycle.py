@@ -13,10 +13,12 @@ from rich.console import Console
 
 from kmslog.analyses.lifecycle import LifecycleAnalysis
 from kmslog.commands.options import (
+    DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_FOUND,
     EXIT_USAGE,
     Accounts,
     Jobs,
+    MaxDecompressedSize,
     NoProgress,
     Regions,
     Since,
@@ -64,6 +66,7 @@ def lifecycle(
     region: Regions = None,
     jobs: Jobs = None,
     strict: Strict = False,
+    max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
 ) -> None:
     """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
@@ -78,7 +81,15 @@ def lifecycle(
     if output_format is LifecycleFormat.html and output is None:
         safe.say("error: --format html needs -o FILE")
         raise typer.Exit(EXIT_USAGE)
-    options = scan_options(since, until, accounts=account, regions=region, strict=strict, jobs=jobs)
+    options = scan_options(
+        since,
+        until,
+        accounts=account,
+        regions=region,
+        strict=strict,
+        jobs=jobs,
+        max_decompressed_size=max_decompressed_size,
+    )
     analysis = LifecycleAnalysis(query)
 
     def unreadable(run_result: RunResult) -> None:

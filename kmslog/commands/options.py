@@ -167,6 +167,17 @@ def _nothing_readable_message(stats: IngestStats) -> list[str]:
     return lines
 
 
+def failed_files(result: RunResult) -> list[str]:
+    """A line per file refused as a whole (unreadable, over the size cap, not JSON), for
+    commands whose output would otherwise not show that a file was left out."""
+    lines = []
+    for problem in result.stats.rejections:
+        if problem.position_kind in ("byte", "file"):
+            where = "" if problem.position is None else f" byte {problem.position}"
+            lines.append(safe.clean(f"warning: {problem.source}{where}: {problem.reason}"))
+    return lines
+
+
 def run_or_exit(
     paths: Sequence[str],
     analyses: Sequence[Analysis[Any, Any]],
@@ -222,3 +233,11 @@ Strict = Annotated[
     bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
 ]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+MaxDecompressedSize = Annotated[
+    str,
+    typer.Option(
+        help="Refuse a file that inflates beyond this size (checked while inflating: "
+        "memory stays bounded whatever the cap)."
+    ),
+]
+DEFAULT_MAX_DECOMPRESSED_SIZE = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB"

@@ -19,9 +19,11 @@ from rich.console import Console
 from kmslog.analyses.base import Analysis
 from kmslog.analyses.summary import SummaryAnalysis
 from kmslog.commands.options import (
+    DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
     Accounts,
     Jobs,
+    MaxDecompressedSize,
     NoProgress,
     Regions,
     Since,
@@ -35,7 +37,7 @@ from kmslog.commands.options import (
 from kmslog.report import safe
 from kmslog.report.summary_console import print_summary
 from kmslog.report.summary_json import summary_data
-from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, RunResult
+from kmslog.run.api import RunResult
 
 
 class OutputFormat(StrEnum):
@@ -78,9 +80,7 @@ def scan(
     region: Regions = None,
     jobs: Jobs = None,
     strict: Strict = False,
-    max_decompressed_size: Annotated[
-        str, typer.Option(help="Refuse files that inflate beyond this size.")
-    ] = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB",
+    max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help="table (terminal), json, or ndjson (one record a line)."),

@@ -30,6 +30,7 @@ from kmslog.decode.flatten import flatten, parse_event_time
 from kmslog.decode.shapes import split_records
 from kmslog.run.api import Rejection
 from kmslog.sources.local import read_source
+from kmslog.sources.names import display_name
 
 # Rows per batch, and raw bytes per batch (string offsets are 32-bit).
 CHUNK_ROWS = 8_192
@@ -642,7 +643,7 @@ def segments(data: bytes, source: str, columns: Columns = None) -> Iterator[Segm
 
 def read_segments(path: str, max_size: int, columns: Columns = None) -> Iterator[Segment]:
     """Decompress (when gzip) and take apart one file; see :func:`segments`."""
-    yield from segments(read_source(path, max_size), path, columns)
+    yield from segments(read_source(path, max_size), display_name(path), columns)
 
 
 class Chunk(NamedTuple):
@@ -666,4 +667,4 @@ def decode_bytes(data: bytes, source: str, columns: Columns = None) -> Iterator[
 
 def read_file(path: str, max_size: int, columns: Columns = None) -> Iterator[Chunk]:
     """Decompress (when gzip) and decode one file; see :func:`decode_bytes`."""
-    yield from decode_bytes(read_source(path, max_size), path, columns)
+    yield from decode_bytes(read_source(path, max_size), display_name(path), columns)

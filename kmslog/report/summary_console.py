@@ -45,6 +45,7 @@ def summary_renderable(stats: IngestStats, summary: Summary) -> RenderableType:
         ("files skipped (digest)", stats.files_skipped_digest),
         ("files skipped (insight)", stats.files_skipped_insight),
         ("files skipped (not log files)", stats.files_skipped_other),
+        ("files skipped (not regular files)", stats.files_skipped_special),
         ("files pruned (outside selection)", stats.files_pruned),
         ("records seen", stats.records_seen),
         ("records kept", stats.records_kept),
@@ -71,6 +72,16 @@ def summary_renderable(stats: IngestStats, summary: Summary) -> RenderableType:
     if not summary.kms_events:
         kms.add_row(Text("no KMS events", style="dim"), "", "")
     parts.append(kms)
+    if stats.skipped_special:
+        special = Table(title="Skipped (not regular files, never opened)", title_justify="left")
+        special.add_column("file", overflow="fold")
+        special.add_column("what it is")
+        for r in stats.skipped_special[:DETAILS]:
+            special.add_row(safe.text(r.source), safe.text(r.reason))
+        if stats.files_skipped_special > DETAILS:
+            more = stats.files_skipped_special - DETAILS
+            special.add_row(Text(f"… {more} more", style="dim"), "")
+        parts.append(special)
     if stats.rejection_reasons:
         reasons = Table(title="Rejected", title_justify="left")
         reasons.add_column("reason")

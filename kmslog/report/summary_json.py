@@ -22,6 +22,7 @@ def summary_data(stats: IngestStats, summary: Summary) -> dict[str, Any]:
             "skipped_digest": stats.files_skipped_digest,
             "skipped_insight": stats.files_skipped_insight,
             "skipped_other": stats.files_skipped_other,
+            "skipped_special": stats.files_skipped_special,
             "pruned": stats.files_pruned,
         },
         "records": {
@@ -53,6 +54,10 @@ def summary_data(stats: IngestStats, summary: Summary) -> dict[str, Any]:
             }
             for r in stats.rejections
         ],
+        "skipped_special": [
+            {"source": r.source, "reason": r.reason} for r in stats.skipped_special
+        ],
+        "skipped_special_by_reason": dict(sorted(stats.skipped_special_reasons.items())),
         "rejection_details_truncated": len(stats.rejections)
         < stats.records_rejected + stats.files_failed,
         "event_id_conflicts": [

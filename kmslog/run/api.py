@@ -52,6 +52,11 @@ class IngestStats:
     files_skipped_digest: int = 0
     files_skipped_insight: int = 0
     files_skipped_other: int = 0
+    # Not regular files (FIFOs, devices, sockets, broken symlinks, symlink loops): never
+    # opened. Counts by kind, and the first files (position_kind "file", reason the kind).
+    files_skipped_special: int = 0
+    skipped_special_reasons: dict[str, int] = field(default_factory=dict)
+    skipped_special: list[Rejection] = field(default_factory=list)
     files_pruned: int = 0
     records_seen: int = 0
     records_kept: int = 0

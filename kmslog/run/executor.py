@@ -26,6 +26,7 @@ from kmslog.run.api import IngestStats, Rejection, RunResult, ScanOptions
 from kmslog.run.dedup import MAX_CONFLICT_DETAILS, Earlier, HashSet, key_hashes
 from kmslog.run.worker import GroupOutcome, GroupTask, process_group
 from kmslog.sources.discover import Discovery, SourceFile, discover
+from kmslog.sources.names import display_name
 
 # With the default --jobs, inputs smaller than this are read in-process: starting
 # worker processes costs more than it saves.
@@ -36,6 +37,7 @@ GROUP_BYTES = 4 * 1024 * 1024
 GROUP_FILES = 1024
 # Rejection details kept per run; the counts stay exact beyond it.
 MAX_REJECTION_DETAILS = 10_000
+MAX_SPECIAL_DETAILS = 1_000
 
 
 class NoInputError(Exception):
@@ -94,12 +96,18 @@ def _jobs_for(options: ScanOptions, files: Sequence[SourceFile], tasks: int) -> 
 
 
 def _stats_from(found: Discovery) -> IngestStats:
-    return IngestStats(
+    stats = IngestStats(
         files_skipped_digest=len(found.skipped_digest),
         files_skipped_insight=len(found.skipped_insight),
         files_skipped_other=len(found.skipped_other),
+        files_skipped_special=len(found.skipped_special),
         files_pruned=found.pruned,
     )
+    for path, kind in found.skipped_special:
+        stats.skipped_special_reasons[kind] = stats.skipped_special_reasons.get(kind, 0) + 1
+        if len(stats.skipped_special) < MAX_SPECIAL_DETAILS:
+            stats.skipped_special.append(Rejection(display_name(path), None, "file", kind))
+    return stats
 
 
 def reason_kind(reason: str) -> str:
@@ -146,11 +154,18 @@ def run(
     """
     found = discover(paths, options.since, options.until, options.accounts, options.regions)
     if found.missing:
-        raise NoInputError("no such file, directory or match: " + ", ".join(found.missing))
+        missing = ", ".join(display_name(p) for p in found.missing)
+        raise NoInputError("no such file, directory or match: " + missing)
     if not found.files and not found.pruned:
         skipped = len(found.skipped_digest) + len(found.skipped_insight) + len(found.skipped_other)
-        detail = f" ({skipped} skipped: digests, insights or not log files)" if skipped else ""
-        raise NoInputError("no input files under: " + ", ".join(paths) + detail)
+        detail = f"{skipped} skipped: digests, insights or not log files" if skipped else ""
+        if found.skipped_special:
+            kinds = sorted({kind for _, kind in found.skipped_special})
+            special = f"{len(found.skipped_special)} not regular files: {', '.join(kinds)}"
+            detail = f"{detail}; {special}" if detail else special
+        detail = f" ({detail})" if detail else ""
+        roots = ", ".join(display_name(p) for p in paths)
+        raise NoInputError("no input files under: " + roots + detail)
     stats = _stats_from(found)
     files = found.files
     batches = groups(files)

@@ -30,6 +30,7 @@ from kmslog.run.dedup import (
     key_hash,
 )
 from kmslog.sources.local import SourceError
+from kmslog.sources.names import display_name
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class _Group:
             except SourceError as exc:
                 out.files_failed += 1
                 kind = "byte" if exc.position is not None else "file"
-                out.problems.append(Rejection(path, exc.position, kind, exc.reason))
+                out.problems.append(Rejection(display_name(path), exc.position, kind, exc.reason))
                 continue
             out.files_read += 1
             for segment in itertools.chain([] if first is None else [first], pieces):
@@ -143,7 +144,8 @@ class _Group:
                 if self.assembler.full():
                     self._flush(last=False)
         self._flush(last=True)
-        order = {p: i for i, p in enumerate(self.task.paths)}
+        # Rejections name files by their display form (see kmslog.sources.names).
+        order = {display_name(p): i for i, p in enumerate(self.task.paths)}
         out.problems.sort(key=lambda r: (order.get(r.source, -1), r.position or 0))
         if self.hashes:
             out.hashes = np.concatenate(self.hashes)

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from kmslog.sources.regular import special_kind
+
 # A record may be delivered long after it happened (service events, retries,
 # regional outages); files delivered up to this long after --until are still read.
 DELIVERY_LAG = timedelta(days=1)
@@ -62,6 +64,8 @@ class Discovery:
     skipped_digest: list[str] = field(default_factory=list)
     skipped_insight: list[str] = field(default_factory=list)
     skipped_other: list[str] = field(default_factory=list)
+    # (path, what it is): FIFOs, devices, sockets, broken symlinks, symlink loops.
+    skipped_special: list[tuple[str, str]] = field(default_factory=list)
     pruned: int = 0
     missing: list[str] = field(default_factory=list)
 
@@ -121,8 +125,9 @@ def keep(
 
 
 def _walk(root: str) -> Iterable[tuple[str, bool]]:
-    """(path, named explicitly) for every regular file under ``root``."""
-    if os.path.isfile(root):
+    """(path, named explicitly) for ``root`` itself unless it is a directory, else for
+    every non-directory entry under it (symlinked directories are not followed)."""
+    if not os.path.isdir(root):
         yield root, True
         return
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -132,7 +137,8 @@ def _walk(root: str) -> Iterable[tuple[str, bool]]:
 
 
 def _expand(spec: str) -> list[str] | None:
-    if os.path.exists(spec):
+    # lexists: a broken symlink named explicitly is skipped with its reason, not "missing".
+    if os.path.lexists(spec):
         return [spec]
     if glob.has_magic(spec):
         matches = sorted(glob.glob(spec, recursive=True))
@@ -163,6 +169,12 @@ def discover(
                 if real in seen:
                     continue
                 seen.add(real)
+                # What the path is decides before what it is called: nothing that is
+                # not a regular file is ever opened, whatever its name.
+                info, kind = special_kind(path)
+                if kind is not None:
+                    found.skipped_special.append((path, kind))
+                    continue
                 if is_digest(path):
                     found.skipped_digest.append(path)
                     continue
@@ -177,10 +189,8 @@ def discover(
                 if layout is not None and not keep(layout, since, until, accounts, regions):
                     found.pruned += 1
                     continue
-                try:
-                    size = os.stat(path).st_size
-                except OSError:
-                    size = 0
+                # No stat (permission denied, say): the reader reports why.
+                size = 0 if info is None else info.st_size
                 files.append(SourceFile(path=path, size=size, layout=layout))
     found.files = sorted(files, key=lambda f: f.path)
     return found
