@@ -42,6 +42,7 @@ CONTROL_COLUMNS = [
     S.ERROR_MESSAGE,
     S.SOURCE_IP,
     S.EVENT_ID,
+    S.KEY_IDS,
     S.IDENTITY_ARN,
     S.IDENTITY_INVOKED_BY,
     "principal",
@@ -161,9 +162,11 @@ class LifecycleAnalysis:
     """Lifecycle of the key(s) ``query`` names (key id, key ARN, ``mrk-`` id, alias name or
     alias ARN), or of every key when ``query`` is None.
 
-    For a key query the usage partial keeps one row per record second (exact);
-    otherwise usage is bucketed per hour, so uses in a given state are attributed
-    at that precision while state-proving failures stay exact.
+    Whatever the query, the usage partial keeps one row per key reference × principal ×
+    operation × event time, so a use is attributed to the state (and an alias reference
+    resolved) at the moment it was made: a key's history does not depend on how the key
+    was named, nor on ``--all``. A key id / key ARN query only narrows which records are
+    kept, never how they are summed.
     """
 
     query: str | None = None
@@ -203,10 +206,6 @@ class LifecycleAnalysis:
             return ref.key_id
         return None
 
-    @property
-    def _bucket(self) -> str | None:
-        return None if self._needle is not None else "1h"
-
     def start(self) -> LifecyclePartial:
         return LifecyclePartial()
 
@@ -220,6 +219,11 @@ class LifecycleAnalysis:
         state.logs_start = _min(state.logs_start, bounds[0])
         state.logs_end = _max(state.logs_end, bounds[1])
 
+        # Alias observations come from every record, whatever the query: an alias's
+        # history (and so every key's alias list) must not depend on which key was asked.
+        self._observe_aliases(
+            state, kms.filter(~pl.col(S.EVENT_NAME).is_in(CONTROL_EVENTS).fill_null(False))
+        )
         needle = self._needle
         if needle is not None:
             joined = pl.col(S.KEY_IDS).list.join("\x1f").fill_null("")
@@ -244,8 +248,7 @@ class LifecycleAnalysis:
             self._fold_data(state, data)
         return state
 
-    def _fold_data(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
-        data = data.with_columns(_refs_expr())
+    def _observe_aliases(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
         has_alias = (
             pl.col(S.KEY_IDS)
             .list.join("\x1f")
@@ -277,6 +280,8 @@ class LifecycleAnalysis:
             if uses.height:
                 state.alias_uses.append(uses)
 
+    def _fold_data(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
+        data = data.with_columns(_refs_expr())
         rows = data.explode("refs").filter(pl.col("refs").is_not_null())
         if rows.height == 0:
             return
@@ -300,9 +305,9 @@ class LifecycleAnalysis:
         if evidence.height:
             state.evidence.append(evidence)
 
+        # Exact times, never coarser buckets: which state a use falls in and where an
+        # alias pointed are decided at the second the call was made.
         bucket = pl.col(S.EVENT_TIME)
-        if self._bucket is not None:
-            bucket = bucket.dt.truncate(self._bucket)
         usage = (
             rows.with_columns(
                 pl.col("refs").alias("ref"),
@@ -331,10 +336,11 @@ class LifecycleAnalysis:
         self._compact(state)
 
     def _compact(self, state: LifecyclePartial) -> None:
-        """Re-aggregate hourly buckets once the partial has doubled since the last time,
-        so the cost stays linear however many partials are merged."""
+        """Re-aggregate the usage partial (calls of one reference, principal and
+        operation in the same second, from different frames) once it has doubled since
+        the last time, so the cost stays linear however many partials are merged."""
         limit = max(self.rebucket_rows, 2 * state.compacted_rows)
-        if self._bucket is not None and state.usage_rows > limit:
+        if state.usage_rows > limit:
             merged = _aggregate(pl.concat(state.usage))
             state.usage = [merged]
             state.usage_rows = state.compacted_rows = merged.height
