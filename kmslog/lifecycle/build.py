@@ -27,6 +27,7 @@ from kmslog.kms.resolve import (
     record_keys,
     scope_of,
 )
+from kmslog.lifecycle.fields import field_text
 from kmslog.lifecycle.model import (
     Finding,
     KeyInfo,
@@ -549,7 +550,7 @@ def _fill_created(
     request = request if isinstance(request, Mapping) else {}
     if not isinstance(meta, Mapping):
         meta = {}
-    info.origin = str(meta.get("origin") or request.get("origin") or "AWS_KMS")
+    info.origin = field_text(meta.get("origin") or request.get("origin") or "AWS_KMS")
     created = read_date(meta.get("creationDate"))
     info.created_event_id = event_id
     if created is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from kmslog.decode.flatten import parse_event_time
 from kmslog.kms.dates import EARLIEST, LATEST, parse_kms_date, readable, shifted
+from kmslog.lifecycle.fields import field_text as _s
 from kmslog.lifecycle.policy_diff import PolicyDiff, diff_policies
 from kmslog.lifecycle.state_machine import StateInput, state_from_error
 
@@ -54,19 +55,6 @@ DEFAULT_PENDING_WINDOW_DAYS = 30
 
 def _obj(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _s(value: Any) -> str:
-    """A field as text. A list or object where a scalar belongs is named by its type,
-    never rendered (it may be nested past any recursion limit); the record itself stays
-    the evidence (source file, record index, event id)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | int | float):
-        return str(value)
-    return f"<{'list' if isinstance(value, list) else 'object'}>"
 
 
 def pending_window(value: Any) -> int | None:
@@ -176,10 +164,10 @@ def _schedule(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
         parts = [f"window {_s(window)!r} (not a number of days)"]
     else:
         parts = [f"window {window} days"]
-    if out.deletion_date is None and window is not None and pending_window(window) is not None:
-        days = pending_window(window)
+    days = DEFAULT_PENDING_WINDOW_DAYS if window is None else pending_window(window)
+    if out.deletion_date is None and days is not None:
         when = parse_event_time(rec.get("eventTime"))
-        if days is not None and when is not None and deletion_after(when, days) is None:
+        if when is not None and deletion_after(when, days) is None:
             out.warnings.append(
                 f"pendingWindowInDays {days} puts the deletion date outside the calendar: "
                 "no deletion date"
