@@ -14,7 +14,7 @@ import polars as pl
 from kmslog.decode import schema as S
 from kmslog.decode.jsontext import RecordTextError, loads_record
 from kmslog.kms.dates import readable, shifted
-from kmslog.kms.keys import IdKind, parse_key_ref
+from kmslog.kms.keys import KEY_ARN_REGEX, IdKind, parse_key_ref
 from kmslog.kms.resolve import (
     ALIAS_EVENTS,
     AliasBinding,
@@ -113,7 +113,8 @@ class _Control:
 @dataclass
 class _KeyData:
     control: list[_Control] = field(default_factory=list)
-    usage: list[dict[str, Any]] = field(default_factory=list)
+    usage: list[dict[str, Any]] = field(default_factory=list)  # exact rows, no lists
+    usage_table: list[dict[str, Any]] = field(default_factory=list)  # per principal × op
     evidence: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -162,6 +163,69 @@ def _resolve_ref(
         return ref
     scope = scope_of(parsed, region, account)
     return history.resolve(scope, when) if scope is not None else None
+
+
+_UNPLACED = "\x00"  # stands for a null Region or account in join keys
+
+
+def _with_keys(usage: pl.DataFrame, history: AliasHistory, lost: dict[str, int]) -> pl.DataFrame:
+    """Usage rows with the key each one is about (column ``key``); rows naming an alias
+    no history resolves at their time are counted in ``lost`` and left out. Key ARNs
+    name themselves; only the alias references, one per distinct (reference, place,
+    second), go through the alias history."""
+    place = [
+        pl.col("region").fill_null(_UNPLACED).alias("__region"),
+        pl.col("account").fill_null(_UNPLACED).alias("__account"),
+    ]
+    usage = usage.with_columns(*place)
+    is_arn = pl.col("ref").str.contains(KEY_ARN_REGEX)
+    named = usage.filter(~is_arn).select("ref", "__region", "__account", "bucket").unique()
+    resolved = [
+        _resolve_ref(
+            ref,
+            None if region == _UNPLACED else region,
+            None if account == _UNPLACED else account,
+            when,
+            history,
+        )
+        for ref, region, account, when in named.iter_rows()
+    ]
+    mapping = named.with_columns(pl.Series("__alias_key", resolved, dtype=pl.String))
+    joined = usage.join(mapping, on=["ref", "__region", "__account", "bucket"], how="left")
+    keyed = joined.with_columns(
+        pl.when(is_arn).then(pl.col("ref")).otherwise(pl.col("__alias_key")).alias("key")
+    ).drop("__region", "__account", "__alias_key")
+    for ref, calls in (
+        keyed.filter(pl.col("key").is_null()).group_by("ref").agg(pl.col("count").sum()).iter_rows()
+    ):
+        lost[ref] += calls
+    return keyed.filter(pl.col("key").is_not_null())
+
+
+_USAGE_ROW = ["principal", "operation", "count", "errors", "first", "last", "ok_first", "ok_last"]
+
+
+def _attach_usage(usage: pl.DataFrame, keys: dict[str, _KeyData]) -> None:
+    """Each wanted key's usage: the per principal × operation table (with the address,
+    service and context-key sets, merged in polars) and the exact rows the state
+    attribution reads (narrow: no lists)."""
+    # Partials arrive in whatever order group_by left them: sort, so that ties
+    # (first use, example record) are broken the same way in every run.
+    usage = usage.sort(["key", "bucket", "ref", "principal", "operation", "region", "account"])
+    table = usage.group_by(["key", "principal", "operation"]).agg(
+        pl.col("count").sum(),
+        pl.col("errors").sum(),
+        pl.col("first").min(),
+        pl.col("last").max(),
+        *(
+            pl.col(c).explode().drop_nulls().unique().sort()
+            for c in ("source_ips", "invoked_by", "context_keys")
+        ),
+    )
+    for row in table.iter_rows(named=True):
+        keys[row["key"]].usage_table.append(row)
+    for row in usage.select("key", *_USAGE_ROW).iter_rows(named=True):
+        keys[row.pop("key")].usage.append(row)
 
 
 def _matches(query: str | None, arn: str, history: AliasHistory) -> bool:
@@ -236,15 +300,9 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
     usage = _concat(partial.usage)
     lost: dict[str, int] = defaultdict(int)
     if usage is not None:
-        # Partials arrive in whatever order group_by left them: sort, so that ties
-        # (first use, example record) are broken the same way in every run.
-        usage = usage.sort(["bucket", "ref", "principal", "operation", "region", "account"])
-        for row in usage.iter_rows(named=True):
-            arn = _resolve_ref(row["ref"], row["region"], row["account"], row["first"], history)
-            if arn is not None:
-                keys[arn].usage.append(row)
-            else:
-                lost[row["ref"]] += row["count"]
+        usage = _with_keys(usage, history, lost)
+        for arn in usage["key"].unique().to_list():
+            keys.setdefault(arn, _KeyData())  # a key seen only in use is a key of --all
     for ref_text, calls in sorted(lost.items()):
         result.unresolved.append(
             f"{calls} call(s) named {ref_text}, which no alias history resolves at their time"
@@ -269,6 +327,8 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
         wanted = list(dict.fromkeys(b.key_arn for b in bindings))
     else:
         wanted = sorted(arn for arn in keys if _matches(query, arn, history))
+    if usage is not None:
+        _attach_usage(usage.filter(pl.col("key").is_in(wanted)), keys)
     for arn in wanted:
         result.keys.append(
             _lifecycle(
@@ -441,7 +501,7 @@ def _lifecycle(
             )
         )
 
-    usage_rows = _usage(data.usage)
+    usage_rows = _usage(data.usage_table)
     in_state = _uses_in_states(states.intervals, data.usage, data.evidence)
     for use in _per_principal(in_state):
         findings.append(use)
