@@ -53,7 +53,9 @@ CONTROL_COLUMNS = [
 
 USAGE_KEYS = ["ref", "region", "account", "principal", "operation", "bucket"]
 
-USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+# When each reference was used: one narrow row per reference × principal × operation ×
+# event time (exact: states and alias moves are decided at the second of the call).
+TICK_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "ref": pl.String,
     "region": pl.String,
     "account": pl.String,
@@ -62,10 +64,14 @@ USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "bucket": pl.Datetime("ms", "UTC"),
     "count": pl.UInt32,
     "errors": pl.UInt32,
+}
+
+# How it was used (addresses, calling services, context keys): the same per hour for a
+# key ARN reference, whose key does not depend on time; per event time for an alias.
+USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    **TICK_SCHEMA,
     "first": pl.Datetime("ms", "UTC"),
     "last": pl.Datetime("ms", "UTC"),
-    "ok_first": pl.Datetime("ms", "UTC"),
-    "ok_last": pl.Datetime("ms", "UTC"),
     "source_ips": pl.List(pl.String),
     "invoked_by": pl.List(pl.String),
     "context_keys": pl.List(pl.String),
@@ -76,12 +82,13 @@ USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 class LifecyclePartial:
     control: list[pl.DataFrame] = field(default_factory=list)
     usage: list[pl.DataFrame] = field(default_factory=list)
+    ticks: list[pl.DataFrame] = field(default_factory=list)
     evidence: list[pl.DataFrame] = field(default_factory=list)
     alias_uses: list[pl.DataFrame] = field(default_factory=list)
     logs_start: datetime | None = None
     logs_end: datetime | None = None
-    usage_rows: int = 0
-    compacted_rows: int = 0  # size of the usage partial after the last re-aggregation
+    usage_rows: int = 0  # rows of usage and ticks
+    compacted_rows: int = 0  # their size after the last re-aggregation
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -147,13 +154,19 @@ def _aggregate(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("errors").sum().cast(pl.UInt32),
             pl.col("first").min(),
             pl.col("last").max(),
-            pl.col("ok_first").min(),
-            pl.col("ok_last").max(),
             pl.col("source_ips").explode().drop_nulls().unique().sort(),
             pl.col("invoked_by").explode().drop_nulls().unique().sort(),
             pl.col("context_keys").explode().drop_nulls().unique().sort(),
         )
         .select(list(USAGE_SCHEMA))
+    )
+
+
+def _aggregate_ticks(frame: pl.DataFrame) -> pl.DataFrame:
+    return (
+        frame.group_by(USAGE_KEYS)
+        .agg(pl.col("count").sum().cast(pl.UInt32), pl.col("errors").sum().cast(pl.UInt32))
+        .select(list(TICK_SCHEMA))
     )
 
 
@@ -305,16 +318,31 @@ class LifecycleAnalysis:
         if evidence.height:
             state.evidence.append(evidence)
 
-        # Exact times, never coarser buckets: which state a use falls in and where an
-        # alias pointed are decided at the second the call was made.
-        bucket = pl.col(S.EVENT_TIME)
+        named = rows.with_columns(
+            pl.col("refs").alias("ref"),
+            pl.col(S.AWS_REGION).alias("region"),
+            pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
+            pl.col(S.EVENT_NAME).fill_null("").alias("operation"),
+        )
+        # Exact times, never coarser buckets, for whatever decides a key or a state:
+        # which state a use falls in and where an alias pointed are decided at the
+        # second the call was made.
+        ticks = (
+            named.with_columns(pl.col(S.EVENT_TIME).alias("bucket"))
+            .group_by(USAGE_KEYS)
+            .agg(
+                pl.len().cast(pl.UInt32).alias("count"),
+                failed.sum().cast(pl.UInt32).alias("errors"),
+            )
+            .select(list(TICK_SCHEMA))
+        )
+        hourly = pl.col("ref").str.contains(KEY_ARN_REGEX)
         usage = (
-            rows.with_columns(
-                pl.col("refs").alias("ref"),
-                pl.col(S.AWS_REGION).alias("region"),
-                pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
-                pl.col(S.EVENT_NAME).fill_null("").alias("operation"),
-                bucket.alias("bucket"),
+            named.with_columns(
+                pl.when(hourly)
+                .then(pl.col(S.EVENT_TIME).dt.truncate("1h"))
+                .otherwise(pl.col(S.EVENT_TIME))
+                .alias("bucket"),
                 _context_keys_expr(),
             )
             .group_by(USAGE_KEYS)
@@ -323,8 +351,6 @@ class LifecycleAnalysis:
                 failed.sum().cast(pl.UInt32).alias("errors"),
                 pl.col(S.EVENT_TIME).min().alias("first"),
                 pl.col(S.EVENT_TIME).max().alias("last"),
-                pl.col(S.EVENT_TIME).filter(~failed).min().alias("ok_first"),
-                pl.col(S.EVENT_TIME).filter(~failed).max().alias("ok_last"),
                 pl.col(S.SOURCE_IP).drop_nulls().unique().sort().alias("source_ips"),
                 pl.col(S.IDENTITY_INVOKED_BY).drop_nulls().unique().sort().alias("invoked_by"),
                 pl.col("context_keys").explode().drop_nulls().unique().sort(),
@@ -332,23 +358,26 @@ class LifecycleAnalysis:
             .select(list(USAGE_SCHEMA))
         )
         state.usage.append(usage)
-        state.usage_rows += usage.height
+        state.ticks.append(ticks)
+        state.usage_rows += usage.height + ticks.height
         self._compact(state)
 
     def _compact(self, state: LifecyclePartial) -> None:
-        """Re-aggregate the usage partial (calls of one reference, principal and
-        operation in the same second, from different frames) once it has doubled since
-        the last time, so the cost stays linear however many partials are merged."""
+        """Re-aggregate the usage partials (rows of the same reference, principal,
+        operation and bucket from different frames) once they have doubled since the
+        last time, so the cost stays linear however many partials are merged."""
         limit = max(self.rebucket_rows, 2 * state.compacted_rows)
         if state.usage_rows > limit:
             merged = _aggregate(pl.concat(state.usage))
-            state.usage = [merged]
-            state.usage_rows = state.compacted_rows = merged.height
+            ticks = _aggregate_ticks(pl.concat(state.ticks))
+            state.usage, state.ticks = [merged], [ticks]
+            state.usage_rows = state.compacted_rows = merged.height + ticks.height
 
     def combine(self, a: LifecyclePartial, b: LifecyclePartial) -> LifecyclePartial:
         merged = LifecyclePartial(
             control=a.control + b.control,
             usage=a.usage + b.usage,
+            ticks=a.ticks + b.ticks,
             evidence=a.evidence + b.evidence,
             alias_uses=a.alias_uses + b.alias_uses,
             logs_start=_min(a.logs_start, b.logs_start),

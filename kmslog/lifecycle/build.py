@@ -202,16 +202,10 @@ def _with_keys(usage: pl.DataFrame, history: AliasHistory, lost: dict[str, int])
     return keyed.filter(pl.col("key").is_not_null())
 
 
-_USAGE_ROW = ["principal", "operation", "count", "errors", "first", "last", "ok_first", "ok_last"]
-
-
-def _attach_usage(usage: pl.DataFrame, keys: dict[str, _KeyData]) -> None:
+def _attach_usage(usage: pl.DataFrame, ticks: pl.DataFrame, keys: dict[str, _KeyData]) -> None:
     """Each wanted key's usage: the per principal × operation table (with the address,
     service and context-key sets, merged in polars) and the exact rows the state
-    attribution reads (narrow: no lists)."""
-    # Partials arrive in whatever order group_by left them: sort, so that ties
-    # (first use, example record) are broken the same way in every run.
-    usage = usage.sort(["key", "bucket", "ref", "principal", "operation", "region", "account"])
+    attribution reads (one per second, narrow)."""
     table = usage.group_by(["key", "principal", "operation"]).agg(
         pl.col("count").sum(),
         pl.col("errors").sum(),
@@ -224,7 +218,22 @@ def _attach_usage(usage: pl.DataFrame, keys: dict[str, _KeyData]) -> None:
     )
     for row in table.iter_rows(named=True):
         keys[row["key"]].usage_table.append(row)
-    for row in usage.select("key", *_USAGE_ROW).iter_rows(named=True):
+    # Partials arrive in whatever order group_by left them: sort, so that ties
+    # (first use, example record) are broken the same way in every run.
+    ticks = ticks.sort(["key", "bucket", "ref", "principal", "operation", "region", "account"])
+    ok = pl.when(pl.col("count") > pl.col("errors")).then(pl.col("bucket"))
+    exact = ticks.select(
+        "key",
+        "principal",
+        "operation",
+        "count",
+        "errors",
+        pl.col("bucket").alias("first"),
+        pl.col("bucket").alias("last"),
+        ok.alias("ok_first"),
+        ok.alias("ok_last"),
+    )
+    for row in exact.iter_rows(named=True):
         keys[row.pop("key")].usage.append(row)
 
 
@@ -298,10 +307,12 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
             )
 
     usage = _concat(partial.usage)
+    ticks = _concat(partial.ticks)
     lost: dict[str, int] = defaultdict(int)
-    if usage is not None:
-        usage = _with_keys(usage, history, lost)
-        for arn in usage["key"].unique().to_list():
+    if usage is not None and ticks is not None:
+        usage = _with_keys(usage, history, defaultdict(int))
+        ticks = _with_keys(ticks, history, lost)
+        for arn in ticks["key"].unique().to_list():
             keys.setdefault(arn, _KeyData())  # a key seen only in use is a key of --all
     for ref_text, calls in sorted(lost.items()):
         result.unresolved.append(
@@ -327,8 +338,12 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
         wanted = list(dict.fromkeys(b.key_arn for b in bindings))
     else:
         wanted = sorted(arn for arn in keys if _matches(query, arn, history))
-    if usage is not None:
-        _attach_usage(usage.filter(pl.col("key").is_in(wanted)), keys)
+    if usage is not None and ticks is not None:
+        _attach_usage(
+            usage.filter(pl.col("key").is_in(wanted)),
+            ticks.filter(pl.col("key").is_in(wanted)),
+            keys,
+        )
     for arn in wanted:
         result.keys.append(
             _lifecycle(
