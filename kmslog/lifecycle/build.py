@@ -312,8 +312,8 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
     if usage is not None and ticks is not None:
         usage = _with_keys(usage, history, defaultdict(int))
         ticks = _with_keys(ticks, history, lost)
-        for arn in ticks["key"].unique().to_list():
-            keys.setdefault(arn, _KeyData())  # a key seen only in use is a key of --all
+        for seen in ticks["key"].unique().to_list():
+            keys.setdefault(seen, _KeyData())  # a key seen only in use is a key of --all
     for ref_text, calls in sorted(lost.items()):
         result.unresolved.append(
             f"{calls} call(s) named {ref_text}, which no alias history resolves at their time"
@@ -324,15 +324,16 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
             [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, "ref"], nulls_last=True
         )
         for row in evidence.iter_rows(named=True):
-            arn = _resolve_ref(
+            owner = _resolve_ref(
                 row["ref"], row["region"], row["account"], row[S.EVENT_TIME], history
             )
-            if arn is not None:
-                keys[arn].evidence.append(row)
+            if owner is not None:
+                keys[owner].evidence.append(row)
 
     ref = parse_key_ref(query) if query is not None else None
     if ref is not None and ref.alias is not None:
         scope = scope_of(ref, None, None)
+        assert scope is not None  # an alias reference always has a scope
         bindings = history.bindings_named(ref.alias, scope.account or None, scope.region or None)
         result.alias_bindings = bindings
         wanted = list(dict.fromkeys(b.key_arn for b in bindings))
