@@ -228,3 +228,23 @@ def test_events_at_the_edges_of_the_calendar(moment):
         assert any("outside the calendar" in f["detail"] for f in data["findings"])
     else:
         assert data["deletion_date"] == "0001-01-31T00:00:00Z"
+
+
+def test_example_record_of_a_use_in_state_is_one_made_in_that_state():
+    def failed_decrypt(time: str, state: str) -> dict[str, Any]:
+        return record(
+            "Decrypt", time, error=("KMSInvalidStateException", f"{arn(KEY_A)} is {state}.")
+        )
+
+    disabled = failed_decrypt("2024-03-02T01:00:00Z", "disabled")
+    pending = failed_decrypt("2024-03-03T01:00:00Z", "pending deletion")
+    records = [
+        create_key(CREATED),
+        record("DisableKey", "2024-03-02T00:00:00Z"),
+        disabled,
+        record("ScheduleKeyDeletion", "2024-03-03T00:00:00Z"),
+        pending,
+    ]
+    key = every_output(KEY_A, records).keys[0]
+    examples = {u.state.value: u.event_id for u in key.uses_in_state}
+    assert examples == {"Disabled": disabled["eventID"], "PendingDeletion": pending["eventID"]}

@@ -697,12 +697,21 @@ def _uses_in_states(
 ) -> list[UseInState]:
     """Uses whose time falls in a watched state, per state × principal × operation."""
     found: dict[tuple[KeyState, str, str], dict[str, Any]] = {}
-    example: dict[tuple[str, str], str] = {}
-    for row in evidence:
-        example.setdefault((row["principal"], row["operation"]), row[S.EVENT_ID])
+    example: dict[tuple[KeyState, str, str], str] = {}
     for interval in intervals:
         if interval.state not in WATCHED_STATES:
             continue
+        # The example record is a failure of that caller inside this state, when the
+        # logs hold one (evidence is in time order).
+        for row in evidence:
+            t = row[S.EVENT_TIME]
+            inside = (interval.start is None or t >= interval.start) and (
+                interval.end is None or t < interval.end
+            )
+            if inside and row[S.EVENT_ID]:
+                example.setdefault(
+                    (interval.state, row["principal"], row["operation"]), row[S.EVENT_ID]
+                )
         for row in usage:
             t = row["first"]
             if (interval.start is not None and t < interval.start) or (
@@ -726,7 +735,7 @@ def _uses_in_states(
             errors=m["errors"],
             first=m["first"],
             last=m["last"],
-            event_id=example.get((k[1], k[2])),
+            event_id=example.get(k),
         )
         for k, m in sorted(found.items(), key=lambda kv: (kv[1]["first"], kv[0][1], kv[0][2]))
     ]
