@@ -154,7 +154,7 @@ def test_cli_lifecycle_json_html_and_all(tmp_path):
     assert done.exit_code == 0, done.output
     data = json.loads(done.stdout)
     assert data["key"]["arn"] == arn(KEY_A)
-    assert data["alias_history"][0]["key_arn"] == arn(KEY_A)
+    assert data["query"]["alias_history"][0]["key_arn"] == arn(KEY_A)
     out = tmp_path / "report.html"
     done = runner.invoke(app, ["lifecycle", KEY_A, str(logs), "--format", "html", "-o", str(out)])
     assert done.exit_code == 0, done.output

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache, reduce
 from typing import Any
 
@@ -24,8 +24,9 @@ import polars as pl
 from kmslog.analyses.base import columns_read
 from kmslog.decode import schema as S
 from kmslog.decode.records import decode_chunk
+from kmslog.kms.dates import iso_z
 from kmslog.metrics import existence, key_material
-from kmslog.metrics.alarm import AlarmSpec, AlarmState, period_values, replay
+from kmslog.metrics.alarm import AlarmSpec, AlarmState, epoch_time, period_values, replay
 from kmslog.metrics.existence import ConfigChange, Segment
 from kmslog.metrics.key_material import ExpiringMaterial, MaterialChange
 from kmslog.metrics.loaders import builtin_rules
@@ -53,8 +54,11 @@ class DetectionsState:
     # Rows some rule matched (finding_columns and rule_columns); findings and
     # metric samples are expanded from them once, in finish.
     matches: list[pl.DataFrame] = field(default_factory=list)
-    active_minutes: set[tuple[str, int]] = field(default_factory=set)
+    # (account, Region, minute) holding events: where a defaultValue publishes.
+    active_minutes: set[tuple[str, str, int]] = field(default_factory=set)
     accounts: set[str] = field(default_factory=set)
+    # (account, Region) pairs the logs hold: where an alarm with an AlarmArn can replay.
+    places: set[tuple[str, str]] = field(default_factory=set)
     config: list[ConfigChange] = field(default_factory=list)
     material: list[MaterialChange] = field(default_factory=list)
     first: datetime | None = None
@@ -85,6 +89,7 @@ class AlarmReport:
     filter_existence: dict[str, tuple[Segment, ...] | None]
     # (period start, value with the alarm's statistic), in time order.
     datapoints: tuple[tuple[datetime, float], ...]
+    region: str | None = None  # the AlarmArn's Region; None: every Region of the account
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ class DetectionsAnalysis:
         compiled = compile_rules(self.rules)
         marks, keep, keep_columns = _marking(self.rules)
         account = pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("")
+        region = pl.col(S.AWS_REGION).fill_null("")
         lazy = frame.lazy()
         queries = [
             lazy.with_columns(*marks).filter(keep).select(*keep_columns),
@@ -140,18 +146,20 @@ class DetectionsAnalysis:
                 pl.col(S.EVENT_TIME).max().alias("hi"),
                 account.unique().implode().alias("accounts"),
             ),
+            lazy.select(account.alias("a"), region.alias("r")).unique(),
         ]
         with_default = any(c.rule.metric_filter.default_value is not None for c in compiled)
         if with_default:
             minute = (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias("m")
-            queries.append(lazy.select(account.alias("a"), minute).unique())
+            queries.append(lazy.select(account.alias("a"), region.alias("r"), minute).unique())
         # One polars call per frame: its fixed cost, not the rows, dominates small files.
-        marked, stats, *minutes = pl.collect_all(queries)
+        marked, stats, places, *minutes = pl.collect_all(queries)
         lo, hi, accounts = stats.row(0)
         state.first = lo if state.first is None else min(state.first, lo)
         state.last = hi if state.last is None else max(state.last, hi)
         state.events += frame.height
         state.accounts.update(accounts)
+        state.places.update(places.iter_rows())
         if minutes:
             state.active_minutes.update(minutes[0].iter_rows())
         if marked.height == 0:
@@ -175,6 +183,7 @@ class DetectionsAnalysis:
                 matches=a.matches + b.matches,
                 active_minutes=a.active_minutes | b.active_minutes,
                 accounts=a.accounts | b.accounts,
+                places=a.places | b.places,
                 config=a.config + b.config,
                 material=a.material + b.material,
                 first=min(bounds_first) if bounds_first else None,
@@ -188,25 +197,29 @@ class DetectionsAnalysis:
         wide = pl.concat(state.matches, how="vertical_relaxed") if state.matches else pl.DataFrame()
         raw_findings, samples = expand(compiled, wide)
         findings = _sorted_findings([raw_findings], self.rules)
-        reports = tuple(
-            _alarm_report(alarm, account, self.rules, samples, state)
+        replayed = [
+            alarm
             for alarm in self.rules.alarms
             if any(
                 r.metric_filter.metric_key == (alarm.namespace, alarm.metric_name)
                 for r in self.rules.filters
             )
-            for account in sorted(state.accounts)
-        )
+        ]
+        reports, elsewhere = _alarm_reports(replayed, compiled, wide, samples, self.rules, state)
         as_of = self.as_of or state.last
         expiring: tuple[ExpiringMaterial, ...] = ()
         if self.rules.key_material is not None and as_of is not None:
             expiring = tuple(
                 key_material.expiring(state.material, self.rules.key_material.alarm, as_of)
             )
-        skipped = self.rules.skipped + tuple(
-            f"alarm {a.name!r} watches {a.namespace}/{a.metric_name}, which no loaded metric "
-            "filter produces: not replayed"
-            for a in self.rules.unwatched_alarms()
+        skipped = (
+            self.rules.skipped
+            + tuple(
+                f"alarm {a.name!r} watches {a.namespace}/{a.metric_name}, which no loaded "
+                "metric filter produces: not replayed"
+                for a in self.rules.unwatched_alarms()
+            )
+            + elsewhere
         )
         return DetectionsResult(
             rules=self.rules.filters,
@@ -347,13 +360,54 @@ def _sorted_findings(parts: list[pl.DataFrame], rules: RuleSet) -> pl.DataFrame:
     )
 
 
+def _alarm_reports(
+    alarms: Sequence[AlarmSpec],
+    compiled: Sequence[Any],
+    wide: pl.DataFrame,
+    samples: pl.DataFrame,
+    rules: RuleSet,
+    state: DetectionsState,
+) -> tuple[tuple[AlarmReport, ...], tuple[str, ...]]:
+    """Each alarm replayed where it lives. An alarm with an AlarmArn (describe-alarms)
+    sees only its own account's records in its own Region; one without (TOML, the
+    built-in catalogue) is replayed once per account, on all its Regions, as each
+    account's trail would feed one log group."""
+    reports: list[AlarmReport] = []
+    elsewhere: list[str] = []
+    by_region: dict[str, pl.DataFrame] = {}
+    for alarm in alarms:
+        if not alarm.owned:
+            reports.extend(
+                _alarm_report(alarm, account, None, rules, samples, state)
+                for account in sorted(state.accounts)
+            )
+            continue
+        assert alarm.account is not None and alarm.region is not None
+        if (alarm.account, alarm.region) not in state.places:
+            elsewhere.append(
+                f"alarm {alarm.name!r} lives in account {alarm.account}, Region "
+                f"{alarm.region} (AlarmArn), where these logs hold no record: not replayed"
+            )
+            continue
+        if alarm.region not in by_region:
+            here = wide.filter(pl.col(S.AWS_REGION) == alarm.region) if wide.height else wide
+            by_region[alarm.region] = expand(compiled, here)[1]
+        reports.append(
+            _alarm_report(alarm, alarm.account, alarm.region, rules, by_region[alarm.region], state)
+        )
+    return tuple(reports), tuple(elsewhere)
+
+
 def _alarm_report(
     alarm: AlarmSpec,
     account: str,
+    region: str | None,
     rules: RuleSet,
     samples: pl.DataFrame,
     state: DetectionsState,
 ) -> AlarmReport:
+    """The replay of ``alarm`` on ``account``'s metric; ``samples`` already narrowed to
+    ``region`` when it is given."""
     feeding = [
         r.metric_filter
         for r in rules.filters
@@ -376,7 +430,7 @@ def _alarm_report(
             continue
         seen = matched_minutes.get(f.name, set())
         d = f.default_value
-        active = {m for a, m in state.active_minutes if a == account}
+        active = {m for a, r, m in state.active_minutes if a == account and region in (None, r)}
         for m in active - seen:
             per_period.setdefault(m - m % p, []).append(
                 {"count": 1, "sum": d, "min": d, "max": d, "values": [d]}
@@ -395,7 +449,7 @@ def _alarm_report(
             for t, rs in per_period.items()
         }
     transitions = []
-    config = [c for c in state.config if c.account == account]
+    config = [c for c in state.config if c.account == account and region in (None, c.region)]
     alarm_segments = existence.alarm_segments(config, alarm.name)
     filter_segments = {f.name: existence.filter_segments(config, f.name) for f in feeding}
     if state.first is not None and state.last is not None:
@@ -410,9 +464,8 @@ def _alarm_report(
         transitions=tuple(transitions),
         existence=None if alarm_segments is None else tuple(alarm_segments),
         filter_existence={k: None if v is None else tuple(v) for k, v in filter_segments.items()},
-        datapoints=tuple(
-            (datetime.fromtimestamp(t, tz=UTC), v) for t, v in sorted(datapoints.items())
-        ),
+        datapoints=tuple((epoch_time(t), v) for t, v in sorted(datapoints.items())),
+        region=region,
     )
 
 
@@ -427,7 +480,7 @@ def _ago(earlier: datetime, later: datetime) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(moment)
 
 
 def _annotate(

@@ -42,6 +42,7 @@ CONTROL_COLUMNS = [
     S.ERROR_MESSAGE,
     S.SOURCE_IP,
     S.EVENT_ID,
+    S.KEY_IDS,
     S.IDENTITY_ARN,
     S.IDENTITY_INVOKED_BY,
     "principal",
@@ -52,7 +53,9 @@ CONTROL_COLUMNS = [
 
 USAGE_KEYS = ["ref", "region", "account", "principal", "operation", "bucket"]
 
-USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+# When each reference was used: one narrow row per reference × principal × operation ×
+# event time (exact: states and alias moves are decided at the second of the call).
+TICK_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "ref": pl.String,
     "region": pl.String,
     "account": pl.String,
@@ -61,10 +64,14 @@ USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "bucket": pl.Datetime("ms", "UTC"),
     "count": pl.UInt32,
     "errors": pl.UInt32,
+}
+
+# How it was used (addresses, calling services, context keys): the same per hour for a
+# key ARN reference, whose key does not depend on time; per event time for an alias.
+USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    **TICK_SCHEMA,
     "first": pl.Datetime("ms", "UTC"),
     "last": pl.Datetime("ms", "UTC"),
-    "ok_first": pl.Datetime("ms", "UTC"),
-    "ok_last": pl.Datetime("ms", "UTC"),
     "source_ips": pl.List(pl.String),
     "invoked_by": pl.List(pl.String),
     "context_keys": pl.List(pl.String),
@@ -75,12 +82,13 @@ USAGE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 class LifecyclePartial:
     control: list[pl.DataFrame] = field(default_factory=list)
     usage: list[pl.DataFrame] = field(default_factory=list)
+    ticks: list[pl.DataFrame] = field(default_factory=list)
     evidence: list[pl.DataFrame] = field(default_factory=list)
     alias_uses: list[pl.DataFrame] = field(default_factory=list)
     logs_start: datetime | None = None
     logs_end: datetime | None = None
-    usage_rows: int = 0
-    compacted_rows: int = 0  # size of the usage partial after the last re-aggregation
+    usage_rows: int = 0  # rows of usage and ticks
+    compacted_rows: int = 0  # their size after the last re-aggregation
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -146,8 +154,6 @@ def _aggregate(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("errors").sum().cast(pl.UInt32),
             pl.col("first").min(),
             pl.col("last").max(),
-            pl.col("ok_first").min(),
-            pl.col("ok_last").max(),
             pl.col("source_ips").explode().drop_nulls().unique().sort(),
             pl.col("invoked_by").explode().drop_nulls().unique().sort(),
             pl.col("context_keys").explode().drop_nulls().unique().sort(),
@@ -156,14 +162,24 @@ def _aggregate(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _aggregate_ticks(frame: pl.DataFrame) -> pl.DataFrame:
+    return (
+        frame.group_by(USAGE_KEYS)
+        .agg(pl.col("count").sum().cast(pl.UInt32), pl.col("errors").sum().cast(pl.UInt32))
+        .select(list(TICK_SCHEMA))
+    )
+
+
 @dataclass(frozen=True)
 class LifecycleAnalysis:
     """Lifecycle of the key(s) ``query`` names (key id, key ARN, ``mrk-`` id, alias name or
     alias ARN), or of every key when ``query`` is None.
 
-    For a key query the usage partial keeps one row per record second (exact);
-    otherwise usage is bucketed per hour, so uses in a given state are attributed
-    at that precision while state-proving failures stay exact.
+    Whatever the query, the usage partial keeps one row per key reference × principal ×
+    operation × event time, so a use is attributed to the state (and an alias reference
+    resolved) at the moment it was made: a key's history does not depend on how the key
+    was named, nor on ``--all``. A key id / key ARN query only narrows which records are
+    kept, never how they are summed.
     """
 
     query: str | None = None
@@ -203,10 +219,6 @@ class LifecycleAnalysis:
             return ref.key_id
         return None
 
-    @property
-    def _bucket(self) -> str | None:
-        return None if self._needle is not None else "1h"
-
     def start(self) -> LifecyclePartial:
         return LifecyclePartial()
 
@@ -220,6 +232,11 @@ class LifecycleAnalysis:
         state.logs_start = _min(state.logs_start, bounds[0])
         state.logs_end = _max(state.logs_end, bounds[1])
 
+        # Alias observations come from every record, whatever the query: an alias's
+        # history (and so every key's alias list) must not depend on which key was asked.
+        self._observe_aliases(
+            state, kms.filter(~pl.col(S.EVENT_NAME).is_in(CONTROL_EVENTS).fill_null(False))
+        )
         needle = self._needle
         if needle is not None:
             joined = pl.col(S.KEY_IDS).list.join("\x1f").fill_null("")
@@ -244,8 +261,7 @@ class LifecycleAnalysis:
             self._fold_data(state, data)
         return state
 
-    def _fold_data(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
-        data = data.with_columns(_refs_expr())
+    def _observe_aliases(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
         has_alias = (
             pl.col(S.KEY_IDS)
             .list.join("\x1f")
@@ -277,6 +293,8 @@ class LifecycleAnalysis:
             if uses.height:
                 state.alias_uses.append(uses)
 
+    def _fold_data(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
+        data = data.with_columns(_refs_expr())
         rows = data.explode("refs").filter(pl.col("refs").is_not_null())
         if rows.height == 0:
             return
@@ -300,16 +318,31 @@ class LifecycleAnalysis:
         if evidence.height:
             state.evidence.append(evidence)
 
-        bucket = pl.col(S.EVENT_TIME)
-        if self._bucket is not None:
-            bucket = bucket.dt.truncate(self._bucket)
+        named = rows.with_columns(
+            pl.col("refs").alias("ref"),
+            pl.col(S.AWS_REGION).alias("region"),
+            pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
+            pl.col(S.EVENT_NAME).fill_null("").alias("operation"),
+        )
+        # Exact times, never coarser buckets, for whatever decides a key or a state:
+        # which state a use falls in and where an alias pointed are decided at the
+        # second the call was made.
+        ticks = (
+            named.with_columns(pl.col(S.EVENT_TIME).alias("bucket"))
+            .group_by(USAGE_KEYS)
+            .agg(
+                pl.len().cast(pl.UInt32).alias("count"),
+                failed.sum().cast(pl.UInt32).alias("errors"),
+            )
+            .select(list(TICK_SCHEMA))
+        )
+        hourly = pl.col("ref").str.contains(KEY_ARN_REGEX)
         usage = (
-            rows.with_columns(
-                pl.col("refs").alias("ref"),
-                pl.col(S.AWS_REGION).alias("region"),
-                pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
-                pl.col(S.EVENT_NAME).fill_null("").alias("operation"),
-                bucket.alias("bucket"),
+            named.with_columns(
+                pl.when(hourly)
+                .then(pl.col(S.EVENT_TIME).dt.truncate("1h"))
+                .otherwise(pl.col(S.EVENT_TIME))
+                .alias("bucket"),
                 _context_keys_expr(),
             )
             .group_by(USAGE_KEYS)
@@ -318,8 +351,6 @@ class LifecycleAnalysis:
                 failed.sum().cast(pl.UInt32).alias("errors"),
                 pl.col(S.EVENT_TIME).min().alias("first"),
                 pl.col(S.EVENT_TIME).max().alias("last"),
-                pl.col(S.EVENT_TIME).filter(~failed).min().alias("ok_first"),
-                pl.col(S.EVENT_TIME).filter(~failed).max().alias("ok_last"),
                 pl.col(S.SOURCE_IP).drop_nulls().unique().sort().alias("source_ips"),
                 pl.col(S.IDENTITY_INVOKED_BY).drop_nulls().unique().sort().alias("invoked_by"),
                 pl.col("context_keys").explode().drop_nulls().unique().sort(),
@@ -327,22 +358,26 @@ class LifecycleAnalysis:
             .select(list(USAGE_SCHEMA))
         )
         state.usage.append(usage)
-        state.usage_rows += usage.height
+        state.ticks.append(ticks)
+        state.usage_rows += usage.height + ticks.height
         self._compact(state)
 
     def _compact(self, state: LifecyclePartial) -> None:
-        """Re-aggregate hourly buckets once the partial has doubled since the last time,
-        so the cost stays linear however many partials are merged."""
+        """Re-aggregate the usage partials (rows of the same reference, principal,
+        operation and bucket from different frames) once they have doubled since the
+        last time, so the cost stays linear however many partials are merged."""
         limit = max(self.rebucket_rows, 2 * state.compacted_rows)
-        if self._bucket is not None and state.usage_rows > limit:
+        if state.usage_rows > limit:
             merged = _aggregate(pl.concat(state.usage))
-            state.usage = [merged]
-            state.usage_rows = state.compacted_rows = merged.height
+            ticks = _aggregate_ticks(pl.concat(state.ticks))
+            state.usage, state.ticks = [merged], [ticks]
+            state.usage_rows = state.compacted_rows = merged.height + ticks.height
 
     def combine(self, a: LifecyclePartial, b: LifecyclePartial) -> LifecyclePartial:
         merged = LifecyclePartial(
             control=a.control + b.control,
             usage=a.usage + b.usage,
+            ticks=a.ticks + b.ticks,
             evidence=a.evidence + b.evidence,
             alias_uses=a.alias_uses + b.alias_uses,
             logs_start=_min(a.logs_start, b.logs_start),

@@ -10,7 +10,7 @@ reported to the caller (who keeps it verbatim), never guessed.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from kmslog.decode.flatten import parse_event_time
 
@@ -32,16 +32,47 @@ _JAVA = re.compile(
 )
 
 
+# The calendar Python can represent; times outside it are never computed.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(microsecond=0, tzinfo=UTC)
+
+
+def shifted(moment: datetime, delta: timedelta) -> datetime | None:
+    """``moment + delta``, or None when that falls outside year 1 … 9999 (the caller says
+    why it has no date rather than letting an OverflowError end the run)."""
+    if delta >= timedelta(0):
+        return moment + delta if moment <= LATEST - delta else None
+    return moment + delta if moment >= EARLIEST - delta else None
+
+
+def from_epoch(seconds: float) -> datetime | None:
+    """An aware UTC datetime for epoch seconds, or None outside year 1 … 9999."""
+    if not (EARLIEST.timestamp() <= seconds <= LATEST.timestamp()):
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def iso_z(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SSZ`` with a four-digit year also before 1000 (``strftime``
+    writes year 1 as ``1``)."""
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+
+
+def readable(moment: datetime, seconds: bool = True) -> str:
+    """``YYYY-MM-DD HH:MM[:SS]Z`` for messages, four-digit year included."""
+    text = iso_z(moment).replace("T", " ")
+    return text if seconds else text[:16] + "Z"
+
+
 def parse_kms_date(value: object) -> datetime | None:
     """A KMS date string (Java style, ISO 8601, or epoch seconds) → aware UTC datetime.
 
     Returns None when the value cannot be read; callers keep the raw text.
     """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(float(value), tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        seconds = float(value)
+        return from_epoch(seconds) if seconds == seconds else None
     if not isinstance(value, str):
         return None
     text = value.replace("\u202f", " ").replace("\u00a0", " ")

@@ -290,59 +290,77 @@ class RecordKeys:
         return self.keys[0] if self.keys else None
 
 
-def record_keys(record: Mapping[str, Any], history: AliasHistory | None = None) -> RecordKeys:
+def record_keys(
+    record: Mapping[str, Any],
+    history: AliasHistory | None = None,
+    when: datetime | None = None,
+) -> RecordKeys:
     """Every key ARN a record touched, primary first (ReEncrypt: source, then destination).
 
     CreateKey and ReplicateKey name the created key in their response; otherwise
     ``resources[]`` key ARNs come first, then request and response identifiers,
     service-event details and the ARN in an error message. Aliases are resolved
-    through ``history`` at the record's time.
+    through ``history`` at the record's time (``when``, else its ``eventTime``).
+    Fields of the wrong JSON type are ignored.
     """
-    region = _str(record.get("awsRegion"))
-    account = _str(record.get("recipientAccountId"))
     request = _obj(record.get("requestParameters"))
     response = _obj(record.get("responseElements"))
     service = _obj(record.get("serviceEventDetails"))
-    when = parse_event_time(record.get("eventTime"))
     name = record.get("eventName")
+    metadata_arn = _str(_obj(response.get("keyMetadata")).get("arn"))
+    if name == "CreateKey" and metadata_arn:
+        return RecordKeys((metadata_arn,))
+    named: list[str | None] = list(_key_arns_in_resources(record))
+    # An error message names the real key ARN; a bare id would be placed in the
+    # recipient's account, which is wrong for the caller's copy of a cross-account call.
+    named.append(error_key_arn(_str(record.get("errorMessage"))))
+    if name == "ReplicateKey":
+        named.append(_str(_obj(response.get("replicaKeyMetadata")).get("arn")))
+    for field in ("keyId", "sourceKeyId", "destinationKeyId", "targetKeyId"):
+        named.append(_str(request.get(field)))
+    named += [_str(response.get("keyId")), metadata_arn, _str(service.get("keyId"))]
+    return keys_named(
+        named,
+        event_name=name if isinstance(name, str) else None,
+        region=_str(record.get("awsRegion")),
+        account=_str(record.get("recipientAccountId")),
+        when=when if when is not None else parse_event_time(record.get("eventTime")),
+        history=history,
+    )
 
+
+def keys_named(
+    named: Iterable[str | None],
+    *,
+    event_name: str | None,
+    region: str | None,
+    account: str | None,
+    when: datetime | None,
+    history: AliasHistory | None = None,
+) -> RecordKeys:
+    """The keys a list of identifiers (in priority order) names, as :func:`record_keys`
+    resolves them. Also used for a record whose text cannot be parsed again, from the
+    identifiers its decoded ``key_ids`` column holds."""
     found: list[str] = []
     unresolved: list[str] = []
-
-    def add(text: str | None) -> None:
+    for text in named:
         if not text:
-            return
+            continue
         ref = parse_key_ref(text)
         # A bare id is the same key as a resources[] ARN ending with it.
         if ref.kind is IdKind.KEY_ID and any(k.endswith("/" + text) for k in found):
-            return
+            continue
         arn = to_key_arn(ref, region, account)
         if arn is None and ref.alias is not None:
-            if name in ALIAS_EVENTS:
-                return  # the alias being changed is not a key reference
+            if event_name in ALIAS_EVENTS:
+                continue  # the alias being changed is not a key reference
             scope = scope_of(ref, region, account)
             if history is not None and scope is not None and when is not None:
                 arn = history.resolve(scope, when)
             if arn is None:
                 if not found:
                     unresolved.append(text)
-                return
+                continue
         if arn is not None and arn not in found:
             found.append(arn)
-
-    metadata_arn = _str(_obj(response.get("keyMetadata")).get("arn"))
-    if name == "CreateKey" and metadata_arn:
-        return RecordKeys((metadata_arn,))
-    for arn in _key_arns_in_resources(record):
-        add(arn)
-    # An error message names the real key ARN; a bare id would be placed in the
-    # recipient's account, which is wrong for the caller's copy of a cross-account call.
-    add(error_key_arn(_str(record.get("errorMessage"))))
-    if name == "ReplicateKey":
-        add(_str(_obj(response.get("replicaKeyMetadata")).get("arn")))
-    for field in ("keyId", "sourceKeyId", "destinationKeyId", "targetKeyId"):
-        add(_str(request.get(field)))
-    add(_str(response.get("keyId")))
-    add(metadata_arn)
-    add(_str(service.get("keyId")))
     return RecordKeys(tuple(found), tuple(dict.fromkeys(unresolved)) if not found else ())

@@ -9,20 +9,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import polars as pl
 
 from kmslog.decode import schema as S
-from kmslog.kms.keys import IdKind, parse_key_ref
+from kmslog.decode.jsontext import RecordTextError, loads_record
+from kmslog.kms.dates import readable, shifted
+from kmslog.kms.keys import KEY_ARN_REGEX, IdKind, parse_key_ref
 from kmslog.kms.resolve import (
     ALIAS_EVENTS,
     AliasBinding,
     AliasHistory,
     AliasObservation,
+    RecordKeys,
     alias_event_from_record,
+    error_key_arn,
+    keys_named,
     record_keys,
     scope_of,
 )
+from kmslog.lifecycle.fields import field_text
 from kmslog.lifecycle.model import (
     Finding,
     KeyInfo,
@@ -39,7 +44,14 @@ from kmslog.lifecycle.state_machine import (
     replay,
     state_from_error,
 )
-from kmslog.lifecycle.timeline import CATEGORIES, KeyMemory, describe, read_date, state_input
+from kmslog.lifecycle.timeline import (
+    CATEGORIES,
+    Described,
+    KeyMemory,
+    describe,
+    read_date,
+    state_input,
+)
 
 if TYPE_CHECKING:
     from kmslog.analyses.lifecycle import LifecyclePartial
@@ -78,12 +90,31 @@ class _Control:
     time: datetime
     row: dict[str, Any]
     record: Mapping[str, Any]
+    # Why the record's text could not be parsed again (it is then placed by its
+    # decoded columns alone); None when it was read.
+    unreadable: str | None = None
+
+    def keys(self, history: AliasHistory) -> RecordKeys:
+        if self.unreadable is None:
+            return record_keys(self.record, history, self.time)
+        ids = [i for i in self.row.get(S.KEY_IDS) or () if isinstance(i, str)]
+        arns = [i for i in ids if parse_key_ref(i).kind is IdKind.KEY_ARN]
+        others = [i for i in ids if i not in arns]
+        return keys_named(
+            [*arns, error_key_arn(self.row.get(S.ERROR_MESSAGE)), *others],
+            event_name=self.row.get(S.EVENT_NAME),
+            region=self.row.get(S.AWS_REGION),
+            account=self.row.get(S.RECIPIENT_ACCOUNT_ID),
+            when=self.time,
+            history=history,
+        )
 
 
 @dataclass
 class _KeyData:
     control: list[_Control] = field(default_factory=list)
-    usage: list[dict[str, Any]] = field(default_factory=list)
+    usage: list[dict[str, Any]] = field(default_factory=list)  # exact rows, no lists
+    usage_table: list[dict[str, Any]] = field(default_factory=list)  # per principal × op
     evidence: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -92,10 +123,17 @@ def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
     return pl.concat(frames, how="vertical_relaxed") if frames else None
 
 
-def _first_copies(frame: pl.DataFrame, account: str) -> pl.DataFrame:
-    """Drop repeated deliveries (same account and eventID); records without an id stay."""
-    first = pl.struct(pl.col(account), pl.col(S.EVENT_ID)).is_first_distinct()
+def _first_copies(frame: pl.DataFrame, same: list[str]) -> pl.DataFrame:
+    """Drop repeated deliveries: rows equal in every column of ``same`` (account, eventID
+    and content). Two records that only share an eventID are distinct events and both
+    stay, whichever other keys' records a query happened to keep; rows without an id
+    stay too."""
+    first = pl.struct(*same).is_first_distinct()
     return frame.filter(pl.col(S.EVENT_ID).is_null() | first)
+
+
+_SAME_CONTROL = [S.RECIPIENT_ACCOUNT_ID, S.EVENT_ID, S.EVENT_TIME, S.EVENT_NAME, S.RAW]
+_SAME_EVIDENCE = ["account", S.EVENT_ID, S.EVENT_TIME, "operation", "ref", S.ERROR_MESSAGE]
 
 
 def _actor(row: Mapping[str, Any]) -> str:
@@ -127,6 +165,78 @@ def _resolve_ref(
     return history.resolve(scope, when) if scope is not None else None
 
 
+_UNPLACED = "\x00"  # stands for a null Region or account in join keys
+
+
+def _with_keys(usage: pl.DataFrame, history: AliasHistory, lost: dict[str, int]) -> pl.DataFrame:
+    """Usage rows with the key each one is about (column ``key``); rows naming an alias
+    no history resolves at their time are counted in ``lost`` and left out. Key ARNs
+    name themselves; only the alias references, one per distinct (reference, place,
+    second), go through the alias history."""
+    place = [
+        pl.col("region").fill_null(_UNPLACED).alias("__region"),
+        pl.col("account").fill_null(_UNPLACED).alias("__account"),
+    ]
+    usage = usage.with_columns(*place)
+    is_arn = pl.col("ref").str.contains(KEY_ARN_REGEX)
+    named = usage.filter(~is_arn).select("ref", "__region", "__account", "bucket").unique()
+    resolved = [
+        _resolve_ref(
+            ref,
+            None if region == _UNPLACED else region,
+            None if account == _UNPLACED else account,
+            when,
+            history,
+        )
+        for ref, region, account, when in named.iter_rows()
+    ]
+    mapping = named.with_columns(pl.Series("__alias_key", resolved, dtype=pl.String))
+    joined = usage.join(mapping, on=["ref", "__region", "__account", "bucket"], how="left")
+    keyed = joined.with_columns(
+        pl.when(is_arn).then(pl.col("ref")).otherwise(pl.col("__alias_key")).alias("key")
+    ).drop("__region", "__account", "__alias_key")
+    for ref, calls in (
+        keyed.filter(pl.col("key").is_null()).group_by("ref").agg(pl.col("count").sum()).iter_rows()
+    ):
+        lost[ref] += calls
+    return keyed.filter(pl.col("key").is_not_null())
+
+
+def _attach_usage(usage: pl.DataFrame, ticks: pl.DataFrame, keys: dict[str, _KeyData]) -> None:
+    """Each wanted key's usage: the per principal × operation table (with the address,
+    service and context-key sets, merged in polars) and the exact rows the state
+    attribution reads (one per second, narrow)."""
+    table = usage.group_by(["key", "principal", "operation"]).agg(
+        pl.col("count").sum(),
+        pl.col("errors").sum(),
+        pl.col("first").min(),
+        pl.col("last").max(),
+        *(
+            pl.col(c).explode().drop_nulls().unique().sort()
+            for c in ("source_ips", "invoked_by", "context_keys")
+        ),
+    )
+    for row in table.iter_rows(named=True):
+        keys[row["key"]].usage_table.append(row)
+    # Partials arrive in whatever order group_by left them: sort, so that ties
+    # (first use, example record) are broken the same way in every run.
+    ticks = ticks.sort(["key", "bucket", "ref", "principal", "operation", "region", "account"])
+    ok = pl.when(pl.col("count") > pl.col("errors")).then(pl.col("bucket"))
+    exact = ticks.select(
+        "key",
+        "principal",
+        "operation",
+        "count",
+        "errors",
+        pl.col("bucket").alias("first"),
+        pl.col("bucket").alias("last"),
+        ok.alias("ok_first"),
+        ok.alias("ok_last"),
+    )
+    for row in exact.iter_rows(named=True):
+        keys[row.pop("key")].usage.append(row)
+
+
 def _matches(query: str | None, arn: str, history: AliasHistory) -> bool:
     if query is None:
         return True
@@ -138,37 +248,56 @@ def _matches(query: str | None, arn: str, history: AliasHistory) -> bool:
     return False
 
 
+def _parse_control(row: dict[str, Any], warnings: list[str]) -> _Control:
+    """The control record parsed again; one that cannot be (or is not an object) is
+    still placed by its decoded columns, marked unreadable, never skipped."""
+    reason: str | None = None
+    try:
+        record = loads_record(row[S.RAW])
+    except RecordTextError as exc:
+        reason = exc.reason
+    else:
+        if isinstance(record, Mapping):
+            return _Control(row[S.EVENT_TIME], row, record)
+        reason = "not a JSON object"
+    warnings.append(
+        f"{row[S.SOURCE]} record {row[S.RECORD_INDEX]} ({row[S.EVENT_NAME]}): record text "
+        f"unreadable ({reason}); placed by its decoded columns, details unknown"
+    )
+    columns = {
+        "eventName": row[S.EVENT_NAME],
+        "eventTime": None,
+        "errorCode": row.get(S.ERROR_CODE),
+        "errorMessage": row.get(S.ERROR_MESSAGE),
+        "eventID": row.get(S.EVENT_ID),
+    }
+    return _Control(row[S.EVENT_TIME], row, columns, reason)
+
+
 def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResult:
     result = LifecycleResult(query, [], logs_start=partial.logs_start, logs_end=partial.logs_end)
 
     control = _concat(partial.control)
     controls: list[_Control] = []
     if control is not None:
-        control = _first_copies(control, S.RECIPIENT_ACCOUNT_ID).sort(
-            [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX]
+        control = _first_copies(control, _SAME_CONTROL).sort(
+            [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, S.EVENT_ID], nulls_last=True
         )
         for row in control.iter_rows(named=True):
-            try:
-                record = orjson.loads(row[S.RAW])
-            except orjson.JSONDecodeError:
-                result.warnings.append(
-                    f"{row[S.SOURCE]} record {row[S.RECORD_INDEX]}: raw text is not JSON"
-                )
-                continue
-            if isinstance(record, Mapping):
-                controls.append(_Control(row[S.EVENT_TIME], row, record))
+            controls.append(_parse_control(row, result.warnings))
 
     alias_events = [
         event
         for c in controls
-        if c.record.get("eventName") in ALIAS_EVENTS
+        if c.unreadable is None
+        and c.row[S.EVENT_NAME] in ALIAS_EVENTS
         and (event := alias_event_from_record(c.record)) is not None
     ]
     history = AliasHistory(alias_events, _observations(partial))
 
     keys: dict[str, _KeyData] = defaultdict(_KeyData)
     for c in controls:
-        found = record_keys(c.record, history)
+        found = c.keys(history)
         for arn in found.keys:
             keys[arn].control.append(c)
         if not found.keys and found.unresolved:
@@ -178,36 +307,44 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
             )
 
     usage = _concat(partial.usage)
+    ticks = _concat(partial.ticks)
     lost: dict[str, int] = defaultdict(int)
-    if usage is not None:
-        for row in usage.iter_rows(named=True):
-            arn = _resolve_ref(row["ref"], row["region"], row["account"], row["first"], history)
-            if arn is not None:
-                keys[arn].usage.append(row)
-            else:
-                lost[row["ref"]] += row["count"]
+    if usage is not None and ticks is not None:
+        usage = _with_keys(usage, history, defaultdict(int))
+        ticks = _with_keys(ticks, history, lost)
+        for seen in ticks["key"].unique().to_list():
+            keys.setdefault(seen, _KeyData())  # a key seen only in use is a key of --all
     for ref_text, calls in sorted(lost.items()):
         result.unresolved.append(
             f"{calls} call(s) named {ref_text}, which no alias history resolves at their time"
         )
     evidence = _concat(partial.evidence)
     if evidence is not None:
-        evidence = _first_copies(evidence, "account")
+        evidence = _first_copies(evidence, _SAME_EVIDENCE).sort(
+            [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, "ref"], nulls_last=True
+        )
         for row in evidence.iter_rows(named=True):
-            arn = _resolve_ref(
+            owner = _resolve_ref(
                 row["ref"], row["region"], row["account"], row[S.EVENT_TIME], history
             )
-            if arn is not None:
-                keys[arn].evidence.append(row)
+            if owner is not None:
+                keys[owner].evidence.append(row)
 
     ref = parse_key_ref(query) if query is not None else None
     if ref is not None and ref.alias is not None:
         scope = scope_of(ref, None, None)
+        assert scope is not None  # an alias reference always has a scope
         bindings = history.bindings_named(ref.alias, scope.account or None, scope.region or None)
         result.alias_bindings = bindings
         wanted = list(dict.fromkeys(b.key_arn for b in bindings))
     else:
         wanted = sorted(arn for arn in keys if _matches(query, arn, history))
+    if usage is not None and ticks is not None:
+        _attach_usage(
+            usage.filter(pl.col("key").is_in(wanted)),
+            ticks.filter(pl.col("key").is_in(wanted)),
+            keys,
+        )
     for arn in wanted:
         result.keys.append(
             _lifecycle(
@@ -235,9 +372,25 @@ def _lifecycle(
 
     for c in data.control:
         rec, row = c.record, c.row
-        name = str(rec.get("eventName"))
-        described = describe(rec, policy)
-        success = not rec.get("errorCode")
+        # The decoded column, not the text parsed again: the two agree, and the column
+        # is there even when the text cannot be parsed.
+        name = str(row[S.EVENT_NAME])
+        success = not row.get(S.ERROR_CODE)
+        if c.unreadable is not None:
+            described = Described(
+                f"record text unreadable ({c.unreadable}): {name} placed by its time, key "
+                "and error code; what it changed is unknown"
+            )
+            findings.append(
+                Finding(
+                    "unreadable_record",
+                    c.time,
+                    f"{name} at {row[S.SOURCE]} record {row[S.RECORD_INDEX]}: {described.detail}",
+                    row.get(S.EVENT_ID),
+                )
+            )
+        else:
+            described = describe(rec, policy)
         entries.append(
             TimelineEntry(
                 time=c.time,
@@ -255,17 +408,33 @@ def _lifecycle(
         )
         for warning in described.warnings:
             findings.append(Finding("unreadable_date", c.time, warning, row.get(S.EVENT_ID)))
-        item = state_input(rec, c.time, described)
+        if c.unreadable is not None:
+            # What the columns tell: the call, its time, whether it failed and the state
+            # its error proves. A ScheduleKeyDeletion's window (so its date) is unknown.
+            item = StateInput(
+                time=c.time,
+                event_name=name,
+                success=success,
+                event_id=row.get(S.EVENT_ID),
+                evidence=None if success else state_from_error(row.get(S.ERROR_MESSAGE)),
+            )
+        else:
+            item = state_input(rec, c.time, described)
         # ReplicateKey creates the replica; for the primary it is only a timeline entry.
         creates_this_key = name != "ReplicateKey" or _replica_arn(rec) == arn
         if creates_this_key:
             inputs.append(item)
         if not success:
             continue
+        if c.unreadable is not None:
+            if name == "ScheduleKeyDeletion":
+                last_schedule = item
+            continue
         if name in ("CreateKey", "ReplicateKey") and creates_this_key and info.origin is None:
             _fill_created(info, rec, c.time, row.get(S.EVENT_ID), findings)
         elif name == "UpdateKeyDescription":
-            info.description = str(rec.get("requestParameters", {}).get("description", ""))
+            described_text = _as_mapping(rec.get("requestParameters")).get("description")
+            info.description = described_text if isinstance(described_text, str) else None
         elif name == "ScheduleKeyDeletion":
             last_schedule = item
         elif name == "ImportKeyMaterial":
@@ -348,7 +517,7 @@ def _lifecycle(
             )
         )
 
-    usage_rows = _usage(data.usage)
+    usage_rows = _usage(data.usage_table)
     in_state = _uses_in_states(states.intervals, data.usage, data.evidence)
     for use in _per_principal(in_state):
         findings.append(use)
@@ -357,7 +526,7 @@ def _lifecycle(
     deletion: datetime | None = None
     if states.current in (KeyState.PENDING_DELETION,) and last_schedule is not None:
         deletion = last_schedule.deletion_date
-        if deletion is not None and logs_end is not None and logs_end > deletion + DELETION_SLACK:
+        if deletion is not None and logs_end is not None and _later(logs_end, deletion):
             findings.append(
                 Finding(
                     "deletion_not_observed",
@@ -372,7 +541,7 @@ def _lifecycle(
                 Finding(
                     "deletion_pending",
                     deletion,
-                    f"key will be deleted on or after {deletion:%Y-%m-%d %H:%M}Z",
+                    f"key will be deleted on or after {readable(deletion, seconds=False)}",
                     last_schedule.event_id,
                 )
             )
@@ -386,7 +555,7 @@ def _lifecycle(
                     valid_to.value,
                     "imported key material "
                     + ("expired" if passed else "expires")
-                    + f" at {valid_to.value:%Y-%m-%d %H:%M}Z"
+                    + f" at {readable(valid_to.value, seconds=False)}"
                     + (" (no DeleteExpiredKeyMaterial logged)" if passed else ""),
                     None,
                 )
@@ -409,6 +578,17 @@ def _lifecycle(
         usage_points=sorted((r["first"], r["count"], r["errors"]) for r in data.usage),
         grants=sorted(policy.grants.values(), key=lambda g: (g.created is None, g.created)),
     )
+
+
+def _later(end: datetime, deletion: datetime) -> bool:
+    """The logs end more than DELETION_SLACK after the deletion date (a date in the
+    last day of the calendar has no slack after it: never overdue)."""
+    due = shifted(deletion, DELETION_SLACK)
+    return due is not None and end > due
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 _ACCOUNT_IN_PRINCIPAL = re.compile(r"^AWS:(?:arn:[^:]+:(?:iam|sts)::)?(\d{12})\b")
@@ -446,7 +626,7 @@ def _fill_created(
     request = request if isinstance(request, Mapping) else {}
     if not isinstance(meta, Mapping):
         meta = {}
-    info.origin = str(meta.get("origin") or request.get("origin") or "AWS_KMS")
+    info.origin = field_text(meta.get("origin") or request.get("origin") or "AWS_KMS")
     created = read_date(meta.get("creationDate"))
     info.created_event_id = event_id
     if created is None:
@@ -517,12 +697,21 @@ def _uses_in_states(
 ) -> list[UseInState]:
     """Uses whose time falls in a watched state, per state × principal × operation."""
     found: dict[tuple[KeyState, str, str], dict[str, Any]] = {}
-    example: dict[tuple[str, str], str] = {}
-    for row in evidence:
-        example.setdefault((row["principal"], row["operation"]), row[S.EVENT_ID])
+    example: dict[tuple[KeyState, str, str], str] = {}
     for interval in intervals:
         if interval.state not in WATCHED_STATES:
             continue
+        # The example record is a failure of that caller inside this state, when the
+        # logs hold one (evidence is in time order).
+        for row in evidence:
+            t = row[S.EVENT_TIME]
+            inside = (interval.start is None or t >= interval.start) and (
+                interval.end is None or t < interval.end
+            )
+            if inside and row[S.EVENT_ID]:
+                example.setdefault(
+                    (interval.state, row["principal"], row["operation"]), row[S.EVENT_ID]
+                )
         for row in usage:
             t = row["first"]
             if (interval.start is not None and t < interval.start) or (
@@ -546,7 +735,7 @@ def _uses_in_states(
             errors=m["errors"],
             first=m["first"],
             last=m["last"],
-            event_id=example.get((k[1], k[2])),
+            event_id=example.get(k),
         )
         for k, m in sorted(found.items(), key=lambda kv: (kv[1]["first"], kv[0][1], kv[0][2]))
     ]
@@ -579,8 +768,7 @@ def _per_principal(uses: list[UseInState]) -> list[Finding]:
                 _STATE_KIND[state],
                 first,
                 f"{principal} still uses the key while {state}: {count} call(s) "
-                f"({errors} failed) of {ops}, {first:%Y-%m-%d %H:%M:%S}Z"
-                f" .. {last:%Y-%m-%d %H:%M:%S}Z",
+                f"({errors} failed) of {ops}, {readable(first)} .. {readable(last)}",
                 next((u.event_id for u in items if u.event_id), None),
             )
         )
@@ -638,8 +826,8 @@ def _used_after_alias_left(
                     "used_after_alias_left",
                     min(r["first"] for r in rows),
                     f"{principal} kept using the key after {binding.scope.name} stopped "
-                    f"pointing to it at {end:%Y-%m-%d %H:%M}Z: {count} call(s) of {ops}, "
-                    f"last {last:%Y-%m-%d %H:%M:%S}Z",
+                    f"pointing to it at {readable(end, seconds=False)}: {count} call(s) of "
+                    f"{ops}, last {readable(last)}",
                     binding.end_event_id,
                 )
             )

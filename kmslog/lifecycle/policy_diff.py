@@ -13,6 +13,9 @@ from typing import Any
 
 import orjson
 
+from kmslog.decode.jsontext import RecordTextError, loads_record
+from kmslog.lifecycle.fields import field_text
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -74,11 +77,11 @@ def principals_of(statement: Mapping[str, Any]) -> frozenset[str]:
     found: set[str] = set()
     principal = statement.get("Principal")
     if principal == "*" or isinstance(principal, str):
-        found.add(str(principal))
+        found.add(principal)
     elif isinstance(principal, Mapping):
         for kind, values in principal.items():
             for value in _as_list(values):
-                found.add("*" if value == "*" else f"{kind}:{value}")
+                found.add("*" if value == "*" else f"{kind}:{field_text(value)}")
     if "NotPrincipal" in statement:
         found.add("NotPrincipal")
     return frozenset(found)
@@ -89,8 +92,8 @@ def parse_policy(text: str | None) -> list[Statement] | None:
     if not isinstance(text, str):
         return None
     try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        document = loads_record(text)
+    except RecordTextError:
         return None
     if not isinstance(document, Mapping):
         return None
@@ -98,15 +101,18 @@ def parse_policy(text: str | None) -> list[Statement] | None:
     for index, raw in enumerate(_as_list(document.get("Statement"))):
         if not isinstance(raw, Mapping):
             continue
-        canonical = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
+        try:
+            canonical = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:
+            return None  # nested deeper than orjson writes: not a policy KMS would accept
         sid = raw.get("Sid")
         key = sid if isinstance(sid, str) and sid else f"#{index + 1}"
         statements.append(
             Statement(
                 key=key,
-                effect=str(raw.get("Effect", "")),
+                effect=field_text(raw.get("Effect", "")),
                 principals=principals_of(raw),
-                actions=frozenset(str(a) for a in _as_list(raw.get("Action"))),
+                actions=frozenset(field_text(a) for a in _as_list(raw.get("Action"))),
                 text=canonical,
             )
         )

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kmslog.decode.flatten import parse_event_time
-from kmslog.kms.dates import parse_kms_date
+from kmslog.kms.dates import EARLIEST, LATEST, parse_kms_date, readable, shifted
+from kmslog.lifecycle.fields import field_text as _s
 from kmslog.lifecycle.policy_diff import PolicyDiff, diff_policies
 from kmslog.lifecycle.state_machine import StateInput, state_from_error
 
@@ -56,8 +57,23 @@ def _obj(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _s(value: Any) -> str:
-    return "" if value is None else str(value)
+def pending_window(value: Any) -> int | None:
+    """``pendingWindowInDays`` as a whole number of days; None when it is not one
+    (wrong JSON type, fraction, bool)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def deletion_after(event_time: datetime, days: int) -> datetime | None:
+    """When a deletion scheduled at ``event_time`` for ``days`` falls due; None when
+    that is outside the calendar (a window of 10^12 days, a call at 9999-12-31)."""
+    if abs(days) > _CALENDAR_DAYS:
+        return None  # beyond what timedelta holds, and beyond any representable date
+    return shifted(event_time, timedelta(days=days))
+
+
+_CALENDAR_DAYS = (LATEST - EARLIEST).days
 
 
 @dataclass(frozen=True)
@@ -68,14 +84,13 @@ class DateValue:
     value: datetime | None
 
     def show(self) -> str:
-        return self.value.strftime("%Y-%m-%d %H:%M:%SZ") if self.value else repr(self.raw)
+        return readable(self.value) if self.value else repr(self.raw)
 
 
 def read_date(raw: Any) -> DateValue | None:
     if raw is None:
         return None
-    text = raw if isinstance(raw, str) else str(raw)
-    return DateValue(text, parse_kms_date(raw))
+    return DateValue(_s(raw), parse_kms_date(raw))
 
 
 @dataclass
@@ -128,29 +143,45 @@ def _create_key(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> st
     origin = meta.get("origin") or req.get("origin") or "AWS_KMS"
     spec = meta.get("keySpec") or req.get("keySpec") or req.get("customerMasterKeySpec")
     usage = meta.get("keyUsage") or req.get("keyUsage")
-    bits = [f"origin {origin}", f"{_s(spec)} {_s(usage)}".strip()]
+    bits = [f"origin {_s(origin)}", f"{_s(spec)} {_s(usage)}".strip()]
     if meta.get("multiRegion") or req.get("multiRegion"):
         bits.append("multi-Region")
     if isinstance(req.get("policy"), str):
         policy.text = req["policy"]
         bits.append("with policy")
     if req.get("description"):
-        bits.append(f"description {req['description']!r}")
+        bits.append(f"description {_s(req['description'])!r}")
     return "created: " + ", ".join(b for b in bits if b)
 
 
 def _schedule(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req, resp = _obj(rec.get("requestParameters")), _obj(rec.get("responseElements"))
-    window = req.get("pendingWindowInDays") or resp.get("pendingWindowInDays")
+    window = _window_field(req, resp)
     out.deletion_date = read_date(resp.get("deletionDate"))
-    parts = [f"window {window if window is not None else DEFAULT_PENDING_WINDOW_DAYS} days"]
     if window is None:
-        parts[0] += " (default)"
+        parts = [f"window {DEFAULT_PENDING_WINDOW_DAYS} days (default)"]
+    elif pending_window(window) is None:
+        parts = [f"window {_s(window)!r} (not a number of days)"]
+    else:
+        parts = [f"window {window} days"]
+    days = DEFAULT_PENDING_WINDOW_DAYS if window is None else pending_window(window)
+    if out.deletion_date is None and days is not None:
+        when = parse_event_time(rec.get("eventTime"))
+        if when is not None and deletion_after(when, days) is None:
+            out.warnings.append(
+                f"pendingWindowInDays {days} puts the deletion date outside the calendar: "
+                "no deletion date"
+            )
     if out.deletion_date is not None:
         parts.append(_date_detail("deletion date", out.deletion_date, out))
     elif resp.get("keyState") == "PendingReplicaDeletion":
         parts.append("waits for replicas to be deleted")
     return "deletion scheduled: " + ", ".join(parts)
+
+
+def _window_field(req: Mapping[str, Any], resp: Mapping[str, Any]) -> Any:
+    window = req.get("pendingWindowInDays")
+    return resp.get("pendingWindowInDays") if window is None else window
 
 
 def _put_policy(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
@@ -167,7 +198,7 @@ def _put_policy(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> st
 def _create_grant(rec: Mapping[str, Any], out: Described, memory: KeyMemory) -> str:
     req, resp = _obj(rec.get("requestParameters")), _obj(rec.get("responseElements"))
     ops = req.get("operations")
-    ops_text = ", ".join(str(o) for o in ops) if isinstance(ops, list) else _s(ops)
+    ops_text = ", ".join(_s(o) for o in ops) if isinstance(ops, list) else _s(ops)
     parts = [f"grantee {_s(req.get('granteePrincipal'))}", f"operations [{ops_text}]"]
     if req.get("retiringPrincipal"):
         parts.append(f"retiring principal {_s(req.get('retiringPrincipal'))}")
@@ -183,7 +214,7 @@ def _create_grant(rec: Mapping[str, Any], out: Described, memory: KeyMemory) -> 
         memory.grants[grant_id] = Grant(
             grant_id=grant_id,
             grantee=_s(req.get("granteePrincipal")),
-            operations=tuple(str(o) for o in ops) if isinstance(ops, list) else (),
+            operations=tuple(_s(o) for o in ops) if isinstance(ops, list) else (),
             retiring_principal=_s(req.get("retiringPrincipal")) or None,
             name=_s(req.get("name")) or None,
             created=parse_event_time(rec.get("eventTime")),
@@ -214,9 +245,9 @@ def _grant_end(verb: str) -> Callable[[Mapping[str, Any], Described, KeyMemory],
 def _alias(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req = _obj(rec.get("requestParameters"))
     name = _s(req.get("aliasName"))
-    verb = {"CreateAlias": "created", "UpdateAlias": "moved to", "DeleteAlias": "deleted"}[
-        str(rec.get("eventName"))
-    ]
+    verb = {"CreateAlias": "created", "UpdateAlias": "moved to", "DeleteAlias": "deleted"}.get(
+        _s(rec.get("eventName")), "changed"
+    )
     target = req.get("targetKeyId")
     return f"alias {name} {verb}" + (f" → {_s(target)}" if target else "")
 
@@ -226,13 +257,13 @@ def _rotation(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
     req, details = _obj(rec.get("requestParameters")), _obj(rec.get("serviceEventDetails"))
     if name == "EnableKeyRotation":
         period = req.get("rotationPeriodInDays")
-        return "automatic rotation enabled" + (f", every {period} days" if period else "")
+        return "automatic rotation enabled" + (f", every {_s(period)} days" if period else "")
     if name == "DisableKeyRotation":
         return "automatic rotation disabled"
     if name == "RotateKeyOnDemand":
         return "on-demand rotation requested"
     kind = details.get("rotationType")
-    return "key material rotated" + (f" ({str(kind).lower()})" if kind else "")
+    return "key material rotated" + (f" ({_s(kind).lower()})" if kind else "")
 
 
 def _tags(rec: Mapping[str, Any], out: Described, policy: KeyMemory) -> str:
@@ -316,7 +347,7 @@ def describe(record: Mapping[str, Any], policy: KeyMemory | None = None) -> Desc
     """What the record did, in words. A failed call says what was attempted and why it failed."""
     memory = policy if policy is not None else KeyMemory()
     out = Described("")
-    name = str(record.get("eventName"))
+    name = _s(record.get("eventName"))
     error = record.get("errorCode")
     describer = _DESCRIBERS.get(name)
     if error:
@@ -331,7 +362,7 @@ def state_input(
     record: Mapping[str, Any], event_time: datetime, described: Described
 ) -> StateInput:
     """The state machine's view of one control-plane record."""
-    name = str(record.get("eventName"))
+    name = _s(record.get("eventName"))
     response = _obj(record.get("responseElements"))
     meta = _obj(response.get("keyMetadata")) or _obj(response.get("replicaKeyMetadata"))
     request = _obj(record.get("requestParameters"))
@@ -344,9 +375,10 @@ def state_input(
         and not record.get("errorCode")
         and key_state != "PendingReplicaDeletion"
     ):
-        window = request.get("pendingWindowInDays") or response.get("pendingWindowInDays")
-        days = window if isinstance(window, int) else DEFAULT_PENDING_WINDOW_DAYS
-        deletion = event_time + timedelta(days=days)
+        window = _window_field(request, response)
+        # An unreadable window leaves the date unknown rather than guessing 30 days.
+        days = DEFAULT_PENDING_WINDOW_DAYS if window is None else pending_window(window)
+        deletion = None if days is None else deletion_after(event_time, days)
     return StateInput(
         time=event_time,
         event_name=name,

@@ -23,7 +23,9 @@ Periods are aligned to multiples of the period since the Unix epoch, and an
 evaluation happens at the end of every period: a transition is dated at the end
 of the period whose datapoint caused it, the earliest moment CloudWatch could
 have seen that datapoint complete (the live service adds a minute or two of
-ingestion and evaluation delay, which an offline replay cannot know).
+ingestion and evaluation delay, which an offline replay cannot know). Times
+outside year 1 … 9999 are clamped to the calendar's first or last second
+(:func:`epoch_time`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from kmslog.kms.dates import EARLIEST, LATEST
 from kmslog.metrics.statistics import Statistic, parse_statistic
 
 
@@ -103,6 +106,14 @@ class AlarmSpec:
     dimensions: tuple[tuple[str, str], ...] = ()
     actions_enabled: bool = True
     evaluate_low_sample_count_percentile: str = "evaluate"
+    # Where the alarm lives, from describe-alarms' AlarmArn: it is replayed on that
+    # account's records in that Region only. None (TOML, built-in): every account.
+    account: str | None = None
+    region: str | None = None
+
+    @property
+    def owned(self) -> bool:
+        return self.account is not None
 
     @property
     def m(self) -> int:
@@ -182,8 +193,22 @@ def java_double(value: float) -> str:
     return f"{'-' if sign else ''}{head}.{tail}E{power}"
 
 
+_FIRST_SECOND = int(EARLIEST.timestamp())
+_LAST_SECOND = int(LATEST.timestamp())
+
+
+def epoch_time(epoch: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime, clamped to the calendar Python holds.
+
+    A period boundary can fall outside it (the period holding an event at
+    9999-12-31T23:59:59Z ends at 10000-01-01; a 7-minute period holding
+    0001-01-01T00:00:00Z starts before it): such a time is shown as the first or last
+    second of the calendar instead of ending the replay."""
+    return datetime.fromtimestamp(min(max(int(epoch), _FIRST_SECOND), _LAST_SECOND), tz=UTC)
+
+
 def _stamp(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%d/%m/%y %H:%M:%S")
+    return epoch_time(epoch).strftime("%d/%m/%y %H:%M:%S")
 
 
 def _listing(points: list[tuple[int, float]]) -> str:
@@ -351,13 +376,11 @@ def replay(
         if result.state is not None and result.state is not state:
             transitions.append(
                 Transition(
-                    time=datetime.fromtimestamp(e, tz=UTC),
+                    time=epoch_time(e),
                     old=state,
                     new=result.state,
                     reason=result.reason,
-                    datapoints=tuple(
-                        (datetime.fromtimestamp(t, tz=UTC), v) for t, v in result.datapoints
-                    ),
+                    datapoints=tuple((epoch_time(t), v) for t, v in result.datapoints),
                 )
             )
             state = result.state

@@ -7,6 +7,9 @@ configuration changes: ``PutMetricFilter`` / ``DeleteMetricFilter``
 ``DisableAlarmActions`` / ``EnableAlarmActions`` (monitoring.amazonaws.com).
 Only successful calls count. Before the first call the logs show for a name,
 nothing is known, except that a Delete/Disable/Enable proves the thing existed.
+A call belongs to the account and Region of its record: an alarm owned by an
+AlarmArn only hears of calls made there. Only comparisons are made on times, so any
+time the calendar holds (year 1 … 9999) is safe.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 import polars as pl
 
 from kmslog.decode import schema as S
+from kmslog.decode.jsontext import RecordTextError, loads_record
 
 ALARM_EVENTS = ("PutMetricAlarm", "DeleteAlarms", "DisableAlarmActions", "EnableAlarmActions")
 FILTER_EVENTS = ("PutMetricFilter", "DeleteMetricFilter")
@@ -37,6 +40,7 @@ class ConfigChange:
     event_id: str | None = None
     principal: str | None = None
     account: str = ""
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,9 @@ def changes_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[ConfigChange]:
         if name not in SOURCES.get(row[S.EVENT_SOURCE], ()):
             continue
         try:
-            record = orjson.loads(row[S.RAW])
-        except orjson.JSONDecodeError:
-            continue
+            record = loads_record(row[S.RAW])
+        except RecordTextError:
+            continue  # without its parameters a call names no filter or alarm
         params = record.get("requestParameters") if isinstance(record, dict) else None
         if not isinstance(params, dict):
             continue
@@ -94,6 +98,7 @@ def changes_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[ConfigChange]:
                     event_id=row.get(S.EVENT_ID),
                     principal=row.get(S.IDENTITY_ARN),
                     account=row.get(S.RECIPIENT_ACCOUNT_ID) or "",
+                    region=row.get(S.AWS_REGION) or "",
                 )
             )
     return out

@@ -9,22 +9,24 @@ without expiry. ``validTo`` is a Java locale string, read with
 :func:`kmslog.kms.dates.parse_kms_date`.
 
 The alarm (by default Minimum over 1 minute <= 864000 s) fires at the end of the
-period in which the value reaches the threshold.
+period in which the value reaches the threshold; a period end outside year 1 … 9999
+is clamped to the calendar's first or last second.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import orjson
 import polars as pl
 
 from kmslog.decode import schema as S
+from kmslog.decode.jsontext import RecordTextError, loads_record
 from kmslog.kms.dates import parse_kms_date
-from kmslog.metrics.alarm import AlarmSpec, Comparison
+from kmslog.lifecycle.fields import field_text
+from kmslog.metrics.alarm import AlarmSpec, Comparison, epoch_time
 
 EVENTS = ("ImportKeyMaterial", "DeleteImportedKeyMaterial", "DeleteExpiredKeyMaterial", "DeleteKey")
 
@@ -66,15 +68,17 @@ def changes_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[MaterialChange]
         expires, valid_to, text = False, None, None
         if name == "ImportKeyMaterial":
             try:
-                record = orjson.loads(row[S.RAW])
-            except orjson.JSONDecodeError:
-                continue
+                record = loads_record(row[S.RAW])
+            except RecordTextError as exc:
+                # An import is known to have happened; its expiry is not: report it
+                # like an unreadable validTo rather than drop it.
+                record, expires, text = {}, True, f"(record text unreadable: {exc.reason})"
             params = record.get("requestParameters") if isinstance(record, dict) else None
             params = params if isinstance(params, dict) else {}
-            expires = params.get("expirationModel") == "KEY_MATERIAL_EXPIRES"
+            expires = expires or params.get("expirationModel") == "KEY_MATERIAL_EXPIRES"
             raw_valid_to = params.get("validTo")
             if expires and raw_valid_to is not None:
-                text = raw_valid_to if isinstance(raw_valid_to, str) else str(raw_valid_to)
+                text = field_text(raw_valid_to)
                 valid_to = parse_kms_date(raw_valid_to)
         out.append(
             MaterialChange(
@@ -97,7 +101,7 @@ def alarm_time(alarm: AlarmSpec, valid_to: datetime) -> datetime:
     p = alarm.period
     if alarm.comparison is Comparison.LT and crossing % p == 0:
         crossing += 1  # exactly at the threshold is not yet "less than"
-    return datetime.fromtimestamp((int(crossing) // p + 1) * p, tz=UTC)
+    return epoch_time((int(crossing) // p + 1) * p)
 
 
 def expiring(
@@ -141,8 +145,8 @@ def expiring(
     return out
 
 
-def _period_end(alarm: AlarmSpec, moment: datetime) -> datetime:
+def _period_end(alarm: AlarmSpec, when: datetime) -> datetime:
     # The metric only exists from the import on: the earliest evaluation that can
     # see it is the end of the import's period.
     p = alarm.period
-    return datetime.fromtimestamp((int(moment.timestamp()) // p + 1) * p, tz=UTC)
+    return epoch_time((int(when.timestamp()) // p + 1) * p)

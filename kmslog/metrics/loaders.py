@@ -322,5 +322,6 @@ def _aws_alarm(item: Any) -> tuple[Any, str]:
         dimensions=pairs,
         actions_enabled=item.get("ActionsEnabled", True),
         evaluate_low_sample_count_percentile=item.get("EvaluateLowSampleCountPercentile"),
+        arn=item.get("AlarmArn"),
     )
     return alarm, ""

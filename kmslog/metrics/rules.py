@@ -127,10 +127,9 @@ class RuleSet:
                 raise RuleError(rule.id, "id", "a rule with this id is already loaded", rule.origin)
             ids.add(rule.id)
             kept.append(rule)
-        alarm_names = {a.name for a in other.alarms}
         return RuleSet(
             filters=tuple(kept),
-            alarms=tuple(a for a in self.alarms if a.name not in alarm_names) + other.alarms,
+            alarms=tuple(a for a in self.alarms if not _replaced(a, other.alarms)) + other.alarms,
             key_material=other.key_material or self.key_material,
             skipped=self.skipped + other.skipped,
         )
@@ -142,6 +141,19 @@ class RuleSet:
         """Alarms on metrics no loaded filter produces (nothing to replay)."""
         produced = {r.metric_filter.metric_key for r in self.filters}
         return [a for a in self.alarms if (a.namespace, a.metric_name) not in produced]
+
+
+def _replaced(alarm: AlarmSpec, incoming: Iterable[AlarmSpec]) -> bool:
+    """A loaded alarm replaces one of the same name, unless both live in known and
+    different places: the same alarm name in two accounts (or Regions) is two alarms."""
+    return any(
+        new.name == alarm.name
+        and (
+            not (new.owned and alarm.owned)
+            or (new.account, new.region) == (alarm.account, alarm.region)
+        )
+        for new in incoming
+    )
 
 
 def _text(rule: str, name: str, value: Any, *, required: bool = True, limit: int = 512) -> str:
@@ -273,8 +285,11 @@ def make_alarm(
     dimensions: Iterable[tuple[str, str]] = (),
     actions_enabled: Any = True,
     evaluate_low_sample_count_percentile: Any = None,
+    arn: Any = None,
 ) -> AlarmSpec:
-    """Build and validate an alarm; errors name ``rule`` and the field."""
+    """Build and validate an alarm; errors name ``rule`` and the field. ``arn`` (the
+    AlarmArn of describe-alarms) gives the account and Region the alarm lives in."""
+    account, region = _alarm_owner(rule, arn)
     alarm_name = _text(rule, "AlarmName", name, limit=255)
     stat_text = _text(rule, "Statistic", statistic)
     try:
@@ -339,7 +354,26 @@ def make_alarm(
         dimensions=tuple(sorted(dimensions)),
         actions_enabled=actions_enabled,
         evaluate_low_sample_count_percentile=low,
+        account=account,
+        region=region,
     )
+
+
+_ALARM_ARN = re.compile(
+    r"^arn:aws[a-z-]*:cloudwatch:(?P<region>[a-z0-9-]+):(?P<acct>\d{12}):alarm:.+$"
+)
+
+
+def _alarm_owner(rule: str, arn: Any) -> tuple[str | None, str | None]:
+    if arn is None:
+        return None, None
+    text = _text(rule, "AlarmArn", arn, limit=2048)
+    match = _ALARM_ARN.match(text)
+    if match is None:
+        raise RuleError(
+            rule, "AlarmArn", "must be arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>"
+        )
+    return match["acct"], match["region"]
 
 
 def with_origin(rule: FilterRule, origin: str) -> FilterRule:

@@ -76,6 +76,7 @@ def alarm_data(report: AlarmReport) -> dict[str, Any]:
     return {
         "name": a.name,
         "account": report.account,
+        "region": report.region,
         "namespace": a.namespace,
         "metric": a.metric_name,
         "dimensions": dict(a.dimensions),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from datetime import datetime, timedelta
 
+from kmslog.kms.dates import shifted
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.lifecycle.state_machine import KeyState
 from kmslog.report.safe import clean
@@ -66,7 +67,9 @@ def _badge(state: KeyState) -> str:
 class _Scale:
     def __init__(self, start: datetime, end: datetime) -> None:
         if end <= start:
-            end = start + timedelta(hours=1)
+            # An hour wide, on whichever side the calendar leaves room (9999-12-31).
+            later = shifted(start, timedelta(hours=1))
+            start, end = (start, later) if later is not None else (end - timedelta(hours=1), end)
         self.start, self.span = start, (end - start).total_seconds()
 
     def x(self, when: datetime | None, default: float) -> float:

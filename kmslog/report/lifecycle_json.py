@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from kmslog.kms.dates import iso_z
+from kmslog.kms.keys import parse_key_ref
 from kmslog.kms.resolve import AliasBinding
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 
@@ -13,7 +15,7 @@ from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(value)
 
 
 def alias_data(binding: AliasBinding) -> dict[str, Any]:
@@ -45,8 +47,21 @@ def key_data(life: KeyLifecycle) -> dict[str, Any]:
     }
 
 
-def lifecycle_data(life: KeyLifecycle, query: str | None = None) -> dict[str, Any]:
-    """One key's full lifecycle."""
+def query_data(result: LifecycleResult) -> dict[str, Any] | None:
+    """The echo of the question: the text asked, its form and, for an alias, the alias's
+    own history. Everything else in a report is the key's and does not depend on how the
+    key was named, so dropping this one field leaves identical reports for a key's id,
+    ARN, alias name and alias ARN."""
+    if result.query is None:
+        return None
+    echo: dict[str, Any] = {"text": result.query, "form": parse_key_ref(result.query).kind.value}
+    if result.alias_bindings:
+        echo["alias_history"] = [alias_data(b) for b in result.alias_bindings]
+    return echo
+
+
+def lifecycle_data(life: KeyLifecycle, query: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One key's full lifecycle; ``query`` is the echo of the question (:func:`query_data`)."""
     return {
         "query": query,
         "key": key_data(life),
@@ -133,11 +148,8 @@ def lifecycle_data(life: KeyLifecycle, query: str | None = None) -> dict[str, An
 def result_data(result: LifecycleResult) -> dict[str, Any] | list[dict[str, Any]]:
     """The report for a key query: one object, or a list when it names several keys
     (an alias that moved between keys, or an ``mrk-`` id present in several Regions)."""
-    reports = [lifecycle_data(k, result.query) for k in result.keys]
-    if result.alias_bindings:
-        history = [alias_data(b) for b in result.alias_bindings]
-        for report in reports:
-            report["alias_history"] = history
+    echo = query_data(result)
+    reports = [lifecycle_data(k, echo) for k in result.keys]
     return reports[0] if len(reports) == 1 else reports
 
 
