@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 import polars as pl
 
 from kmslog.decode import schema as S
+from kmslog.decode.jsontext import RecordTextError, loads_record
 
 ALARM_EVENTS = ("PutMetricAlarm", "DeleteAlarms", "DisableAlarmActions", "EnableAlarmActions")
 FILTER_EVENTS = ("PutMetricFilter", "DeleteMetricFilter")
@@ -67,8 +67,8 @@ def changes_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[ConfigChange]:
         if name not in SOURCES.get(row[S.EVENT_SOURCE], ()):
             continue
         try:
-            record = orjson.loads(row[S.RAW])
-        except orjson.JSONDecodeError:
+            record = loads_record(row[S.RAW])
+        except RecordTextError:
             continue
         params = record.get("requestParameters") if isinstance(record, dict) else None
         if not isinstance(params, dict):

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import polars as pl
 
 from kmslog.decode import schema as S
+from kmslog.decode.jsontext import RecordTextError, loads_record
 from kmslog.kms.dates import parse_kms_date
 from kmslog.metrics.alarm import AlarmSpec, Comparison
 
@@ -66,8 +66,8 @@ def changes_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[MaterialChange]
         expires, valid_to, text = False, None, None
         if name == "ImportKeyMaterial":
             try:
-                record = orjson.loads(row[S.RAW])
-            except orjson.JSONDecodeError:
+                record = loads_record(row[S.RAW])
+            except RecordTextError:
                 continue
             params = record.get("requestParameters") if isinstance(record, dict) else None
             params = params if isinstance(params, dict) else {}
