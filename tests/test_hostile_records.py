@@ -75,11 +75,11 @@ CASES: list[tuple[str, bytes, tuple[str, Any]]] = [
             jsontext.too_deep(TOO_DEEP_TEXT.index(b'"x": [') + 5 + jsontext.MAX_DEPTH - 1),
         ),
     ),
-    ("too-deep-3000", text(0, b'"x": ' + deep(3000)), ("rejected", "nested deeper than 512")),
+    ("too-deep-3000", text(0, b'"x": ' + deep(3000)), ("rejected", "nested too deep: more than 512 levels")),
     (
         "too-deep-request",
         text(0, b'"requestParameters": ' + b'{"a": ' * 3000 + b"1" + b"}" * 3000),
-        ("rejected", "nested deeper than 512"),
+        ("rejected", "nested too deep: more than 512 levels"),
     ),
     ("brackets-in-strings", text(0, b'"x": "' + b"[" * 3000 + b'"'), ("kept", {})),
     ("time-number", b'{"eventTime": 1714557600}', ("rejected", NO_EVENT_TIME)),
@@ -99,7 +99,7 @@ CASES: list[tuple[str, bytes, tuple[str, Any]]] = [
         b'{"eventTime": "9999-12-31T23:59:59.' + b"9" * 200 + b'Z"}',
         ("kept", {}),
     ),
-    ("invalid-utf8", text(0, b'"userAgent": "\xff"'), ("rejected", "invalid UTF-8 at byte ")),
+    ("invalid-utf8", text(0, b'"userAgent": "\xff"'), ("rejected", "invalid UTF-8: at byte ")),
     ("nan", text(0, b'"x": NaN'), ("rejected", "invalid JSON: ")),
     *[
         (
@@ -265,17 +265,17 @@ def test_loads_record_values(raw, value):
     [
         (
             deep(jsontext.MAX_DEPTH + 1),
-            f"nested deeper than 512 levels at byte {jsontext.MAX_DEPTH}",
+            f"nested too deep: more than 512 levels at byte {jsontext.MAX_DEPTH}",
         ),
-        (deep(100_000), "nested deeper than 512 levels at byte 512"),
-        (b'{"a": "\xc3\x28"}', "invalid UTF-8 at byte 7"),
+        (deep(100_000), "nested too deep: more than 512 levels at byte 512"),
+        (b'{"a": "\xc3\x28"}', "invalid UTF-8: at byte 7"),
         (
             b'{"a": 1e400, "b": x}',
             "invalid JSON: unexpected character, expected a JSON value at byte 18",
         ),
         (b'{"a": NaN}', "invalid JSON: "),
         (b'{"a": 1} trailing', "invalid JSON: "),
-        ('{"a": "\ud800"}', "unpaired surrogate U+D800 at character 7"),
+        ('{"a": "\ud800"}', "unpaired surrogate: U+D800 at character 7"),
     ],
 )
 def test_loads_record_errors(raw, reason):
@@ -340,7 +340,7 @@ def test_scan_json_reports_each_hostile_record(hostile):
     assert found[("a.ndjson", 4)] == OUT_OF_RANGE
     assert found[("a.ndjson", 5)] == OUT_OF_RANGE
     assert found[("a.ndjson", 6)].startswith("duplicate key: eventName at byte ")
-    assert found[("a.ndjson", 7)].startswith("nested deeper than 512 levels at byte ")
+    assert found[("a.ndjson", 7)].startswith("nested too deep: more than 512 levels at byte ")
     assert summary["time_span"]["first"].startswith("0001-01-01T00:00:00")
 
 

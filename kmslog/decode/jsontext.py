@@ -94,7 +94,7 @@ def depth_exceeded(text: bytes, limit: int = MAX_DEPTH) -> int | None:
 
 def too_deep(offset: int) -> str:
     """The rejection reason for a record nested beyond :data:`MAX_DEPTH`."""
-    return f"nested deeper than {MAX_DEPTH} levels at byte {offset}"
+    return f"nested too deep: more than {MAX_DEPTH} levels at byte {offset}"
 
 
 def duplicated(name: str, offset: int) -> str:
@@ -246,7 +246,7 @@ def loads_record(text: bytes | str) -> Any:
             data = text.encode()
         except UnicodeEncodeError as exc:
             raise RecordTextError(
-                f"unpaired surrogate U+{ord(text[exc.start]):04X} at character {exc.start}",
+                f"unpaired surrogate: U+{ord(text[exc.start]):04X} at character {exc.start}",
                 None,
             ) from None
     else:
@@ -261,7 +261,7 @@ def loads_record(text: bytes | str) -> Any:
     try:
         data.decode()
     except UnicodeDecodeError as exc:
-        raise RecordTextError(f"invalid UTF-8 at byte {exc.start}", exc.start) from None
+        raise RecordTextError(f"invalid UTF-8: at byte {exc.start}", exc.start) from None
     fixed = _fix_surrogates(data) if _has_lone_surrogate(data) else data
     numbers = _overflowing(fixed)
     if fixed is data and not numbers:

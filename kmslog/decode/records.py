@@ -603,7 +603,7 @@ def _mixed_chunk(
         try:
             text.decode()
         except UnicodeDecodeError as exc:
-            reason = f"invalid UTF-8 at byte {exc.start}"
+            reason = f"invalid UTF-8: at byte {exc.start}"
             rejections.append(Rejection(source, _pos(indexes[i], kind), kind, reason))
             continue
         try:
