@@ -75,7 +75,11 @@ CASES: list[tuple[str, bytes, tuple[str, Any]]] = [
             jsontext.too_deep(TOO_DEEP_TEXT.index(b'"x": [') + 5 + jsontext.MAX_DEPTH - 1),
         ),
     ),
-    ("too-deep-3000", text(0, b'"x": ' + deep(3000)), ("rejected", "nested too deep: more than 512 levels")),
+    (
+        "too-deep-3000",
+        text(0, b'"x": ' + deep(3000)),
+        ("rejected", "nested too deep: more than 512 levels"),
+    ),
     (
         "too-deep-request",
         text(0, b'"requestParameters": ' + b'{"a": ' * 3000 + b"1" + b"}" * 3000),

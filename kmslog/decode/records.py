@@ -330,13 +330,14 @@ _TEXT = pl.col("t")
 _ESCAPE = "\\u00"
 _FOUND = _TEXT.str.extract_all(
     "(?:" + "|".join(jsontext.MEANINGFUL_KEYS) + ')"|' + _ESCAPE.replace("\\", "\\\\")
-)
+).alias("found")
+_F = pl.col("found")
 # A superset of the records jsontext.record_problem rejects: more brackets than
 # the depth limit, a key name found twice, or an escape.
 _SUSPECT = (
     (_TEXT.str.count_matches(r"[\[{]") > jsontext.MAX_DEPTH)
-    | (_FOUND.list.n_unique() < _FOUND.list.len())
-    | _FOUND.list.contains(pl.lit(_ESCAPE))
+    | (_F.list.n_unique() < _F.list.len())
+    | _F.list.contains(pl.lit(_ESCAPE))
 )
 
 
@@ -344,15 +345,16 @@ def _screen(texts: pa.Array) -> dict[int, str]:
     """Rows (of records that parsed) to reject for their nesting or a repeated
     meaningful key, with the reason: the fast path must reject what
     ``loads_record`` and the reference path reject, though msgspec takes them."""
+    raws: dict[int, bytes]
     if len(texts) < _SCREEN_IN_POLARS:
-        raws = [t.as_py().encode() for t in texts]
-        suspects = [i for i, raw in enumerate(raws) if jsontext.may_hold_problem(raw)]
+        raws = {i: t.as_py().encode() for i, t in enumerate(texts)}
+        suspects = [i for i, raw in raws.items() if jsontext.may_hold_problem(raw)]
     else:
         frame = pl.DataFrame({"t": pl.from_arrow(texts)})
-        mask = frame.lazy().select(_SUSPECT).collect().to_series()
+        mask = frame.lazy().with_columns(_FOUND).select(_SUSPECT).collect().to_series()
         suspects = mask.arg_true().to_list() if mask.any() else []
         raws = {i: texts[i].as_py().encode() for i in suspects}
-    found = {}
+    found: dict[int, str] = {}
     for i in suspects:
         reason = jsontext.record_problem(raws[i])
         if reason is not None:
@@ -603,8 +605,8 @@ def _mixed_chunk(
         try:
             text.decode()
         except UnicodeDecodeError as exc:
-            reason = f"invalid UTF-8: at byte {exc.start}"
-            rejections.append(Rejection(source, _pos(indexes[i], kind), kind, reason))
+            why = f"invalid UTF-8: at byte {exc.start}"
+            rejections.append(Rejection(source, _pos(indexes[i], kind), kind, why))
             continue
         try:
             recs.append(decoder.decode(text))
