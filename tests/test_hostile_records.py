@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +20,7 @@ from kmslog.decode import jsontext
 from kmslog.decode import schema as S
 from kmslog.decode.flatten import NO_EVENT_TIME, OUT_OF_RANGE, event_time_problem, parse_event_time
 from kmslog.decode.records import _reference_cells, decode_bytes, decode_chunk, event_times
+from kmslog.patterns import parse
 from tests.ingest_fixtures import record
 
 CELLS = [f.name for f in S.SCHEMA if f.name not in (S.RAW, S.SOURCE, S.RECORD_INDEX)]
@@ -370,3 +372,60 @@ def test_filter_ndjson_and_json_keep_the_records_as_written(hostile):
     assert "1e400" in next(
         e["message"] for e in doc["events"] if e["logStreamName"].endswith("b.json")
     )
+
+
+# --- the two pattern evaluators on records polars' JSON reader rejects ----------------
+
+PATTERNS = [
+    '{ $.requestParameters.keyId = "arn*" }',
+    "{ $.x > 5 }",
+    "{ $.x NOT EXISTS }",
+    "{ $.x IS NULL }",
+    "{ $.tag = * }",
+    '{ $.requestParameters.encryptionContext.a = "b" }',
+    '{ $.eventName = "Decrypt" && $.x NOT EXISTS }',
+]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_vectorized_patterns_agree_with_the_reference_on_hostile_records(pattern):
+    raws = [
+        text(0),
+        text(1, b'"x": 1e400'),
+        text(2, b'"tag": "\\ud800"'),
+        text(3, b'"x": ' + deep(200)),  # beyond polars' 128 levels, within ours
+        text(4, b'"x": 7'),
+        text(5, b'"x": null'),
+    ]
+    batch, rejections = decode_chunk(raws, list(range(len(raws))), "f")
+    assert not rejections
+    frame = pl.DataFrame(pl.from_arrow(batch))
+    parsed = parse(pattern)
+    vectorized = frame.filter(parsed.to_polars())[S.RECORD_INDEX].to_list()
+    reference = [
+        i for i, raw in zip(frame[S.RECORD_INDEX], frame[S.RAW], strict=True) if parsed.matches(raw)
+    ]
+    assert vectorized == reference
+
+
+def test_filter_finds_raw_path_matches_in_records_polars_cannot_parse(hostile):
+    result = runner.invoke(
+        app,
+        [
+            "filter",
+            '{ $.requestParameters.encryptionContext.a = "b" }',
+            str(hostile),
+            "--format",
+            "ndjson",
+            "--jobs",
+            "1",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    found = {
+        (Path(d["source"]).name, d["recordIndex"])
+        for d in map(json.loads, result.stdout.splitlines())
+    }
+    # a.ndjson 1 holds 1e400, c.json 0 and 1 lone surrogate escapes
+    assert {("a.ndjson", 1), ("c.json", 0), ("c.json", 1)} <= found
