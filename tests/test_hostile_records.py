@@ -317,6 +317,11 @@ def hostile(tmp_path: Path) -> Path:
         "Events": [
             {"CloudTrailEvent": text(9, b'"userAgent": "\\ud800"').decode()},
             {"CloudTrailEvent": text(10, b'"tag": "\\udfff", "n": 1e309').decode()},
+            {
+                "CloudTrailEvent": text(
+                    11, b'"userAgent": "\\ud800", "n": -1e400', eventName="DisableKey"
+                ).decode()
+            },
         ]
     }
     (tmp_path / "c.json").write_text(json.dumps(history))
@@ -341,13 +346,18 @@ def test_scan_json_reports_each_hostile_record(hostile):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)["summary"]
     records = summary["records"]
-    assert records == {"seen": 11, "kept": 7, "duplicate": 0, "rejected": 4, "out_of_window": 0}
+    assert records == {"seen": 12, "kept": 8, "duplicate": 0, "rejected": 4, "out_of_window": 0}
     found = {(Path(r["source"]).name, r["position"]): r["reason"] for r in summary["rejections"]}
     assert found[("a.ndjson", 4)] == OUT_OF_RANGE
     assert found[("a.ndjson", 5)] == OUT_OF_RANGE
     assert found[("a.ndjson", 6)].startswith("duplicate key: eventName at byte ")
     assert found[("a.ndjson", 7)].startswith("nested too deep: more than 512 levels at byte ")
     assert summary["time_span"]["first"].startswith("0001-01-01T00:00:00")
+    # the detections' evidence is decoded again from the record text
+    found = json.loads(result.stdout)["findings"]
+    disabled = [f for f in found if f["event_id"] == record(11)["eventID"]]
+    assert {f["rule"] for f in disabled} >= {"cis-4.7-cmk-disable-or-scheduled-deletion"}
+    assert {f["user_agent"] for f in disabled} == {"\ufffd"}
 
 
 def test_filter_ndjson_and_json_keep_the_records_as_written(hostile):
@@ -355,7 +365,7 @@ def test_filter_ndjson_and_json_keep_the_records_as_written(hostile):
     result = runner.invoke(app, [*args, "--format", "ndjson"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 7
+    assert len(lines) == 8
     records = {
         (Path(doc["source"]).name, doc["recordIndex"]): doc for doc in map(json.loads, lines)
     }
@@ -367,7 +377,7 @@ def test_filter_ndjson_and_json_keep_the_records_as_written(hostile):
     result = runner.invoke(app, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["recordsScanned"] == 7
+    assert doc["recordsScanned"] == 8
     assert [e["timestamp"] for e in doc["events"]][0] == -62135596800000
     assert "1e400" in next(
         e["message"] for e in doc["events"] if e["logStreamName"].endswith("b.json")
