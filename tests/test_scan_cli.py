@@ -43,6 +43,7 @@ def test_json_summary(trail):
         "duplicate": 0,
         "rejected": 1,
         "out_of_window": 0,
+        "event_id_conflict": 0,
     }
     assert summary["time_span"] == {"first": "2024-05-01T10:00:00Z", "last": "2024-05-01T10:00:10Z"}
     assert summary["accounts"] == [{"account": "111122223333", "records": 6}]

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from kmslog.analyses.baseline import BaselineLearner
 from kmslog.baseline.profile import Profile, ProfileError
@@ -17,28 +16,28 @@ from kmslog.commands.options import (
     Since,
     Strict,
     Until,
+    exit_statuses,
     run_or_exit,
     scan_options,
 )
+from kmslog.report import safe
 
 
-def _merge(inputs: list[str], output: Path, err: Console) -> None:
+def _merge(inputs: list[str], output: Path) -> None:
     if len(inputs) < 2:
         raise typer.BadParameter("--merge needs at least two profiles")
     try:
         profiles = [Profile.read(p) for p in inputs]
     except ProfileError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        safe.say(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     merged = profiles[0]
     for other in profiles[1:]:
         merged = merged.merge(other)
     merged.write(output)
-    err.print(
+    safe.say(
         f"merged {len(profiles)} profiles into {output}: {merged.events} events, "
-        f"{merged.days} days, {len(merged.keys())} keys",
-        markup=False,
-        highlight=False,
+        f"{merged.days} days, {len(merged.keys())} keys"
     )
 
 
@@ -67,11 +66,10 @@ def baseline(
     The profile keeps its history per day, so `kmslog scan --baseline PROFILE --since T`
     compares the window after T with the part of the profile before T.
     """
-    err = Console(stderr=True)
     if not paths:
         raise typer.BadParameter("give at least one PATH")
     if merge:
-        _merge(paths, output, err)
+        _merge(paths, output)
         return
     options = scan_options(since, until, strict=strict, jobs=jobs)
     learner = BaselineLearner(sources=tuple(paths))
@@ -79,14 +77,12 @@ def baseline(
     profile: Profile = result.results[learner.name]
     profile.write(output)
     stats = result.stats
-    err.print(
+    safe.say(
         f"learned {output}: {profile.events} events from {stats.files_read} files "
         f"({stats.records_rejected} records rejected, {stats.files_failed} files failed), "
-        f"{profile.days} days, {len(profile.keys())} keys",
-        markup=False,
-        highlight=False,
+        f"{profile.days} days, {len(profile.keys())} keys"
     )
 
 
 def register(app: typer.Typer) -> None:
-    app.command("baseline")(baseline)
+    app.command("baseline", epilog=exit_statuses("the profile was written"))(baseline)

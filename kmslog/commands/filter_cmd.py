@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from kmslog.analyses.filtering import FilterAnalysis, FilterResult
 from kmslog.commands.options import (
@@ -18,12 +17,14 @@ from kmslog.commands.options import (
     Since,
     Strict,
     Until,
+    exit_statuses,
     run_or_exit,
     scan_options,
 )
 from kmslog.patterns import PatternError, parse
+from kmslog.report import safe
 from kmslog.report.filter_report import json_document, ndjson_lines, print_table
-from kmslog.report.safe import clean
+from kmslog.run.api import RunResult
 
 
 class FilterFormat(StrEnum):
@@ -33,7 +34,7 @@ class FilterFormat(StrEnum):
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    sys.stderr.write(clean(message) + "\n")
+    safe.say(message)
     return typer.Exit(code)
 
 
@@ -58,23 +59,37 @@ def filter_command(
     except PatternError as exc:
         raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
     for warning in parsed.warnings:
-        sys.stderr.write(clean(f"warning: {warning}") + "\n")
+        safe.say(f"warning: {warning}")
     options = scan_options(since, until, strict=strict, jobs=jobs)
     analysis = FilterAnalysis(parsed)
-    outcome = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
-    result: FilterResult = outcome.results[analysis.name]
+
+    def unreadable(outcome: RunResult) -> None:
+        if output_format is not FilterFormat.table:
+            _write(outcome.results[analysis.name], output_format, pattern)
+
+    outcome = run_or_exit(
+        paths, [analysis], options, show_progress=not no_progress, unreadable=unreadable
+    )
+    _write(outcome.results[analysis.name], output_format, pattern)
+
+
+def _write(result: FilterResult, output_format: FilterFormat, pattern: str) -> None:
     if output_format is FilterFormat.ndjson:
         out = sys.stdout.buffer
         for line in ndjson_lines(result):
-            out.write(line + b"\n")
+            # The record as read, with any control or bidi character \u-escaped.
+            out.write(safe.json_text(line.decode()).encode() + b"\n")
         out.flush()
         return
     if output_format is FilterFormat.json:
         doc = json_document(result, pattern)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=True) + "\n")
         return
-    print_table(Console(highlight=False), result)
+    print_table(safe.console(), result)
+
+
+EPILOG = exit_statuses("success, whether or not a record matched")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("filter")(filter_command)
+    app.command("filter", epilog=EPILOG)(filter_command)

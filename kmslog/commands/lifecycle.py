@@ -13,6 +13,7 @@ from rich.console import Console
 
 from kmslog.analyses.lifecycle import LifecycleAnalysis
 from kmslog.commands.options import (
+    EXIT_FOUND,
     EXIT_USAGE,
     Accounts,
     Jobs,
@@ -21,15 +22,18 @@ from kmslog.commands.options import (
     Since,
     Strict,
     Until,
+    exit_statuses,
     run_or_exit,
     scan_options,
 )
 from kmslog.lifecycle.model import LifecycleResult
+from kmslog.report import safe
 from kmslog.report.lifecycle_console import print_all, print_result
 from kmslog.report.lifecycle_html import render_html
 from kmslog.report.lifecycle_json import all_keys_data, result_data
+from kmslog.run.api import RunResult
 
-EXIT_NOT_FOUND = 1
+EXIT_NOT_FOUND = EXIT_FOUND  # lifecycle's status 1: no record names the key
 
 
 class LifecycleFormat(StrEnum):
@@ -64,39 +68,44 @@ def lifecycle(
 ) -> None:
     """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
 
-    err = Console(stderr=True, highlight=False)
     if all_keys:
         query, paths = None, list(args)
     else:
         if len(args) < 2:
-            err.print("error: give a KEY and at least one PATH (or --all PATH…)", markup=False)
+            safe.say("error: give a KEY and at least one PATH (or --all PATH…)")
             raise typer.Exit(EXIT_USAGE)
         query, paths = args[0], list(args[1:])
     if output_format is LifecycleFormat.html and output is None:
-        err.print("error: --format html needs -o FILE", markup=False)
+        safe.say("error: --format html needs -o FILE")
         raise typer.Exit(EXIT_USAGE)
     options = scan_options(since, until, accounts=account, regions=region, strict=strict, jobs=jobs)
     analysis = LifecycleAnalysis(query)
-    run_result = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
+
+    def unreadable(run_result: RunResult) -> None:
+        if output_format is not LifecycleFormat.table:
+            _emit(run_result.results[analysis.name], all_keys, output_format, output)
+
+    run_result = run_or_exit(
+        paths, [analysis], options, show_progress=not no_progress, unreadable=unreadable
+    )
     for rejection in run_result.stats.rejections[:20]:
-        err.print(
+        safe.say(
             f"warning: {rejection.source} {rejection.position_kind} {rejection.position}: "
-            f"{rejection.reason}",
-            markup=False,
+            f"{rejection.reason}"
         )
     result: LifecycleResult = run_result.results[analysis.name]
     for warning in result.warnings:
-        err.print(f"warning: {warning}", markup=False)
+        safe.say(f"warning: {warning}")
     for unresolved in result.unresolved[:20]:
-        err.print(f"note: {unresolved}", markup=False)
+        safe.say(f"note: {unresolved}")
     if len(result.unresolved) > 20:
-        err.print(f"note: … and {len(result.unresolved) - 20} more unresolved", markup=False)
+        safe.say(f"note: … and {len(result.unresolved) - 20} more unresolved")
     for life in result.keys:
         for finding in life.findings:
             if finding.kind == "unreadable_date":
-                err.print(f"warning: {life.key.arn}: {finding.detail}", markup=False)
+                safe.say(f"warning: {life.key.arn}: {finding.detail}")
     if query is not None and not result.keys:
-        err.print(f"error: no record in these logs names {query!r}", markup=False)
+        safe.say(f"error: no record in these logs names {query!r}")
         if output_format is LifecycleFormat.table:
             raise typer.Exit(EXIT_NOT_FOUND)
     _emit(result, all_keys, output_format, output)
@@ -123,9 +132,9 @@ def _emit(
         return
     if output is not None:
         with output.open("w", encoding="utf-8") as handle:
-            _print(Console(file=handle, highlight=False, width=200), result, all_keys)
+            _print(safe.console(file=handle, width=200), result, all_keys)
         return
-    _print(Console(highlight=False), result, all_keys)
+    _print(safe.console(), result, all_keys)
 
 
 def _print(console: Console, result: LifecycleResult, all_keys: bool) -> None:
@@ -135,5 +144,10 @@ def _print(console: Console, result: LifecycleResult, all_keys: bool) -> None:
         print_result(console, result)
 
 
+EPILOG = exit_statuses(
+    "success (findings about the key do not change the status)", "no record names KEY"
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("lifecycle")(lifecycle)
+    app.command("lifecycle", epilog=EPILOG)(lifecycle)

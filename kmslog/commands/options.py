@@ -1,4 +1,5 @@
-"""What several commands share: exit codes, time and size arguments, the progress bar."""
+"""What several commands share: exit statuses, time and size arguments, the progress bar,
+running the analyses with input errors turned into messages and statuses."""
 
 from __future__ import annotations
 
@@ -18,12 +19,38 @@ from rich.progress import (
 )
 
 from kmslog.analyses.base import Analysis
-from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, RunResult, ScanOptions
+from kmslog.report import safe
+from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, IngestStats, RunResult, ScanOptions
 from kmslog.run.executor import NoInputError, StrictError, run
 
+EXIT_CLEAN = 0
 EXIT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_STRICT = 3
+EXIT_INTERNAL = 4
+
+# Failures named in the "nothing readable" message.
+FIRST_FAILURES = 5
+
+
+def exit_statuses(success: str, found: str | None = None, reads_logs: bool = True) -> str:
+    """The exit-status table of a command's --help epilog, the same text for every
+    command: ``success`` and ``found`` say what 0 and 1 mean for it (``found`` None: it
+    never exits 1)."""
+    lines = ["Exit status:", f"  {EXIT_CLEAN}  {success}"]
+    if found is not None:
+        lines.append(f"  {EXIT_FOUND}  {found}")
+    if reads_logs:
+        lines += [
+            f"  {EXIT_USAGE}  usage error, no such path, or nothing readable (not one",
+            "     record decoded, and files failed or records were rejected)",
+            f"  {EXIT_STRICT}  --strict: a bad file or record",
+        ]
+    else:
+        lines.append(f"  {EXIT_USAGE}  usage error")
+    lines.append(f"  {EXIT_INTERNAL}  internal error (kmslog --debug ... shows the traceback)")
+    # \b keeps click from re-wrapping the table into one paragraph.
+    return "\b\n" + "\n".join(lines)
 
 
 def parse_instant(text: str, end_of_day: bool = False) -> datetime:
@@ -63,9 +90,9 @@ def parse_size(text: str) -> int:
 
 def progress_bar(console: Console) -> tuple[Progress, Callable[[int, int, int, int], None]]:
     bar = Progress(
-        TextColumn("reading"),
+        TextColumn("reading", markup=False),
         BarColumn(),
-        TextColumn("{task.fields[files]}"),
+        TextColumn("{task.fields[files]}", markup=False),
         DownloadColumn(),
         TimeRemainingColumn(),
         console=console,
@@ -113,30 +140,67 @@ def scan_options(
     return options
 
 
+def nothing_readable(stats: IngestStats) -> bool:
+    """True when the run could not read anything at all: not one record was decoded
+    (kept, duplicate or outside the selection) while at least one file failed or one
+    record was rejected. Files pruned by the selection or skipped (digests, insights,
+    not log files) were never meant to be read and do not count either way, so an input
+    pruned entirely is an empty answer, not an error; empty log files are readable."""
+    problems = stats.files_failed + stats.records_rejected
+    return problems > 0 and stats.records_seen - stats.records_rejected == 0
+
+
+def _nothing_readable_message(stats: IngestStats) -> list[str]:
+    tried = stats.files_read + stats.files_failed
+    head = (
+        f"error: nothing readable: no record could be decoded from {tried} "
+        f"file{'s' if tried != 1 else ''} ({stats.files_failed} failed, "
+        f"{stats.records_rejected} records rejected)"
+    )
+    lines = [head]
+    for r in stats.rejections[:FIRST_FAILURES]:
+        where = "" if r.position is None else f" ({r.position_kind} {r.position})"
+        lines.append(f"  {r.source}{where}: {r.reason}")
+    more = stats.files_failed + stats.records_rejected - min(len(stats.rejections), FIRST_FAILURES)
+    if more > 0:
+        lines.append(f"  … and {more} more")
+    return lines
+
+
 def run_or_exit(
     paths: Sequence[str],
     analyses: Sequence[Analysis[Any, Any]],
     options: ScanOptions,
     *,
     show_progress: bool = True,
+    unreadable: Callable[[RunResult], None] | None = None,
 ) -> RunResult:
     """Run the analyses with a progress bar on stderr (when it is a terminal); input
-    errors end the command with a message and the matching exit status."""
-    err = Console(stderr=True, highlight=False)
+    errors (no such path, nothing readable, --strict) end the command with a message
+    and the matching exit status. When nothing was readable, ``unreadable`` (if given)
+    first writes what the command still shows of such a run (its JSON, say)."""
+    err = safe.console(stderr=True)
     bar, update = progress_bar(err) if show_progress and err.is_terminal else (None, None)
     try:
         if bar is not None:
             bar.start()
-        return run(paths, analyses, options, progress=update)
+        result = run(paths, analyses, options, progress=update)
     except NoInputError as exc:
-        err.print(f"error: {exc}", markup=False)
+        safe.say(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     except StrictError as exc:
-        err.print(f"error (--strict): {exc}", markup=False)
+        safe.say(f"error (--strict): {exc}")
         raise typer.Exit(EXIT_STRICT) from None
     finally:
         if bar is not None:
             bar.stop()
+    if nothing_readable(result.stats):
+        if unreadable is not None:
+            unreadable(result)
+        for line in _nothing_readable_message(result.stats):
+            safe.say(line)
+        raise typer.Exit(EXIT_USAGE)
+    return result
 
 
 # The options every log-reading command takes, declared once.

@@ -27,10 +27,12 @@ from kmslog.commands.options import (
     Since,
     Strict,
     Until,
+    exit_statuses,
     parse_instant,
     run_or_exit,
     scan_options,
 )
+from kmslog.report import safe
 from kmslog.report.summary_console import print_summary
 from kmslog.report.summary_json import summary_data
 from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, RunResult
@@ -152,7 +154,7 @@ def scan(
     try:
         rule_set = load_rule_set(rules or [], builtin=not no_builtin_rules)
     except RuleError as exc:
-        Console(stderr=True).print(f"error: {exc}", markup=False, highlight=False)
+        safe.say(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     detections = detections_section(rule_set, None if as_of is None else parse_instant(as_of))
     chosen.append(detections)
@@ -160,32 +162,48 @@ def scan(
         from kmslog.report.anomalies_section import anomaly_section
 
         chosen.append(anomaly_section(baseline, options, threshold or [], thresholds_file))
+
+    def unreadable(result: RunResult) -> None:
+        # Machine output still describes the run (files failed, rejections); a table
+        # shows only the summary, never "No rule matched" for logs it could not read.
+        _render(
+            result, chosen if output_format is not OutputFormat.table else chosen[:1], output_format
+        )
+
     result = run_or_exit(
-        paths, [s.analysis for s in chosen], options, show_progress=not no_progress
+        paths,
+        [s.analysis for s in chosen],
+        options,
+        show_progress=not no_progress,
+        unreadable=unreadable,
     )
     status = exit_status(result.results[detections.analysis.name], fail_mode)
-    if output_format is not OutputFormat.table:
-        document: dict[str, Any] = {}
-        for s in chosen:
-            value = s.to_json(result, result.results[s.analysis.name])
-            if s.json_key:
-                document[s.json_key] = value
-                continue
-            # A section without its own key contributes several top-level keys.
-            for key, part in value.items():
-                if isinstance(document.get(key), dict) and isinstance(part, dict):
-                    document[key] = {**document[key], **part}
-                else:
-                    document[key] = part
-        if output_format is OutputFormat.json:
-            sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
-        else:
-            _write_ndjson(document)
-        raise typer.Exit(status)
-    out = Console(highlight=False)
-    for s in chosen:
-        s.to_console(out, result, result.results[s.analysis.name])
+    _render(result, chosen, output_format)
     raise typer.Exit(status)
+
+
+def _render(result: RunResult, chosen: list[Section], output_format: OutputFormat) -> None:
+    if output_format is OutputFormat.table:
+        out = safe.console()
+        for s in chosen:
+            s.to_console(out, result, result.results[s.analysis.name])
+        return
+    document: dict[str, Any] = {}
+    for s in chosen:
+        value = s.to_json(result, result.results[s.analysis.name])
+        if s.json_key:
+            document[s.json_key] = value
+            continue
+        # A section without its own key contributes several top-level keys.
+        for key, part in value.items():
+            if isinstance(document.get(key), dict) and isinstance(part, dict):
+                document[key] = {**document[key], **part}
+            else:
+                document[key] = part
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=True) + "\n")
+    else:
+        _write_ndjson(document)
 
 
 def _write_ndjson(document: dict[str, Any]) -> None:
@@ -208,5 +226,8 @@ def _write_ndjson(document: dict[str, Any]) -> None:
             sys.stdout.write(json.dumps({"type": key, "data": value}, ensure_ascii=True) + "\n")
 
 
+EPILOG = exit_statuses("nothing found", "findings (what counts: --fail-on)")
+
+
 def register(app: typer.Typer) -> None:
-    app.command("scan")(scan)
+    app.command("scan", epilog=EPILOG)(scan)

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from kmslog.commands.options import EXIT_USAGE
+from kmslog.commands.options import EXIT_USAGE, exit_statuses
 from kmslog.patterns import PatternError, TransformationError, parse
 from kmslog.patterns.metric import MetricFilter, MetricTransformation, metric_filter
+from kmslog.report import safe
 from kmslog.report.patterns_report import TestedEvent, print_table, response
-from kmslog.report.safe import clean
 
 
 class TestFormat(StrEnum):
@@ -24,7 +23,7 @@ class TestFormat(StrEnum):
 
 
 def _fail(message: str) -> typer.Exit:
-    sys.stderr.write(clean(message) + "\n")
+    safe.say(message)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -103,7 +102,7 @@ def test_pattern(
     except PatternError as exc:
         raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
     for warning in parsed.warnings:
-        sys.stderr.write(clean(f"warning: {warning}") + "\n")
+        safe.say(f"warning: {warning}")
     mf = None
     if metric_value is None:
         if default_value is not None or dimension or unit:
@@ -121,8 +120,11 @@ def test_pattern(
         doc = response(events, with_metric=mf is not None)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=True) + "\n")
         return
-    print_table(Console(highlight=False), events, with_metric=mf is not None)
+    print_table(safe.console(), events, with_metric=mf is not None)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("test-pattern")(test_pattern)
+    app.command(
+        "test-pattern",
+        epilog=exit_statuses("success, whether or not a message matched", reads_logs=False),
+    )(test_pattern)

@@ -26,14 +26,14 @@ def print_anomalies(console: Console, result: AnomalyResult) -> None:
         )
     )
     if result.note:
-        console.print(Text(f"  note: {result.note}", style="yellow"))
+        console.print(safe.text(f"  note: {result.note}", style="yellow"))
     for f in result.findings:
         when = f"{f.start:%Y-%m-%d %H:%M}"
         if f.end != f.start:
             when += f" … {f.end:%Y-%m-%d %H:%M}"
         head = Text()
         head.append(f"{f.severity.upper():<6}", style=_STYLE[f.severity])
-        head.append(f" {f.score:3.0f}  {f.kind}  {when} UTC  {f.count:,} event(s)")
+        head.append(safe.clean(f" {f.score:3.0f}  {f.kind}  {when} UTC  {f.count:,} event(s)"))
         console.print()
         console.print(head)
         console.print(Padding(safe.text(f.explanation), (0, 0, 0, 2)))

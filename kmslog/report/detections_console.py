@@ -47,7 +47,9 @@ def print_findings(console: Console, result: DetectionsResult) -> None:
         title = Text()
         title.append(safe.clean(rule.title if rule else rule_id), style="bold")
         if rule:
-            title.append(f"  [{rule.severity}]", style=SEVERITY_STYLE.get(rule.severity, ""))
+            title.append(
+                f"  [{safe.clean(rule.severity)}]", style=SEVERITY_STYLE.get(rule.severity, "")
+            )
         title.append(f"  {rows.height} event{'s' if rows.height != 1 else ''}")
         table = Table(title=title, title_justify="left")
         for column in ("time", "event", "key", "principal", "outcome"):
@@ -101,7 +103,7 @@ def print_alarm(console: Console, report: AlarmReport) -> None:
     title.append(safe.clean(a.name), style="bold")
     title.append(
         f"  {safe.clean(a.namespace)}/{safe.clean(a.metric_name)}  account "
-        f"{safe.clean(report.account or '-')}  {a.statistic.text} over {a.period} s, "
+        f"{safe.clean(report.account or '-')}  {safe.clean(a.statistic.text)} over {a.period} s, "
         f"{a.comparison.value} {a.threshold:g}, {a.m} of {a.evaluation_periods}, "
         f"missing data: {a.treat_missing_data.value}"
     )
@@ -132,7 +134,7 @@ def print_key_material(console: Console, result: DetectionsResult) -> None:
         return
     rule = result.key_material_rule
     table = Table(
-        title=Text(
+        title=safe.text(
             f"{rule.title if rule else 'Imported key material'} (as of {_when(result.as_of)})",
             style="bold",
         ),

@@ -3,11 +3,11 @@ JSON document shaped like FilterLogEvents' response."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import polars as pl
 from rich.console import Console
 from rich.table import Table
@@ -39,7 +39,12 @@ def ndjson_lines(result: FilterResult) -> Iterator[bytes]:
     """One line per match: the record as read (on one line), with its file and index."""
     for row in _rows(result):
         record = one_line(row[S.RAW]).encode()
-        head = orjson.dumps({"source": row[S.SOURCE], "recordIndex": row[S.RECORD_INDEX]})
+        # ensure_ascii: a file name that is not UTF-8 holds surrogates orjson refuses.
+        head = json.dumps(
+            {"source": row[S.SOURCE], "recordIndex": row[S.RECORD_INDEX]},
+            ensure_ascii=True,
+            separators=(",", ":"),
+        ).encode()
         yield head[:-1] + b',"record":' + record + b"}"
 
 

@@ -1,4 +1,5 @@
-"""Lifecycle in the terminal. Every string from a record goes through ``safe.text``."""
+"""Lifecycle in the terminal. Every string from a record, a file name or the query goes
+through ``safe.text`` / ``safe.clean``; nothing is parsed as markup."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def _state(state: KeyState) -> Text:
 
 
 def print_alias_history(console: Console, result: LifecycleResult) -> None:
-    table = Table(title=Text(f"alias history of {result.query}"), title_justify="left")
+    table = Table(title=text(f"alias history of {result.query}"), title_justify="left")
     for column in ("alias", "account", "region", "key", "from", "to", "how"):
         table.add_column(column)
     for b in result.alias_bindings:
@@ -44,7 +45,7 @@ def print_alias_history(console: Console, result: LifecycleResult) -> None:
             text(b.key_arn),
             _t(b.start, "before the logs"),
             _t(b.end, "now"),
-            "seen in use" if b.observed else "alias events",
+            Text("seen in use" if b.observed else "alias events"),
         )
     console.print(table)
 
@@ -56,9 +57,9 @@ def print_lifecycle(console: Console, life: KeyLifecycle) -> None:
     head.append_text(text(info.arn, "bold"))
     head.append("\nstate ")
     head.append_text(_state(life.state))
-    head.append(
-        f"   origin {info.origin or 'not logged'}   created {_t(info.created, 'not logged')}"
-    )
+    head.append("   origin ")
+    head.append_text(text(info.origin or "not logged"))
+    head.append(f"   created {_t(info.created, 'not logged')}")
     if info.created_raw and info.created is None:
         head.append_text(text(f" ({info.created_raw})"))
     head.append(

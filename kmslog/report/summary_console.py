@@ -51,6 +51,7 @@ def summary_renderable(stats: IngestStats, summary: Summary) -> RenderableType:
         ("duplicates dropped", stats.records_duplicate),
         ("records rejected", stats.records_rejected),
         ("records outside selection", stats.records_out_of_window),
+        ("eventID conflicts (kept)", stats.event_id_conflicts),
     ]
     for label, count in rows:
         overview.add_row(label, f"{count:,}")
@@ -85,7 +86,34 @@ def summary_renderable(stats: IngestStats, summary: Summary) -> RenderableType:
             where = "" if r.position is None else f"{r.position_kind} {r.position}"
             details.add_row(safe.text(r.source), safe.text(where), safe.text(r.reason))
         parts.append(details)
+    if stats.conflicts:
+        parts.append(_conflicts(stats))
     return Group(*parts)
+
+
+def _at(source: str | None, position: int | None) -> Text:
+    if source is None:
+        return safe.text("(not located)", style="dim")
+    return safe.text(f"{source} #{position}")
+
+
+def _conflicts(stats: IngestStats) -> Table:
+    table = Table(title="Conflicting eventIDs (different records, both kept)", title_justify="left")
+    table.add_column("account")
+    table.add_column("eventID", overflow="fold")
+    table.add_column("record (file #index)", overflow="fold")
+    table.add_column("first record", overflow="fold")
+    for c in stats.conflicts[:DETAILS]:
+        table.add_row(
+            _value(c.account),
+            safe.text(c.event_id),
+            _at(c.source, c.position),
+            _at(c.first_source, c.first_position),
+        )
+    if stats.event_id_conflicts > DETAILS:
+        more = stats.event_id_conflicts - DETAILS
+        table.add_row(Text(f"… {more:,} more", style="dim"), "", "", "")
+    return table
 
 
 def print_summary(console: Console, stats: IngestStats, summary: Summary) -> None:

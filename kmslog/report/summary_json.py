@@ -30,6 +30,8 @@ def summary_data(stats: IngestStats, summary: Summary) -> dict[str, Any]:
             "duplicate": stats.records_duplicate,
             "rejected": stats.records_rejected,
             "out_of_window": stats.records_out_of_window,
+            # Kept records (within "kept") reusing an earlier record's eventID.
+            "event_id_conflict": stats.event_id_conflicts,
         },
         "time_span": {"first": _iso(summary.first), "last": _iso(summary.last)},
         "accounts": [{"account": k, "records": n} for k, n in summary.accounts],
@@ -53,4 +55,16 @@ def summary_data(stats: IngestStats, summary: Summary) -> dict[str, Any]:
         ],
         "rejection_details_truncated": len(stats.rejections)
         < stats.records_rejected + stats.files_failed,
+        "event_id_conflicts": [
+            {
+                "account": c.account,
+                "event_id": c.event_id,
+                "source": c.source,
+                "record_index": c.position,
+                "first_source": c.first_source,
+                "first_record_index": c.first_position,
+            }
+            for c in stats.conflicts
+        ],
+        "event_id_conflict_details_truncated": len(stats.conflicts) < stats.event_id_conflicts,
     }

@@ -31,6 +31,20 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True)
+class EventIdConflict:
+    """A kept record whose (recipientAccountId, eventID) an earlier kept record
+    already had, with other content: both are kept. Positions are ``record_index``
+    values; the first record's are None when it could not be located."""
+
+    account: str | None
+    event_id: str
+    source: str
+    position: int
+    first_source: str | None
+    first_position: int | None
+
+
 @dataclass
 class IngestStats:
     files_read: int = 0
@@ -44,6 +58,10 @@ class IngestStats:
     records_duplicate: int = 0
     records_rejected: int = 0
     records_out_of_window: int = 0
+    # Kept records (counted in records_kept) that reuse an earlier kept record's
+    # account and eventID with different content; the first details are kept.
+    event_id_conflicts: int = 0
+    conflicts: list[EventIdConflict] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     # Exact counts by kind of reason (the text before the first ':'), also for
     # rejections beyond the details kept in ``rejections``.

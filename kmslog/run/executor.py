@@ -13,15 +13,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from kmslog.analyses.base import Analysis
 from kmslog.run.api import IngestStats, Rejection, RunResult, ScanOptions
-from kmslog.run.dedup import HashSet
+from kmslog.run.dedup import MAX_CONFLICT_DETAILS, Earlier, HashSet, key_hashes
 from kmslog.run.worker import GroupOutcome, GroupTask, process_group
 from kmslog.sources.discover import Discovery, SourceFile, discover
 
@@ -156,7 +158,7 @@ def run(
     done = {"files": 0, "bytes": 0}
     lock = threading.Lock()
 
-    def task(group: tuple[SourceFile, ...], skip: np.ndarray | None = None) -> GroupTask:
+    def task(group: tuple[SourceFile, ...], skip: Earlier | None = None) -> GroupTask:
         paths_ = tuple(f.path for f in group)
         if skip is None:
             return GroupTask(paths_, tuple(analyses), options)
@@ -177,7 +179,9 @@ def run(
         executor = make_executor(_jobs_for(options, files, len(batches)))
     pool = executor
     states = [a.start() for a in analyses]
-    seen_keys = HashSet()
+    # Group index per key: where to look for the first record of a conflict.
+    seen_keys = HashSet(tagged=True)
+    seen_contents = HashSet()
     futures: dict[int, Future[GroupOutcome]] = {}
     try:
         if not isinstance(pool, SerialExecutor):
@@ -194,11 +198,16 @@ def run(
             outcome = future.result()
             overlap = seen_keys.intersect(outcome.hashes)
             if len(overlap):
-                # Records these files share with earlier ones: re-read them so the
-                # earlier copy wins, exactly as a serial run in this order would.
-                outcome = process_group(task(group, overlap))
+                # Keys these files share with earlier ones: re-read them knowing what
+                # the earlier groups kept, so an earlier copy of the same record wins
+                # and a different record under the same key is kept and counted as a
+                # conflict, exactly as a serial run in this order would.
+                skip = Earlier(overlap, seen_contents.intersect(outcome.contents))
+                outcome = process_group(task(group, skip))
             states = _absorb(stats, outcome, analyses, states, options.strict)
-            seen_keys.add(outcome.hashes)
+            seen_keys.add(outcome.hashes, tag=i)
+            seen_contents.add(outcome.contents)
+        _locate_firsts(pool, stats, seen_keys, batches, analyses, options)
     finally:
         for future in futures.values():
             future.cancel()
@@ -223,5 +232,46 @@ def _absorb(
     stats.records_duplicate += outcome.duplicates
     stats.records_out_of_window += outcome.out_of_window
     stats.records_rejected += outcome.rejected
+    stats.event_id_conflicts += outcome.conflicts
+    room = MAX_CONFLICT_DETAILS - len(stats.conflicts)
+    stats.conflicts.extend(outcome.conflict_details[: max(room, 0)])
     _record(stats, outcome.problems)
     return [a.combine(s, o) for a, s, o in zip(analyses, states, outcome.states, strict=True)]
+
+
+def _locate_firsts(
+    pool: Executor,
+    stats: IngestStats,
+    seen_keys: HashSet,
+    batches: Sequence[tuple[SourceFile, ...]],
+    analyses: Sequence[Analysis[Any, Any]],
+    options: ScanOptions,
+) -> None:
+    """Fill in where the first record of each kept conflict detail is, when it is
+    in another group than the conflict (or an earlier batch of it): the group
+    that first kept the key is re-read (at most one read per such group, in the
+    pool: the details are capped, so this is bounded whatever the input)."""
+    missing = [i for i, c in enumerate(stats.conflicts) if c.first_source is None]
+    if not missing:
+        return
+    keys = key_hashes([(stats.conflicts[i].account, stats.conflicts[i].event_id) for i in missing])
+    key_of = {i: int(key) for i, key in zip(missing, keys, strict=True)}
+    wanted: dict[int, list[int]] = defaultdict(list)
+    for i, group in zip(missing, seen_keys.tags(keys), strict=True):
+        if group >= 0:
+            wanted[int(group)].append(i)
+    reads: dict[int, Future[GroupOutcome]] = {}
+    for group, indexes in sorted(wanted.items()):
+        paths = tuple(f.path for f in batches[group])
+        locate = np.array([key_of[i] for i in indexes], dtype=np.uint64)
+        reads[group] = pool.submit(
+            process_group, GroupTask(paths, tuple(analyses), options, locate=locate)
+        )
+    for group, indexes in wanted.items():
+        found = reads[group].result().firsts
+        for i in indexes:
+            where = found.get(key_of[i])
+            if where is not None:
+                stats.conflicts[i] = replace(
+                    stats.conflicts[i], first_source=where[0], first_position=where[1]
+                )

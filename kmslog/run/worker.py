@@ -20,8 +20,15 @@ import polars as pl
 from kmslog.analyses.base import Analysis, columns_of
 from kmslog.decode import schema as S
 from kmslog.decode.records import Assembler, Columns, normalize, read_segments
-from kmslog.run.api import Rejection, ScanOptions
-from kmslog.run.dedup import KEY_COLUMNS, drop_duplicates, sorted_unique
+from kmslog.run.api import EventIdConflict, Rejection, ScanOptions
+from kmslog.run.dedup import (
+    HASH,
+    KEY_COLUMNS,
+    MAX_CONFLICT_DETAILS,
+    Earlier,
+    drop_duplicates,
+    key_hash,
+)
 from kmslog.sources.local import SourceError
 
 
@@ -30,9 +37,12 @@ class GroupTask:
     paths: tuple[str, ...]
     analyses: tuple[Analysis[Any, Any], ...]
     options: ScanOptions
-    # Hashes of dedup keys that earlier groups already kept (sorted); empty on
+    # What earlier groups kept of the keys this group shares with them; empty on
     # the first pass, filled when the parent re-reads a group that overlaps.
-    skip: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    skip: Earlier = field(default_factory=Earlier)
+    # Key hashes whose first selected row to find (``GroupOutcome.firsts``)
+    # instead of folding the analyses: where the first of a conflict is.
+    locate: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
 
 
 @dataclass
@@ -48,7 +58,12 @@ class GroupOutcome:
     rejected: int = 0
     duplicates: int = 0
     out_of_window: int = 0
+    # Key and content hashes of the kept rows that have an eventID, row by row.
     hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    contents: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    conflicts: int = 0
+    conflict_details: list[EventIdConflict] = field(default_factory=list)
+    firsts: dict[int, tuple[str, int]] = field(default_factory=dict)
 
 
 def selection(options: ScanOptions) -> pl.Expr | None:
@@ -100,8 +115,9 @@ class _Group:
         self.task = task
         self.out = GroupOutcome(task.paths, [a.start() for a in task.analyses])
         self.select = selection(task.options)
-        self.earlier = np.sort(task.skip)
+        self.earlier = task.skip
         self.hashes: list[np.ndarray] = []
+        self.contents: list[np.ndarray] = []
         self.columns = needed_columns(task.analyses)
         self.assembler = Assembler(self.columns)
 
@@ -131,6 +147,7 @@ class _Group:
         out.problems.sort(key=lambda r: (order.get(r.source, -1), r.position or 0))
         if self.hashes:
             out.hashes = np.concatenate(self.hashes)
+            out.contents = np.concatenate(self.contents)
         return out
 
     def _flush(self, last: bool) -> None:
@@ -147,15 +164,33 @@ class _Group:
             before = frame.height
             frame = frame.filter(self.select)
             out.out_of_window += before - frame.height
-        frame, hashes, dropped = drop_duplicates(frame, self.earlier)
-        out.duplicates += dropped
-        if len(hashes):
-            self.hashes.append(hashes)
+        if len(self.task.locate):
+            self._locate(frame)
+            return
+        room = MAX_CONFLICT_DETAILS - len(out.conflict_details)
+        kept = drop_duplicates(frame, self.earlier, room)
+        frame = kept.frame
+        out.duplicates += kept.dropped
+        out.conflicts += kept.conflicts
+        out.conflict_details.extend(kept.details)
+        if len(kept.keys):
+            self.hashes.append(kept.keys)
+            self.contents.append(kept.contents)
             if not last:
-                self.earlier = sorted_unique(np.concatenate([self.earlier, hashes]))
+                self.earlier = self.earlier.extend(kept.keys, kept.contents)
         if not frame.height:
             return
         out.kept += frame.height
         out.states = [
             a.update(s, frame) for a, s in zip(self.task.analyses, out.states, strict=True)
         ]
+
+    def _locate(self, frame: pl.DataFrame) -> None:
+        wanted = pl.Series(self.task.locate, dtype=pl.UInt64)
+        found = (
+            frame.select(key_hash().alias(HASH), S.SOURCE, S.RECORD_INDEX)
+            .filter(pl.col(HASH).is_in(wanted.implode()))
+            .unique(HASH, keep="first", maintain_order=True)
+        )
+        for key, source, position in found.iter_rows():
+            self.out.firsts.setdefault(key, (source, position))
