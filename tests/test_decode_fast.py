@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from kmslog.decode import schema as S
 from kmslog.decode.flatten import flatten, parse_event_time
-from kmslog.decode.records import decode_bytes, decode_chunk, event_times
+from kmslog.decode.jsontext import MAX_DEPTH, MEANINGFUL_KEYS
+from kmslog.decode.records import _reference_cells, decode_bytes, decode_chunk, event_times
 from tests.ingest_fixtures import SHAPES, encode, record
 
 CELLS = [f.name for f in S.SCHEMA if f.name not in (S.RAW, S.SOURCE, S.RECORD_INDEX)]
@@ -209,3 +210,63 @@ def test_chunk_fallback_keeps_order():
         batch.column(S.RECORD_INDEX).to_pylist()
     )
     assert batch.num_rows + len(rejections) == len(VARIED)
+
+
+# --- hostile record texts ------------------------------------------------------------
+# Written as text, spliced into generated records: JSON that Python values
+# cannot produce (lone surrogate escapes, numbers beyond float range), nesting
+# around the depth limit, eventTime at the calendar's edge, repeated keys.
+
+_EDGE_TIMES = [
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59Z",
+    "9999-12-31T23:59:59-01:00",
+    "9999-12-31T23:59:59." + "9" * 40 + "Z",
+    "2024-05-01T10:00:00+99:99",
+]
+_hostile_value = st.one_of(
+    # json.dumps writes a lone surrogate as its \\uXXXX escape
+    st.text(st.characters(categories=("Cs", "Lu")), min_size=1, max_size=3).map(json.dumps),
+    st.sampled_from(["1e400", "-1e400", "9" * 400, "1e309", "-0.0", "NaN", "1e-400"]),
+    st.integers(MAX_DEPTH - 3, MAX_DEPTH + 3).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
+    st.sampled_from(_EDGE_TIMES).map(json.dumps),
+)
+_hostile_field = st.sampled_from(
+    [*MEANINGFUL_KEYS, "userAgent", "readOnly", "requestParameters", "resources", "x"]
+)
+
+
+def _splice(rec: Any, members: list[tuple[str, str]]) -> bytes:
+    body = json.dumps(rec)
+    if not members or not body.endswith("}"):
+        return body.encode()
+    extra = ", ".join(f'"{name}": {value}' for name, value in members)
+    return (body[:-1] + (", " if body != "{}" else "") + extra + "}").encode()
+
+
+_hostile_text = st.builds(
+    _splice,
+    st.one_of(_record, _record, _json),
+    st.lists(st.tuples(_hostile_field, _hostile_value), max_size=3),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raws=st.lists(_hostile_text, min_size=1, max_size=5))
+def test_hostile_texts_fast_path_equals_reference_path(raws):
+    batch, rejections = decode_chunk(raws, list(range(len(raws))), "hostile")
+    batch.validate(full=True)  # Arrow strings stay valid UTF-8
+    rows = {r[S.RECORD_INDEX]: {c: r[c] for c in CELLS} for r in batch.to_pylist()}
+    reasons = {r.position: r.reason for r in rejections}
+    assert len(rows) + len(reasons) == len(raws)
+    for i, raw in enumerate(raws):
+        cells, reason = _reference_cells(raw)
+        if cells is None:
+            assert reasons.get(i) == reason
+        else:
+            table = pa.Table.from_pylist(
+                [cells], schema=pa.schema([S.SCHEMA.field(c) for c in CELLS])
+            )
+            assert rows.get(i) == table.to_pylist()[0]

@@ -28,7 +28,7 @@ from kmslog.run import worker
 from kmslog.run.api import ScanOptions
 from kmslog.run.executor import run
 from tests.ingest_fixtures import KEY, SHAPES, encode, layout_path, record, write, write_trail
-from tests.test_decode_fast import VARIED, _external_records, _json, _record
+from tests.test_decode_fast import VARIED, _external_records, _hostile_text, _json, _record
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
@@ -135,6 +135,16 @@ _columns = st.sets(st.sampled_from(S.SCHEMA.names)).map(frozenset)
 )
 def test_any_records_projected_read_back_as_full(records, shape, columns):
     _same_but_projected(encode(records, shape), columns)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raws=st.lists(_hostile_text, min_size=1, max_size=5), columns=_columns)
+def test_hostile_texts_projected_read_back_as_full(raws, columns):
+    indexes = list(range(len(raws)))
+    full, full_rejected = R.decode_chunk(raws, indexes, "h")
+    part, part_rejected = R.decode_chunk(raws, indexes, "h", columns=R.normalize(columns))
+    assert part_rejected == full_rejected
+    _check_projection(full, part, columns)
 
 
 @pytest.mark.parametrize("columns", COLUMN_SETS, ids=lambda c: ",".join(sorted(c)) or "none")

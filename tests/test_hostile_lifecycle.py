@@ -163,14 +163,18 @@ def _with_raw(frame: pl.DataFrame, index: int, text: str) -> pl.DataFrame:
 
 
 UNREADABLE = {
+    "not JSON (NaN)": '"note": NaN',
+    "nesting past the limit": '"note": ' + "[" * 1100 + "]" * 1100,
+}
+# Read on purpose (see loads_record): a lone surrogate as U+FFFD, a number beyond a
+# double as infinity; the record must then count like any other.
+ODD_BUT_READABLE = {
     "lone surrogate": '"note": "\\ud800"',
     "number beyond a double": '"note": 1e400',
-    "nesting past the limit": '"note": ' + "[" * 1100 + "]" * 1100,
 }
 
 
-@pytest.mark.parametrize("text", list(UNREADABLE.values()), ids=list(UNREADABLE))
-def test_unreadable_schedule_record_still_makes_the_key_pending_deletion(text):
+def _schedule_with(text: str) -> pl.DataFrame:
     records = [
         create_key(CREATED),
         record("ScheduleKeyDeletion", "2024-03-02T00:00:00Z"),
@@ -181,7 +185,20 @@ def test_unreadable_schedule_record_still_makes_the_key_pending_deletion(text):
     broken = raw.replace('"requestParameters": {', '"requestParameters": {' + text + ", ", 1)
     broken = broken.replace('"requestParameters":{', '"requestParameters":{' + text + ",", 1)
     assert broken != raw
-    result = lifecycle(KEY_A, _with_raw(frame, 1, broken))
+    return _with_raw(frame, 1, broken)
+
+
+@pytest.mark.parametrize("text", list(ODD_BUT_READABLE.values()), ids=list(ODD_BUT_READABLE))
+def test_odd_but_readable_schedule_record_counts(text):
+    key = lifecycle(KEY_A, _schedule_with(text)).keys[0]
+    assert key.state.value == "PendingDeletion"
+    assert not any(f.kind == "unreadable_record" for f in key.findings)
+    assert any(f.kind == "used_while_pending_deletion" for f in key.findings)
+
+
+@pytest.mark.parametrize("text", list(UNREADABLE.values()), ids=list(UNREADABLE))
+def test_unreadable_schedule_record_still_makes_the_key_pending_deletion(text):
+    result = lifecycle(KEY_A, _schedule_with(text))
     key = result.keys[0]
     assert key.state.value == "PendingDeletion"
     schedule = [e for e in key.events if e.event_name == "ScheduleKeyDeletion"]
@@ -195,7 +212,7 @@ def test_unreadable_schedule_record_still_makes_the_key_pending_deletion(text):
 def test_unreadable_record_without_resources_is_placed_by_its_key_ids():
     rec = record("DisableKey", "2024-03-02T00:00:00Z", resources=[])
     frame = frame_from_records([create_key(CREATED), rec])
-    result = lifecycle(None, _with_raw(frame, 1, '{"eventName": "DisableKey", "x": 1e400}'))
+    result = lifecycle(None, _with_raw(frame, 1, '{"eventName": "DisableKey", "x": NaN}'))
     assert [k.key.arn for k in result.keys] == [arn(KEY_A)]
     assert result.keys[0].state.value == "Disabled"
 

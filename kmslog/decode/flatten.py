@@ -26,21 +26,44 @@ def _obj(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def parse_event_time(value: Any) -> datetime | None:
-    """CloudTrail ``eventTime`` (``YYYY-MM-DDTHH:MM:SSZ``, sometimes with fractions
-    or an offset) → aware UTC datetime; None when unusable."""
+NO_EVENT_TIME = "record has no usable eventTime"
+OUT_OF_RANGE = f"{NO_EVENT_TIME}: outside the supported range (years 1 to 9999 in UTC)"
+
+
+def _event_time(value: Any) -> datetime | str:
+    """The UTC instant of ``value``, or the reason it has none."""
     if not isinstance(value, str) or len(value) < 19:
-        return None
+        return NO_EVENT_TIME
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        return None
+        return NO_EVENT_TIME
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=UTC)
+    try:
+        # An offset can carry a date at the calendar's edge past it
+        # (0001-01-01T00:00:00+01:00): there is no such datetime to keep.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return OUT_OF_RANGE
+
+
+def parse_event_time(value: Any) -> datetime | None:
+    """CloudTrail ``eventTime`` (``YYYY-MM-DDTHH:MM:SSZ``, sometimes with fractions
+    or an offset) → aware UTC datetime; None when unusable (see
+    :func:`event_time_problem` for why). Never raises."""
+    when = _event_time(value)
+    return when if isinstance(when, datetime) else None
+
+
+def event_time_problem(value: Any) -> str | None:
+    """Why ``value`` is no usable ``eventTime`` (the rejection reason), or None
+    when it is one."""
+    when = _event_time(value)
+    return None if isinstance(when, datetime) else when
 
 
 def key_ids(record: Mapping[str, Any]) -> list[str]:

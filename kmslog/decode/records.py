@@ -19,14 +19,14 @@ from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
-import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from msgspec import Raw
 
+from kmslog.decode import jsontext
 from kmslog.decode import schema as S
-from kmslog.decode.flatten import flatten, parse_event_time
+from kmslog.decode.flatten import NO_EVENT_TIME, event_time_problem, flatten, parse_event_time
 from kmslog.decode.shapes import split_records
 from kmslog.run.api import Rejection
 from kmslog.sources.local import read_source
@@ -323,16 +323,57 @@ def _columns(recs: Sequence[Any], columns: Columns) -> dict[str, list[Any]]:
     return cols
 
 
+# Below this many rows the screen counts in Python; above, one polars pass.
+_SCREEN_IN_POLARS = 64
+_TEXT = pl.col("t")
+# Each meaningful key name, and each escape that could spell one (the closer
+# look decodes keys), found in one multi-literal pass.
+_ESCAPE = "\\u00"
+_FOUND = _TEXT.str.extract_all(
+    "(?:" + "|".join(jsontext.MEANINGFUL_KEYS) + ')"|' + _ESCAPE.replace("\\", "\\\\")
+).alias("found")
+_F = pl.col("found")
+# A superset of the records jsontext.record_problem rejects: more brackets than
+# the depth limit, a key name found twice, or an escape.
+_SUSPECT = (
+    (_TEXT.str.count_matches(r"[\[{]") > jsontext.MAX_DEPTH)
+    | (_F.list.n_unique() < _F.list.len())
+    | _F.list.contains(pl.lit(_ESCAPE))
+)
+
+
+def _screen(texts: pa.Array) -> dict[int, str]:
+    """Rows (of records that parsed) to reject for their nesting or a repeated
+    meaningful key, with the reason: the fast path must reject what
+    ``loads_record`` and the reference path reject, though msgspec takes them."""
+    raws: dict[int, bytes]
+    if len(texts) < _SCREEN_IN_POLARS:
+        raws = {i: t.as_py().encode() for i, t in enumerate(texts)}
+        suspects = [i for i, raw in raws.items() if jsontext.may_hold_problem(raw)]
+    else:
+        frame = pl.DataFrame({"t": pl.from_arrow(texts)})
+        mask = frame.lazy().with_columns(_FOUND).select(_SUSPECT).collect().to_series()
+        suspects = mask.arg_true().to_list() if mask.any() else []
+        raws = {i: texts[i].as_py().encode() for i in suspects}
+    found: dict[int, str] = {}
+    for i in suspects:
+        reason = jsontext.record_problem(raws[i])
+        if reason is not None:
+            found[i] = reason
+    return found
+
+
 def _fast_batch(
     recs: Sequence[Any],
     texts: pa.Array,
     indexes: Sequence[int],
     sources: pa.Array,
     columns: Columns = None,
-) -> tuple[pa.RecordBatch, list[int]]:
-    """Batch of the records with a usable eventTime, and the positions (in
-    ``recs``) of those without one."""
-    times = event_times([r.eventTime for r in recs])
+) -> tuple[pa.RecordBatch, list[tuple[int, str]]]:
+    """Batch of the records kept, and the positions (in ``recs``) of those
+    rejected with the reason: no usable eventTime, or what :func:`_screen` finds."""
+    stamps = [r.eventTime for r in recs]
+    times = event_times(stamps)
     cols = _columns(recs, columns)
     n = len(recs)
     arrays = [times]
@@ -345,11 +386,16 @@ def _fast_batch(
     arrays.append(sources)
     arrays.append(pa.array(indexes, pa.int64()))
     batch = pa.RecordBatch.from_arrays(arrays, schema=S.SCHEMA)
+    reasons = _screen(texts)
     if times.null_count:
-        valid = pc.is_valid(times)
-        bad = np.flatnonzero(~valid.to_numpy(zero_copy_only=False)).tolist()
-        return batch.filter(valid), bad
-    return batch, []
+        untimed = np.flatnonzero(~pc.is_valid(times).to_numpy(zero_copy_only=False)).tolist()
+        for i in untimed:
+            reasons.setdefault(i, event_time_problem(stamps[i]) or NO_EVENT_TIME)
+    if not reasons:
+        return batch, []
+    keep = np.ones(n, dtype=bool)
+    keep[list(reasons)] = False
+    return batch.filter(pa.array(keep)), sorted(reasons.items())
 
 
 def _blank(batch: pa.RecordBatch, columns: Columns) -> pa.RecordBatch:
@@ -370,15 +416,20 @@ def _repeat(source: str, n: int) -> pa.Array:
 
 def _reference_cells(raw: bytes | Raw) -> tuple[dict[str, Any] | None, str | None]:
     """(cells, None) or (None, rejection reason) through the reference path."""
+    text = bytes(raw)
     try:
-        record = orjson.loads(bytes(raw))
-    except orjson.JSONDecodeError as exc:
-        return None, f"invalid JSON: {exc}"
+        record = jsontext.loads_record(text)
+    except jsontext.RecordTextError as exc:
+        return None, exc.reason
     if not isinstance(record, dict):
         return None, f"record is not a JSON object: got {type(record).__name__}"
+    if jsontext.may_hold_problem(text):
+        reason = jsontext.record_problem(text)
+        if reason is not None:
+            return None, reason
     cells = flatten(record)
     if cells is None:
-        return None, "record has no usable eventTime"
+        return None, event_time_problem(record.get("eventTime"))
     return cells, None
 
 
@@ -434,6 +485,10 @@ def decode_segment(
                 array = b"[" + b",".join(raws) + b"]"
             recs = decoders.records.decode(array) if raws else []
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        recs = None
+    except RecursionError:
+        # msgspec's nesting limit is the Python stack's: record by record,
+        # the depth is measured and the too deep ones rejected for it.
         recs = None
     texts = None if recs is None else _valid_text(raws)
     if recs is not None and texts is not None:
@@ -506,15 +561,10 @@ def _build_run(run: list[Segment], rejections: list[Rejection], columns: Columns
         batch, bad = _fast_batch(recs, texts, indexes, sources, columns)
         if bad:
             ends = np.cumsum([len(seg.recs) for seg in run])
-            for row in bad:
+            for row, reason in bad:
                 seg = run[int(np.searchsorted(ends, row, side="right"))]
                 rejections.append(
-                    Rejection(
-                        seg.source,
-                        _pos(indexes[row], seg.kind),
-                        seg.kind,
-                        "record has no usable eventTime",
-                    )
+                    Rejection(seg.source, _pos(indexes[row], seg.kind), seg.kind, reason)
                 )
         return batch
     finally:
@@ -552,17 +602,21 @@ def _mixed_chunk(
     slow_rows: list[dict[str, Any]] = []
     rejections: list[Rejection] = []
     for i, raw in enumerate(raws):
+        text = bytes(raw)
         try:
-            text = bytes(raw)
             text.decode()
+        except UnicodeDecodeError as exc:
+            why = f"invalid UTF-8: at byte {exc.start}"
+            rejections.append(Rejection(source, _pos(indexes[i], kind), kind, why))
+            continue
+        try:
             recs.append(decoder.decode(text))
             fast.append(i)
             continue
-        except UnicodeDecodeError:
-            rejections.append(Rejection(source, _pos(indexes[i], kind), kind, "invalid UTF-8"))
-            continue
         except (msgspec.DecodeError, msgspec.ValidationError):
             pass
+        except RecursionError:
+            pass  # the reference path measures the depth and says why
         cells, reason = _reference_cells(raw)
         if cells is None:
             rejections.append(Rejection(source, _pos(indexes[i], kind), kind, reason or ""))
@@ -578,8 +632,7 @@ def _mixed_chunk(
             recs, texts, [indexes[i] for i in fast], _repeat(source, len(recs)), columns
         )
         rejections.extend(
-            Rejection(source, _pos(indexes[fast[i]], kind), kind, "record has no usable eventTime")
-            for i in bad
+            Rejection(source, _pos(indexes[fast[i]], kind), kind, reason) for i, reason in bad
         )
         parts.append(batch)
     if slow_rows:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import orjson
-
+from kmslog.decode.jsontext import RecordTextError, loads_record
 from kmslog.patterns import ast as A
 from kmslog.patterns.regex import compile_regex
 from kmslog.patterns.syntax import NUMBER_RE
@@ -100,10 +99,14 @@ def compare_scalar(op: A.Op, value: A.Value, node: Any) -> bool:
 
 
 def load_json(message: str) -> Any:
-    """The event as a JSON object, or MISSING when it is not one (§2.5, §9 A10)."""
+    """The event as a JSON object, or MISSING when it is not one (§2.5, §9 A10).
+
+    Read as every record text is (``loads_record``): nesting beyond its limit is
+    not a JSON event, a number beyond float range is ``±inf``, a lone surrogate
+    escape is U+FFFD."""
     try:
-        doc = orjson.loads(message)
-    except orjson.JSONDecodeError:
+        doc = loads_record(message)
+    except RecordTextError:
         return MISSING
     return doc if isinstance(doc, dict) else MISSING
 

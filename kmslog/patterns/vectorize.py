@@ -158,6 +158,15 @@ def node_view(selector: A.Selector, m: pl.Expr | None = None) -> NodeView | None
     if m is None:
         m = RAW.str.json_path_match(path)
     m_null = m.is_null()
+    # polars' JSON reader rejects some records kmslog keeps (a number beyond float
+    # range, a lone surrogate escape, nesting beyond 128 levels): there the extraction
+    # says nothing, and the facts it gives are left to the reference evaluator.
+    # (read again only where the extraction gave nothing: the rest parsed)
+    unreadable = m_null & pl.when(m_null).then(RAW).str.json_path_match("$").is_null()
+
+    def known(fact: pl.Expr) -> pl.Expr:
+        return pl.when(unreadable).then(NULL_BOOL).otherwise(fact)
+
     shape_num = m.str.contains(_NUMBER_SHAPE)
     shape_bool = m.is_in(["true", "false"])
     shape_cont = m.str.starts_with("{") | m.str.starts_with("[")
@@ -173,12 +182,12 @@ def node_view(selector: A.Selector, m: pl.Expr | None = None) -> NodeView | None
         return NodeView(
             is_str=is_str,
             str_val=typed,
-            is_num=non_str & shape_num,
+            is_num=known(non_str & shape_num),
             num_text=m,
-            is_null=~is_str & is_null,
-            is_missing=~is_str & is_missing,
-            is_true=non_str & (m == "true"),
-            is_false=non_str & (m == "false"),
+            is_null=known(~is_str & is_null),
+            is_missing=known(~is_str & is_missing),
+            is_true=known(non_str & (m == "true")),
+            is_false=known(non_str & (m == "false")),
         )
     may_hold_str = _key_scan(selector, '"')
     ambiguous = shape_num | shape_bool | shape_cont
@@ -210,7 +219,16 @@ def node_view(selector: A.Selector, m: pl.Expr | None = None) -> NodeView | None
         .then(NULL_BOOL)
         .otherwise(TRUE)
     )
-    return NodeView(is_str, m, is_num, m, is_null, is_missing, is_true, is_false)
+    return NodeView(
+        known(is_str),
+        m,
+        known(is_num),
+        m,
+        known(is_null),
+        known(is_missing),
+        known(is_true),
+        known(is_false),
+    )
 
 
 # --- conditions ------------------------------------------------------------------------------

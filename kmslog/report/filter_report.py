@@ -4,10 +4,10 @@ JSON document shaped like FilterLogEvents' response."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import polars as pl
 from rich.console import Console
 from rich.table import Table
@@ -21,13 +21,24 @@ def _rows(result: FilterResult) -> Iterator[dict[str, Any]]:
     yield from result.matches.iter_rows(named=True)
 
 
+# A line break inside a record's text can only be whitespace between tokens (in
+# a string it would be escaped, or the record would not have been read).
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n][ \t\r\n]*")
+
+
+def one_line(raw: str) -> str:
+    """``raw`` on one line: the whitespace runs holding line breaks (pretty-printed
+    source files) become one space. Nothing is parsed or re-serialised, so every
+    number, escape and key stays as written, whatever the record holds."""
+    if "\n" not in raw and "\r" not in raw:
+        return raw
+    return _LINE_BREAKS.sub(" ", raw)
+
+
 def ndjson_lines(result: FilterResult) -> Iterator[bytes]:
-    """One line per match: the record exactly as read, with its file and index."""
+    """One line per match: the record as read (on one line), with its file and index."""
     for row in _rows(result):
-        raw: str = row[S.RAW]
-        # pretty-printed source files: their line breaks would split the NDJSON line
-        multiline = "\n" in raw or "\r" in raw
-        record = orjson.dumps(orjson.loads(raw)) if multiline else raw.encode()
+        record = one_line(row[S.RAW]).encode()
         # ensure_ascii: a file name that is not UTF-8 holds surrogates orjson refuses.
         head = json.dumps(
             {"source": row[S.SOURCE], "recordIndex": row[S.RECORD_INDEX]},
@@ -57,7 +68,8 @@ def print_table(console: Console, result: FilterResult) -> None:
         table.add_column(name, overflow="fold")
     frame: pl.DataFrame = result.matches
     for row in frame.iter_rows(named=True):
-        when = row[S.EVENT_TIME].strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat, not strftime: glibc's %Y does not pad years before 1000.
+        when = row[S.EVENT_TIME].replace(microsecond=0).isoformat().replace("+00:00", "Z")
         table.add_row(
             text(when),
             text(row[S.EVENT_SOURCE]),
