@@ -3,6 +3,8 @@ magic bytes, decompressed with ISA-L under a size cap."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from isal import isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -79,3 +81,17 @@ def read_source(path: str, max_size: int) -> bytes:
     if len(data) > max_size:
         raise SourceError(f"file size exceeds the cap of {max_size} bytes", 0)
     return data
+
+
+# Pieces handed out by decompressed_chunks.
+_PIECE = 4 * 1024 * 1024
+
+
+def decompressed_chunks(path: str, max_size: int) -> Iterator[bytes]:
+    """The decompressed bytes of ``path`` in pieces of at most a few MiB.
+
+    Reads the whole file first (as :func:`read_source`): the pieces bound what
+    callers hold, not what this function holds."""
+    data = read_source(path, max_size)
+    for start in range(0, len(data), _PIECE):
+        yield data[start : start + _PIECE]
