@@ -632,7 +632,7 @@ def segments(data: bytes, source: str, columns: Columns = None) -> Iterator[Segm
             source,
             split.position_kind,
             array=split.array if single else None,
-            document=data if single and split.shape == "records" else None,
+            document=split.document if single else None,
             columns=columns,
         )
         if pending:

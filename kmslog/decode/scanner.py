@@ -411,6 +411,15 @@ def max_depth(text: bytes) -> int:
     return deepest
 
 
+def value_depth(text: bytes) -> int:
+    """``max(nesting depth of text, SHALLOW_DEPTH)``, as :class:`Item` reports it:
+    one regular-expression match for a shallow value, an exact count otherwise."""
+    match = _VALUE.match(text)
+    if match is not None and match.end() == len(text):
+        return SHALLOW_DEPTH
+    return max(max_depth(text), SHALLOW_DEPTH)
+
+
 def duplicate_keys(record: bytes, names: Iterable[str]) -> set[str]:
     """Which of ``names`` occur more than once as keys of the JSON object ``record``
     (its own keys, not those of nested objects). Cheap when none of them is

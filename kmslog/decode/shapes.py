@@ -90,6 +90,9 @@ class Split:
     # The JSON array text holding exactly ``raws`` when the input has one (the
     # "Records" value): decoders can read it in one call, without re-joining.
     array: bytes | Raw | None = None
+    # The file's text when it is a ``{"Records": [...]}`` document holding
+    # exactly ``raws`` and nothing else: decoders can read the records from it.
+    document: bytes | None = None
 
     @property
     def seen(self) -> int:
@@ -166,7 +169,7 @@ def split_records(data: bytes, source: str) -> Split:
             document = _records_document.decode(data)
             if document.Records is not UNSET and _compact(data, document.Records):
                 raws = document.Records
-                return Split("records", raws, list(range(len(raws))))
+                return Split("records", raws, list(range(len(raws))), document=data)
         elif head.startswith(b"["):
             raws = _raw_list.decode(data)
             records = [_unwrap(r) for r in raws]
@@ -304,10 +307,16 @@ class _Walker:
         if not event.startswith(b'"'):
             return self._reject(index, f"CloudTrailEvent is not a string: got {_kind(event)}")
         try:
-            return _string.decode(event).encode(), index
+            record = _string.decode(event).encode()
         except (msgspec.DecodeError, UnicodeEncodeError) as exc:
             reason = json_problem(event, exc).removeprefix("invalid JSON: ")
             return self._reject(index, f"CloudTrailEvent is not a valid JSON string: {reason}")
+        # The record was text inside a string: its nesting is measured only now.
+        if len(record) > MAX_RECORD_BYTES:
+            return self._reject(index, SIZE_REASON)
+        if scanner.value_depth(record) > MAX_DEPTH:
+            return self._reject(index, DEPTH_REASON)
+        return record, index
 
     def _end(self, item: Item) -> Iterator[Entry]:
         if item.name == "array" or self.keys & RECORD_ARRAYS:
