@@ -184,7 +184,7 @@ def split_records(data: bytes, source: str) -> Split:
     return _by_scanner(data, source, None)
 
 
-def _by_scanner(data: bytes, source: str, exc: Exception | None) -> Split:
+def _by_scanner(data: bytes, source: str, exc: BaseException | None) -> Split:
     """Take ``data`` apart with the scanner (``exc``: why msgspec could not)."""
     walker = _Walker(source, data, failure=exc)
     try:
@@ -198,8 +198,7 @@ def _by_scanner(data: bytes, source: str, exc: Exception | None) -> Split:
     except (ScanError, _NotJson) as error:
         if _later_object_line(_iter_lines([data])):
             return _lines([data], source)
-        if isinstance(exc, msgspec.DecodeError):
-            raise SourceError(f"invalid JSON: {exc}", _byte_of(exc)) from None
+        # The scanner's reason, not msgspec's: a streamed file gets the same one.
         raise SourceError(f"invalid JSON: {error.reason}", error.position) from None
 
 
@@ -486,13 +485,3 @@ def _whole_object(open_pieces: Callable[[], Iterator[bytes]], source: str) -> It
     split = split_records(b"".join(pieces), source)
     yield from split.rejections
     yield from zip(split.raws, split.indexes, strict=True)
-
-
-def _byte_of(exc: Exception) -> int | None:
-    message = str(exc)
-    marker = "(byte "
-    start = message.rfind(marker)
-    if start < 0:
-        return None
-    digits = message[start + len(marker) :].rstrip(")")
-    return int(digits) if digits.isdigit() else None
