@@ -664,8 +664,7 @@ def read_segments(path: str, max_size: int, columns: Columns = None) -> Iterator
     else:
         yield from segments(b"".join(held), path, columns)
         return
-    del held
-    pieces.close()
+    del held, pieces  # the whole-file attempt's text and inflater are released here
     yield from _streamed(lambda: decompressed_chunks(path, max_size), path, columns)
 
 

@@ -89,7 +89,7 @@ class Item(NamedTuple):
     """What the scanner found, in text order.
 
     ``kind`` is ``"key"`` (a top-level key: ``name``, ``start``), ``"element"``
-    (element ``index`` of the array ``name``; ``""`` is the top-level array),
+    (element number ``ordinal`` of the array ``name``; ``""`` is the top-level array),
     ``"value"`` (the whole value of top-level key ``name``, when not an array the
     scanner descends into), ``"end"`` (the top-level value, ``name`` "array" or
     "object": ``start``/``stop``)
@@ -101,7 +101,7 @@ class Item(NamedTuple):
 
     kind: str
     name: str
-    index: int
+    ordinal: int
     start: int
     stop: int
     depth: int

@@ -168,7 +168,7 @@ def split_records(data: bytes, source: str) -> Split:
         if head.startswith(b"{"):
             document = _records_document.decode(data)
             if document.Records is not UNSET and _compact(data, document.Records):
-                raws = document.Records
+                raws: list[bytes | Raw] = document.Records
                 return Split("records", raws, list(range(len(raws))), document=data)
         elif head.startswith(b"["):
             raws = _raw_list.decode(data)
@@ -212,7 +212,7 @@ class _Walker:
         source: str,
         whole: bytes | None,
         survey: bool = False,
-        failure: Exception | None = None,
+        failure: BaseException | None = None,
     ) -> None:
         self.source = source
         self.whole = whole
