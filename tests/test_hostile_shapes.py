@@ -352,3 +352,13 @@ def test_duplicate_keys_of_a_record(text, found):
 def test_depth_limit_is_defined_once():
     assert shapes.DEPTH_REASON == DEPTH_REASON
     assert shapes.MAX_DEPTH is scanner.MAX_DEPTH
+
+
+def test_compact_delivery_files_keep_the_one_call_path():
+    # The S3 delivery format is split by msgspec alone; only a file with more at
+    # its top level (a duplicate key, say) needs the scanner.
+    compact = json.dumps({"Records": [record(i) for i in range(3)]}, separators=(",", ":"))
+    assert shapes.split_records(compact.encode() + b"\n", "f").document is not None
+    a = json.dumps(record(0), separators=(",", ":"))
+    doubled = f'{{"Records":[{a}],"Records":[{a}]}}'.encode()
+    assert shapes.split_records(doubled, "f").document is None

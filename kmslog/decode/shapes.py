@@ -71,7 +71,7 @@ _DECISIVE = frozenset({"Records", "Events", "detail", "detail-type"})
 # EventBridge details.
 _KEEP = RECORD_ARRAYS | {"", "detail"}
 # ``{"Records":[`` and ``]}``: the bytes of a compact S3 file outside its records.
-_COMPACT_FRAME = 12
+_COMPACT_FRAME = 14
 
 DEPTH_REASON = f"nested deeper than {MAX_DEPTH} levels"
 SIZE_REASON = f"record larger than {MAX_RECORD_BYTES} bytes"
