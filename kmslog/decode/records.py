@@ -662,7 +662,9 @@ def read_segments(path: str, max_size: int, columns: Columns = None) -> Iterator
         if size > WHOLE_FILE_BYTES:
             break
     else:
-        yield from segments(b"".join(held), path, columns)
+        data = b"".join(held)
+        del held  # the pieces, once joined, are garbage
+        yield from segments(data, path, columns)
         return
     del held, pieces  # the whole-file attempt's text and inflater are released here
     yield from _streamed(lambda: decompressed_chunks(path, max_size), path, columns)

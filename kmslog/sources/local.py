@@ -83,8 +83,9 @@ def read_source(path: str, max_size: int) -> bytes:
     return data
 
 
-# Pieces handed out by decompressed_chunks.
-_PIECE = 4 * 1024 * 1024
+# Pieces handed out by decompressed_chunks: as large as gunzip's own, so a file
+# that is read whole anyway is never copied to be re-joined.
+_PIECE = _CHUNK
 
 
 def decompressed_chunks(path: str, max_size: int) -> Iterator[bytes]:
