@@ -300,7 +300,8 @@ class Scanner:
                 return self._found(out, pos, end, SHALLOW_DEPTH, True)
             if not self._final and len(buf) - pos <= _RETRY_BYTES:
                 return False  # may be a value cut by the end of the text so far
-            walk = self._walk = _Walk(self._base + pos, self._base + pos)
+            start = self._base + pos
+            walk = self._walk = _Walk(start, start, keep=self._name in self._keep)
         end = _walk_value(walk, self._buf, self._base)
         if end is None:
             if self._final:
