@@ -211,6 +211,10 @@ def _varied_files() -> dict[str, bytes]:
     )
     files["blank padding"] = b'{"Records":[' + b" " * 70_000 + a.encode() + b" " * 999 + b"]}"
     files["truncated"] = b'{"Records": [{"eventTime": "2024-05-01T00:00:00Z"},'
+    files["scalar lines"] = f"null\n5\n{a}\n".encode()
+    files["spaced"] = json.dumps(
+        {"Records": [record(i) for i in range(9)], "x": 1}, indent=2
+    ).encode()
     files["bom"] = b"\xef\xbb\xbf" + encode([record(0)], "array")
     return files
 
@@ -362,3 +366,25 @@ def test_compact_delivery_files_keep_the_one_call_path():
     a = json.dumps(record(0), separators=(",", ":"))
     doubled = f'{{"Records":[{a}],"Records":[{a}]}}'.encode()
     assert shapes.split_records(doubled, "f").document is None
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        (b'{"Records": [1, {"Records": 2}], "x" : "}"}', [("Records", 1), ("x", 33)]),
+        (b' {"Rec\\u006frds":[],"Records":[]}\n', [("Records", 2), ("Records", 20)]),
+        (b"{}", []),
+        (b'{"Records": [1,}', None),
+        (b'{"a": 1} x', None),
+        (b"[1]", None),
+    ],
+)
+def test_top_level_keys(text, keys):
+    assert scanner.top_level_keys(text) == keys
+
+
+def test_spaced_delivery_files_keep_the_one_call_path():
+    spaced = json.dumps({"Records": [record(i) for i in range(3)], "x": 1}, indent=2).encode()
+    assert shapes.split_records(spaced, "f").document is not None
+    events = json.dumps({"Records": [record(0)], "Events": []}).encode()
+    assert shapes.split_records(events, "f").document is None

@@ -412,6 +412,50 @@ def max_depth(text: bytes) -> int:
     return deepest
 
 
+_raw = msgspec.json.Decoder(msgspec.Raw)
+_TRAILING = re.compile(r"trailing characters \(byte (\d+)\)$")
+
+
+def top_level_keys(data: bytes) -> list[tuple[str, int]] | None:
+    """The keys of the top-level object in ``data`` and their byte offsets, fast:
+    each value is skipped by msgspec at C speed (it stops at the byte after the
+    value and says where). None when ``data`` is not a well-formed object."""
+    view = memoryview(data)
+    pos = _WS.match(data).end()  # type: ignore[union-attr]
+    if data[pos : pos + 1] != b"{":
+        return None
+    keys: list[tuple[str, int]] = []
+    pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
+    if data[pos : pos + 1] == b"}":
+        return keys
+    while True:
+        key = _KEY.match(data, pos)
+        if key is None:
+            return None
+        keys.append((_key_name(key.group()), pos))
+        pos = _WS.match(data, key.end()).end()  # type: ignore[union-attr]
+        if data[pos : pos + 1] != b":":
+            return None
+        pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
+        try:
+            _raw.decode(view[pos:])
+            return None  # the value ran to the end: the object is not closed
+        except msgspec.DecodeError as exc:
+            found = _TRAILING.search(str(exc))
+            if found is None:
+                return None
+            # msgspec names the byte just past the first one after the value.
+            pos += int(found.group(1)) - 1
+        except RecursionError:
+            return None
+        sep = data[pos : pos + 1]
+        if sep not in (b",", b"}"):
+            return None
+        pos = _WS.match(data, pos + 1).end()  # type: ignore[union-attr]
+        if sep == b"}":
+            return keys if pos == len(data) else None
+
+
 def value_depth(text: bytes) -> int:
     """``max(nesting depth of text, SHALLOW_DEPTH)``, as :class:`Item` reports it:
     one regular-expression match for a shallow value, an exact count otherwise."""

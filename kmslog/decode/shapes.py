@@ -155,6 +155,18 @@ def _compact(data: bytes, raws: list[Raw]) -> bool:
     return outside == _COMPACT_FRAME and data.startswith(b'{"Records":[')
 
 
+def _plain(data: bytes, raws: list[Raw]) -> bool:
+    """Whether ``data``, a document msgspec read, has exactly one record array
+    and no other decisive key (compact S3 files are seen to at once)."""
+    if _compact(data, raws):
+        return True
+    keys = scanner.top_level_keys(data)
+    if keys is None:
+        return False
+    names = [name for name, _ in keys if name in _DECISIVE]
+    return names == ["Records"]
+
+
 def split_records(data: bytes, source: str) -> Split:
     """The records of a decompressed file. Raises :class:`SourceError` when the
     file as a whole is not in any accepted shape."""
@@ -167,7 +179,7 @@ def split_records(data: bytes, source: str) -> Split:
     try:
         if head.startswith(b"{"):
             document = _records_document.decode(data)
-            if document.Records is not UNSET and _compact(data, document.Records):
+            if document.Records is not UNSET and _plain(data, document.Records):
                 raws: list[bytes | Raw] = document.Records
                 return Split("records", raws, list(range(len(raws))), document=data)
         elif head.startswith(b"["):
@@ -196,7 +208,7 @@ def _by_scanner(data: bytes, source: str, exc: BaseException | None) -> Split:
     except _Trailing:
         return _lines([data], source)
     except (ScanError, _NotJson) as error:
-        if _later_object_line(_iter_lines([data])):
+        if _is_ndjson(_iter_lines([data])):
             return _lines([data], source)
         # The scanner's reason, not msgspec's: a streamed file gets the same one.
         raise SourceError(f"invalid JSON: {error.reason}", error.position) from None
@@ -414,26 +426,32 @@ def _lines(pieces: Iterable[bytes], source: str) -> Split:
     return split
 
 
-def _later_object_line(lines: Iterable[tuple[int, bytes | None]]) -> bool:
-    """Whether a line after the first non-blank one is a whole, non-empty JSON
-    object: the file is then NDJSON with a bad first line (a pretty-printed
-    document never has such a line, unless it is valid and read as one)."""
-    first = True
+def _is_ndjson(lines: Iterable[tuple[int, bytes | None]]) -> bool:
+    """Whether a text that is not one JSON document is NDJSON: its first non-blank
+    line is a whole JSON value followed by more lines, or a later line is a whole,
+    non-empty JSON object (then the first line is a bad record). A pretty-printed
+    document never has such a line, unless it is valid and read as one."""
+    first: bool | None = None  # whether the first non-blank line is a whole value
     for _, line in lines:
         text = None if line is None else line.strip(_WS)
         if text == b"":
             continue
+        if first is None:
+            first = text is not None and _whole_value(text)
+            continue
         if first:
-            first = False
-            continue
-        if text is None or not (text.startswith(b'{"') and text.endswith(b"}")):
-            continue
-        try:
-            msgspec.json.decode(text)
-        except (msgspec.DecodeError, RecursionError):
-            continue
-        return True
+            return True
+        if text and text.startswith(b'{"') and text.endswith(b"}") and _whole_value(text):
+            return True
     return False
+
+
+def _whole_value(text: bytes) -> bool:
+    try:
+        msgspec.json.decode(text)
+    except (msgspec.DecodeError, RecursionError):
+        return False
+    return True
 
 
 def _debom(pieces: Iterable[bytes]) -> Iterator[bytes]:
@@ -463,7 +481,7 @@ def stream_entries(
     except _Trailing:
         return "line", _line_entries(open_pieces(), source)
     except ScanError as error:
-        if _later_object_line(_iter_lines(open_pieces())):
+        if _is_ndjson(_iter_lines(open_pieces())):
             return "line", _line_entries(open_pieces(), source)
         raise SourceError(f"invalid JSON: {error.reason}", error.position) from None
     if walker.shape == "object":
