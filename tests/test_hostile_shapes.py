@@ -388,3 +388,20 @@ def test_spaced_delivery_files_keep_the_one_call_path():
     assert shapes.split_records(spaced, "f").document is not None
     events = json.dumps({"Records": [record(0)], "Events": []}).encode()
     assert shapes.split_records(events, "f").document is None
+
+
+def test_a_streamed_file_that_changes_between_reads_ends_in_a_rejection(tmp_path, monkeypatch):
+    sound = json.dumps({"Records": [record(i) for i in range(3)]}).encode()
+    reads = []
+
+    def pieces(path, max_size):
+        reads.append(path)
+        # Sound for the size check and the structure pass, cut short after.
+        yield sound if len(reads) <= 2 else sound[:-2]
+
+    monkeypatch.setattr(R, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(R, "decompressed_chunks", pieces)
+    segments = list(R.read_segments("f", 1 << 30))
+    rejections = [r for s in segments for r in s.rejections]
+    assert [r.reason[:23] for r in rejections] == ["file changed while read"]
+    assert sum(s.seen for s in segments) == len(rejections) + sum(len(s.indexes) for s in segments)

@@ -27,9 +27,10 @@ from msgspec import Raw
 
 from kmslog.decode import schema as S
 from kmslog.decode.flatten import flatten, parse_event_time
-from kmslog.decode.shapes import split_records, stream_entries
+from kmslog.decode.scanner import ScanError
+from kmslog.decode.shapes import Entry, split_records, stream_entries
 from kmslog.run.api import Rejection
-from kmslog.sources.local import decompressed_chunks
+from kmslog.sources.local import SourceError, decompressed_chunks
 
 # Rows per batch, and raw bytes per batch (string offsets are 32-bit).
 CHUNK_ROWS = 8_192
@@ -678,7 +679,7 @@ def _streamed(
     indexes: list[int] = []
     pending: list[Rejection] = []
     size = 0
-    for entry in entries:
+    for entry in _guarded(entries, source):
         if isinstance(entry, Rejection):
             pending.append(entry)
             continue
@@ -692,6 +693,17 @@ def _streamed(
         yield _with(decode_segment(raws, indexes, source, kind, columns=columns), pending)
     elif pending:
         yield Segment(source, kind, len(pending), pending, [], None, [])
+
+
+def _guarded(entries: Iterator[Entry], source: str) -> Iterator[Entry]:
+    """``entries``, ending in a rejection if the second read fails: the first
+    read found the file sound, so it changed in between; records already handed
+    out stay counted."""
+    try:
+        yield from entries
+    except (SourceError, ScanError) as exc:
+        kind = "file" if exc.position is None else "byte"
+        yield Rejection(source, exc.position, kind, f"file changed while read: {exc.reason}")
 
 
 def _with(segment: Segment, rejections: list[Rejection]) -> Segment:
