@@ -180,8 +180,8 @@ def split_records(data: bytes, source: str) -> Split:
         if head.startswith(b"{"):
             document = _records_document.decode(data)
             if document.Records is not UNSET and _plain(data, document.Records):
-                raws: list[bytes | Raw] = document.Records
-                return Split("records", raws, list(range(len(raws))), document=data)
+                found: list[bytes | Raw] = list(document.Records)
+                return Split("records", found, list(range(len(found))), document=data)
         elif head.startswith(b"["):
             raws = _raw_list.decode(data)
             records = [_unwrap(r) for r in raws]
