@@ -32,9 +32,9 @@ from typing import Any
 
 import orjson
 
-MAX_DEPTH = 512
-"""Nesting levels (objects and arrays) accepted in one record, the record
-object itself being level 1."""
+# Nesting levels (objects and arrays) accepted in one record, the record object itself
+# being level 1: one limit for splitting files and for decoding records.
+from kmslog.decode.scanner import MAX_DEPTH
 
 MEANINGFUL_KEYS: tuple[str, ...] = (
     "eventTime",

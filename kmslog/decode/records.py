@@ -27,14 +27,20 @@ from msgspec import Raw
 from kmslog.decode import jsontext
 from kmslog.decode import schema as S
 from kmslog.decode.flatten import NO_EVENT_TIME, event_time_problem, flatten, parse_event_time
-from kmslog.decode.shapes import split_records
+from kmslog.decode.scanner import ScanError
+from kmslog.decode.shapes import Entry, split_records, stream_entries
 from kmslog.run.api import Rejection
-from kmslog.sources.local import read_source
+from kmslog.sources.local import SourceError, decompressed_chunks
 from kmslog.sources.names import display_name
 
 # Rows per batch, and raw bytes per batch (string offsets are 32-bit).
 CHUNK_ROWS = 8_192
 CHUNK_BYTES = 256 * 1024 * 1024
+# Files whose decompressed text is larger are split as a stream, never held whole
+# (a whole file costs about four times its size at peak: text, records, columns).
+WHOLE_FILE_BYTES = 64 * 1024 * 1024
+# Record text per segment of a streamed file.
+STREAM_SEGMENT_BYTES = 16 * 1024 * 1024
 
 
 class _Issuer(msgspec.Struct, gc=False):
@@ -681,7 +687,7 @@ def segments(data: bytes, source: str, columns: Columns = None) -> Iterator[Segm
             source,
             split.position_kind,
             array=split.array if single else None,
-            document=data if single and split.shape == "records" else None,
+            document=split.document if single else None,
             columns=columns,
         )
         if pending:
@@ -695,8 +701,73 @@ def segments(data: bytes, source: str, columns: Columns = None) -> Iterator[Segm
 
 
 def read_segments(path: str, max_size: int, columns: Columns = None) -> Iterator[Segment]:
-    """Decompress (when gzip) and take apart one file; see :func:`segments`."""
-    yield from segments(read_source(path, max_size), display_name(path), columns)
+    """Decompress (when gzip) and take apart one file; see :func:`segments`.
+
+    A file whose decompressed text exceeds WHOLE_FILE_BYTES is never held whole:
+    it is read twice as a stream (structure first, so that a file in no accepted
+    shape still fails before yielding anything), in segments of at most
+    CHUNK_ROWS records and about STREAM_SEGMENT_BYTES bytes. Same records,
+    positions and rejections as the whole-file path."""
+    source = display_name(path)
+    pieces = decompressed_chunks(path, max_size)
+    held: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        held.append(piece)
+        size += len(piece)
+        if size > WHOLE_FILE_BYTES:
+            break
+    else:
+        data = b"".join(held)
+        del held  # the pieces, once joined, are garbage
+        yield from segments(data, source, columns)
+        return
+    del held, pieces  # the whole-file attempt's text and inflater are released here
+    yield from _streamed(lambda: decompressed_chunks(path, max_size), source, columns)
+
+
+def _streamed(
+    open_pieces: Callable[[], Iterator[bytes]], source: str, columns: Columns
+) -> Iterator[Segment]:
+    kind, entries = stream_entries(open_pieces, source)
+    raws: list[bytes | Raw] = []
+    indexes: list[int] = []
+    pending: list[Rejection] = []
+    size = 0
+    for entry in _guarded(entries, source):
+        if isinstance(entry, Rejection):
+            pending.append(entry)
+            continue
+        raws.append(entry[0])
+        indexes.append(entry[1])
+        size += len(entry[0])
+        if len(raws) >= CHUNK_ROWS or size >= STREAM_SEGMENT_BYTES:
+            yield _with(decode_segment(raws, indexes, source, kind, columns=columns), pending)
+            raws, indexes, pending, size = [], [], [], 0
+    if raws:
+        yield _with(decode_segment(raws, indexes, source, kind, columns=columns), pending)
+    elif pending:
+        yield Segment(source, kind, len(pending), pending, [], None, [])
+
+
+def _guarded(entries: Iterator[Entry], source: str) -> Iterator[Entry]:
+    """``entries``, ending in a rejection if the second read fails: the first
+    read found the file sound, so it changed in between; records already handed
+    out stay counted."""
+    try:
+        yield from entries
+    except (SourceError, ScanError) as exc:
+        kind = "file" if exc.position is None else "byte"
+        yield Rejection(source, exc.position, kind, f"file changed while read: {exc.reason}")
+
+
+def _with(segment: Segment, rejections: list[Rejection]) -> Segment:
+    """``segment`` also carrying ``rejections`` found before its records."""
+    if not rejections:
+        return segment
+    return segment._replace(
+        seen=segment.seen + len(rejections), rejections=rejections + segment.rejections
+    )
 
 
 class Chunk(NamedTuple):
@@ -708,9 +779,8 @@ class Chunk(NamedTuple):
     seen: int
 
 
-def decode_bytes(data: bytes, source: str, columns: Columns = None) -> Iterator[Chunk]:
-    """Batches of one decompressed file, in file order (a batch per segment)."""
-    for segment in segments(data, source, columns):
+def _chunks_of(pieces: Iterable[Segment], columns: Columns) -> Iterator[Chunk]:
+    for segment in pieces:
         assembler = Assembler(columns)
         assembler.add(segment)
         batch, late = assembler.take()
@@ -718,6 +788,11 @@ def decode_bytes(data: bytes, source: str, columns: Columns = None) -> Iterator[
         yield Chunk(batch, rejections, segment.seen)
 
 
+def decode_bytes(data: bytes, source: str, columns: Columns = None) -> Iterator[Chunk]:
+    """Batches of one decompressed file, in file order (a batch per segment)."""
+    yield from _chunks_of(segments(data, source, columns), columns)
+
+
 def read_file(path: str, max_size: int, columns: Columns = None) -> Iterator[Chunk]:
-    """Decompress (when gzip) and decode one file; see :func:`decode_bytes`."""
-    yield from decode_bytes(read_source(path, max_size), display_name(path), columns)
+    """Decompress (when gzip) and decode one file; see :func:`read_segments`."""
+    yield from _chunks_of(read_segments(path, max_size, columns), columns)
