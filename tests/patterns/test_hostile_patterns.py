@@ -44,3 +44,10 @@ def test_lone_surrogates_are_a_positioned_pattern_error(text: str, position: int
     with pytest.raises(PatternError, match="valid Unicode") as info:
         parse(text)
     assert info.value.position == position
+
+
+@pytest.mark.parametrize("text", ['% % ""', '"" %x%', '"" {a}', '"" [a] b', '-"" %a%'])
+def test_terms_after_an_empty_quoted_term_print_back_as_terms(text: str) -> None:
+    pattern = parse(text)
+    assert pattern.kind == "terms"
+    assert parse(pattern.to_text()).ast == pattern.ast
