@@ -18,6 +18,7 @@ STILL_CRASHING: dict[str, str] = {
     "decode/crash-ffcaf2420eb66cb06e9746e776d75a6a6503dfc0": "deep nesting: RecursionError",
     "split/crash-f0aafea7c88fe97d454305dc9a2c2bb86c6c66a1": "deep nesting: RecursionError",
     "decode/crash-0b2cf72274e47b7bb4dd416b8b9802a5f1caf368": "1e400 outside the projection",
+    "decode/crash-f1e7918b9323cf5491d856d82ff53b8632d2923d": "calendar edge: OverflowError",
 }
 
 
