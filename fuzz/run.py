@@ -13,9 +13,11 @@ corpus is replayed by ``tests/test_fuzz_corpus.py``.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,6 +37,14 @@ CORPUS = ROOT / "fuzz" / "corpus"
 # One input taking longer than this is a hang (libFuzzer -timeout, SIGALRM for hypothesis).
 INPUT_TIMEOUT = 20
 RSS_LIMIT_MB = 2048
+
+
+def show(path: Path) -> None:
+    """Print a small crasher in full: CI runs in a clone whose files are not kept."""
+    data = path.read_bytes()
+    if len(data) <= 8192:
+        encoded = base64.b64encode(data).decode()
+        print(f"  input ({len(data)} bytes, base64): {encoded}", flush=True)
 
 
 def save(target: str, data: bytes, kind: str = "crash") -> Path:
@@ -88,6 +98,9 @@ def run_atheris(
     print(f"  atheris    {target:<14} CRASH (exit {code})", flush=True)
     tail = text[text.find("=== Uncaught") :] if "=== Uncaught" in text else text[-4000:]
     print(tail[:6000], flush=True)
+    for written in re.findall(r"Test unit written to (\S+)", text):
+        print(f"  input saved as {written}", flush=True)
+        show(Path(written))
     return False
 
 
@@ -145,6 +158,8 @@ def run_hypothesis(target: str, seconds: float, ignore: frozenset[str] = frozens
             print(f"  hypothesis {target:<14} CRASH, input saved as {path}", flush=True)
             lines = traceback.format_exc(limit=12).splitlines()
             print("\n".join(line[:500] for line in lines[-40:]), flush=True)
+            if path is not None:
+                show(path)
             return False
         batches += 1
     print(f"  hypothesis {target:<14} ok ({batches * 200} inputs)", flush=True)
