@@ -8,6 +8,7 @@ import functools
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -93,7 +94,7 @@ def aws_json() -> bytes:
         }
         for r in rules.filters
     ]
-    alarms = [
+    alarms: list[dict[str, Any]] = [
         {
             "AlarmName": a.name,
             "AlarmArn": f"arn:aws:cloudwatch:us-east-1:111122223333:alarm:{a.name}",
