@@ -7,12 +7,13 @@ A file is recognised by its content: a JSON object with ``metricFilters`` and/or
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from kmslog.metrics.alarm import ANOMALY_DETECTION_OPERATORS, Comparison
 from kmslog.metrics.rules import (
@@ -26,6 +27,10 @@ from kmslog.metrics.rules import (
 )
 
 BUILTIN = "builtin_rules.toml"
+# tomllib recurses once per nesting level and has no limit of its own; a rule file
+# needs three levels, so anything deeper is refused before parsing. (JSON goes through
+# orjson, whose own depth limit is 1024.)
+MAX_TOML_NESTING = 64
 
 
 def builtin_rules() -> RuleSet:
@@ -46,8 +51,8 @@ def load_rules(path: str | Path) -> RuleSet:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")) and not stripped.startswith("[["):
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
             # "[rule]"-style TOML also starts with "["; fall back to TOML before failing.
             if stripped.startswith("{"):
                 raise RuleError(
@@ -61,10 +66,45 @@ def load_rules(path: str | Path) -> RuleSet:
     return parse_toml(text, str(p))
 
 
+def _toml_nesting(text: str) -> int:
+    """The deepest nesting of arrays and inline tables, outside strings and comments."""
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "\"'":
+            triple = text.startswith(ch * 3, i)
+            close = ch * 3 if triple else ch
+            j = i + len(close)
+            while j < n and not text.startswith(close, j):
+                if ch == '"' and text[j] == "\\":
+                    j += 1
+                elif not triple and text[j] == "\n":
+                    break
+                j += 1
+            i = j + len(close)
+            continue
+        if ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest
+
+
 def parse_toml(text: str, where: str) -> RuleSet:
+    if _toml_nesting(text) > MAX_TOML_NESTING:
+        raise RuleError(
+            "-", "-", f"invalid TOML: nested more than {MAX_TOML_NESTING} levels deep", where
+        )
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
         raise RuleError("-", "-", f"invalid TOML: {exc}", where) from None
     unknown = set(doc) - {"rule", "key_material"}
     if unknown:
@@ -72,7 +112,10 @@ def parse_toml(text: str, where: str) -> RuleSet:
     filters: list[FilterRule] = []
     alarms = []
     seen: set[str] = set()
-    for index, entry in enumerate(doc.get("rule", [])):
+    entries = doc.get("rule", [])
+    if not isinstance(entries, list):
+        raise RuleError("-", "rule", "must be an array of tables ([[rule]])", where)
+    for index, entry in enumerate(entries):
         try:
             rule, alarm = _toml_rule(entry, index, where)
         except RuleError as exc:
@@ -200,6 +243,8 @@ def _toml_rule(entry: Any, index: int, where: str) -> tuple[FilterRule, Any]:
 def _toml_key_material(entry: Any) -> KeyMaterialRule:
     entry = _table("key_material", "key_material", entry)
     rule_id = entry.get("id", "key-material-expiry")
+    if not isinstance(rule_id, str) or not rule_id:
+        raise RuleError("key_material", "id", "must be a non-empty string")
     allowed = {"id", "title", "severity", "description", "references", "alarm"}
     _check_keys(rule_id, entry, allowed, "")
     alarm = _toml_alarm(
@@ -230,6 +275,9 @@ def parse_aws_json(document: Any, where: str) -> RuleSet:
             "`aws cloudwatch describe-alarms` (MetricAlarms)",
             where,
         )
+    for section in ("metricFilters", "MetricAlarms", "CompositeAlarms"):
+        if not isinstance(document.get(section) or [], list):
+            raise RuleError("-", section, "must be a list", where)
     filters: list[FilterRule] = []
     for index, item in enumerate(document.get("metricFilters") or []):
         position = f"{where}: metricFilters[{index}]"
@@ -257,9 +305,14 @@ def parse_aws_json(document: Any, where: str) -> RuleSet:
     return RuleSet(tuple(filters), tuple(alarms), None, tuple(skipped))
 
 
+def _label(name: Any) -> str:
+    """How errors name a filter or alarm whose name may be missing or not a string."""
+    return name if isinstance(name, str) and name else "?"
+
+
 def _aws_filter(item: Any, position: str) -> FilterRule:
     item = _table("?", "metricFilters[]", item)
-    name = item.get("filterName") or "?"
+    name = _label(item.get("filterName"))
     transforms = item.get("metricTransformations")
     if not isinstance(transforms, list) or len(transforms) != 1:
         raise RuleError(name, "metricTransformations", "must hold exactly one transformation")
@@ -287,9 +340,11 @@ def _aws_filter(item: Any, position: str) -> FilterRule:
 
 def _aws_alarm(item: Any) -> tuple[Any, str]:
     item = _table("?", "MetricAlarms[]", item)
-    name = item.get("AlarmName") or "?"
+    name = _label(item.get("AlarmName"))
     operator = item.get("ComparisonOperator")
-    if operator in ANOMALY_DETECTION_OPERATORS or item.get("ThresholdMetricId"):
+    if (isinstance(operator, str) and operator in ANOMALY_DETECTION_OPERATORS) or item.get(
+        "ThresholdMetricId"
+    ):
         return None, (
             f"alarm {name!r} uses the anomaly-detection operator {operator}; "
             "kmslog replays static thresholds only"

@@ -220,6 +220,8 @@ def make_filter(
         )
     default = None if default_value is None else _number(rule, "defaultValue", default_value)
     dims: tuple[tuple[str, str], ...] = ()
+    if dimensions is not None and not isinstance(dimensions, Mapping):
+        raise RuleError(rule, "dimensions", "must be a table of name = value")
     if dimensions:
         if len(dimensions) > 3:
             raise RuleError(rule, "dimensions", "at most 3 dimensions are allowed")

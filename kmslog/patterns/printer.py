@@ -75,4 +75,9 @@ def to_text(pattern: A.Pattern) -> str:
         return "[" + ", ".join(_field(f) for f in pattern.fields) + "]"
     if isinstance(pattern, A.RegexPattern):
         return f"%{pattern.regex.source}%"
-    return " ".join(_term(t) for t in pattern.terms)
+    text = " ".join(_term(t) for t in pattern.terms)
+    if text[:1] in ("{", "[", "%"):
+        # The written pattern began with an empty quoted term, which the parser drops;
+        # without one the text would read as a JSON, delimited or regex pattern.
+        return '"" ' + text
+    return text

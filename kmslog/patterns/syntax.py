@@ -16,11 +16,17 @@ from kmslog.patterns.regex import compile_regex
 MAX_PATTERN_LENGTH = 1024
 MAX_REGEXES = 2
 MAX_WILDCARD_SELECTORS = 3
+# AWS documents no limit on parentheses; kmslog's own, so that parsing, printing and
+# both evaluators (all recursive over groups) stay far from Python's recursion limit.
+MAX_NESTING = 32
 
 NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 PROPERTY_RE = re.compile(r"[A-Za-z0-9_-]+")
 FIELD_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PLAIN_TERM_RE = re.compile(r"[A-Za-z0-9_]+")
+# Python keeps undecodable bytes (a command-line argument, a file read with
+# surrogateescape) as lone surrogates; no UTF-8 text, so no AWS pattern, holds one.
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _BLANK = " \t\r\n\f\v"
 _OPS = ("!=", "<=", ">=", "=", "<", ">")
 
@@ -144,6 +150,7 @@ class _JsonParser(_Scanner):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.wildcard_selectors = 0
+        self.depth = 0
 
     def pattern(self) -> A.JsonPattern:
         self.skip_ws()
@@ -184,10 +191,14 @@ class _JsonParser(_Scanner):
     def primary(self) -> A.JsonExpr:
         self.skip_ws()
         if self.peek() == "(":
+            if self.depth >= MAX_NESTING:
+                raise self.fail(f"parentheses may be nested at most {MAX_NESTING} deep")
+            self.depth += 1
             self.i += 1
             inner = self.or_expr()
             self.skip_ws()
             self.expect(")", "')'")
+            self.depth -= 1
             return A.Group(inner)
         return self.condition()
 
@@ -441,6 +452,13 @@ def parse_text(text: str) -> Parsed:
         raise PatternError(
             f"a filter pattern may be at most {MAX_PATTERN_LENGTH} characters long",
             MAX_PATTERN_LENGTH,
+        )
+    surrogate = SURROGATE_RE.search(text)
+    if surrogate is not None:
+        raise PatternError(
+            "a filter pattern must be valid Unicode text (found a byte that is not UTF-8 "
+            "or a lone surrogate)",
+            surrogate.start(),
         )
     stripped = text.strip(_BLANK)
     start = len(text) - len(text.lstrip(_BLANK))

@@ -1,0 +1,1 @@
+"""Fuzz targets for kmslog's untrusted-input parsers (see docs/fuzzing.md)."""
