@@ -12,14 +12,6 @@ from fuzz.targets import TARGETS
 
 CORPUS = Path(__file__).resolve().parent.parent / "fuzz" / "corpus"
 README = CORPUS / "README.md"
-# Decoder crashers that still crash here; the decoder's own hardening (issue 9) fixes
-# them, and then these marks go.
-STILL_CRASHING: dict[str, str] = {
-    "decode/crash-ffcaf2420eb66cb06e9746e776d75a6a6503dfc0": "deep nesting: RecursionError",
-    "split/crash-f0aafea7c88fe97d454305dc9a2c2bb86c6c66a1": "deep nesting: RecursionError",
-    "decode/crash-0b2cf72274e47b7bb4dd416b8b9802a5f1caf368": "1e400 outside the projection",
-    "decode/crash-f1e7918b9323cf5491d856d82ff53b8632d2923d": "calendar edge: OverflowError",
-}
 
 
 def _inputs() -> list[Path]:
@@ -27,14 +19,7 @@ def _inputs() -> list[Path]:
 
 
 def _params() -> list[object]:
-    params: list[object] = []
-    for path in _inputs():
-        name = f"{path.parent.name}/{path.name}"
-        marks = []
-        if name in STILL_CRASHING:
-            marks.append(pytest.mark.xfail(strict=False, reason=STILL_CRASHING[name]))
-        params.append(pytest.param(path, id=name, marks=marks))
-    return params
+    return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in _inputs()]
 
 
 @pytest.mark.parametrize("path", _params())

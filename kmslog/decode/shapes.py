@@ -66,13 +66,29 @@ _history_entry = msgspec.json.Decoder(_HistoryEntry)
 _string = msgspec.json.Decoder(str)
 
 
+def only_lone_surrogates(text: bytes | Raw) -> bool:
+    """Whether ``text`` is valid JSON but for lone surrogate escapes (which msgspec
+    and orjson refuse and the stdlib keeps): the record's own problem, read as
+    U+FFFD by the record decoder, not a reason to lose the record."""
+    data = bytes(text)
+    if b"\\u" not in data or scanner.max_depth(data) > MAX_DEPTH:
+        return False
+    try:
+        json.loads(data.decode("utf-8"))
+    except ValueError:  # invalid UTF-8 or invalid JSON for the stdlib too
+        return False
+    return True
+
+
 def _string_lenient(text: bytes) -> str:
     """A JSON string's value; unlike msgspec, a lone surrogate escape is accepted
     (the stdlib keeps it as a surrogate character)."""
     try:
         return _string.decode(text)
     except msgspec.DecodeError:
-        value = json.loads(text)
+        if not only_lone_surrogates(text):
+            raise
+        value = json.loads(text.decode("utf-8"))
         if not isinstance(value, str):
             raise ValueError("not a JSON string") from None
         return value
@@ -147,6 +163,8 @@ def _unwrap(raw: bytes | Raw) -> bytes | Raw:
     except RecursionError:
         return raw
     except msgspec.DecodeError:
+        if not only_lone_surrogates(raw):
+            return raw
         # msgspec refuses lone surrogate escapes, which are the record's own
         # problem (read as U+FFFD): find the envelope's parts with the scanner.
         return _unwrap_scanned(bytes(raw))
@@ -342,9 +360,8 @@ class _Walker:
         except msgspec.ValidationError:
             return self._reject(index, "event-history entry is not a JSON object")
         except msgspec.DecodeError as exc:
-            problem = json_problem(text, exc)
-            if "surrogate" not in problem:
-                return self._reject(index, problem)
+            if not only_lone_surrogates(text):
+                return self._reject(index, json_problem(text, exc))
             return self._lenient_history(text, index)
         if entry.CloudTrailEvent is UNSET:
             return self._reject(index, "event-history entry has no CloudTrailEvent")
@@ -369,7 +386,7 @@ class _Walker:
     def _lenient_history(self, text: bytes, index: int) -> Entry:
         """An entry msgspec refuses only for a lone surrogate escape (in the entry or
         in its CloudTrailEvent string), read with the stdlib, which keeps them."""
-        entry = json.loads(text)
+        entry = json.loads(text.decode("utf-8"))  # only_lone_surrogates said it is
         event = entry.get("CloudTrailEvent") if isinstance(entry, dict) else None
         if not isinstance(event, str):
             return self._reject(index, "event-history entry has no CloudTrailEvent string")
@@ -457,11 +474,8 @@ def _line_entry(number: int, line: bytes | None, source: str) -> Entry | None:
         reason = DEPTH_REASON if depth > MAX_DEPTH else f"nested too deeply to decode ({depth})"
         return Rejection(source, number + 1, "line", reason)
     except msgspec.DecodeError as exc:
-        problem = json_problem(text, exc)
-        if "surrogate" not in problem:
-            return Rejection(source, number + 1, "line", problem)
-        # A lone surrogate escape is the record's own problem, read as U+FFFD by
-        # the record decoder (as in every other shape), not a reason to lose it.
+        if not only_lone_surrogates(text):
+            return Rejection(source, number + 1, "line", json_problem(text, exc))
         return _unwrap(text), number
     if len(values) != 1:
         return Rejection(source, number + 1, "line", "more than one JSON value on the line")
