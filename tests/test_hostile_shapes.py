@@ -414,3 +414,12 @@ def test_a_streamed_file_that_changes_between_reads_ends_in_a_rejection(tmp_path
     rejections = [r for s in segments for r in s.rejections]
     assert [r.reason[:23] for r in rejections] == ["file changed while read"]
     assert sum(s.seen for s in segments) == len(rejections) + sum(len(s.indexes) for s in segments)
+
+
+@pytest.mark.parametrize("blank", [b" " * 100, b"\n" * 5_000, b"\r\n\t" * 40])
+@pytest.mark.parametrize("shape", ["records", "array", "ndjson", "single"])
+def test_leading_blanks_of_any_length_are_not_an_empty_file(shape, blank):
+    data = encode([record(0)], shape)
+    table, rejections, seen = _read(blank + data)
+    assert rejections == [] and seen == 1
+    assert table.column(S.EVENT_ID).to_pylist() == ["evt-000000"]

@@ -31,6 +31,7 @@ at its byte offset.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -64,6 +65,7 @@ _probe = msgspec.json.Decoder(_Probe)
 _records_document = msgspec.json.Decoder(_RecordsDocument)
 _history_entry = msgspec.json.Decoder(_HistoryEntry)
 _string = msgspec.json.Decoder(str)
+_NON_BLANK = re.compile(rb"[^ \t\r\n]")
 
 
 def only_lone_surrogates(text: bytes | Raw) -> bool:
@@ -219,12 +221,15 @@ def _plain(data: bytes, raws: list[Raw]) -> bool:
 def split_records(data: bytes, source: str) -> Split:
     """The records of a decompressed file. Raises :class:`SourceError` when the
     file as a whole is not in any accepted shape."""
-    head = data[:64].lstrip(_WS)
-    if head.startswith(_BOM):
-        data = data.lstrip(_WS)[3:]
-        head = head[3:]
-    if not head:
+    # Found by search, not by stripping a fixed-size head: leading blanks of any
+    # length must not make a file look empty, nor be copied.
+    first = _NON_BLANK.search(data)
+    if first is not None and data.startswith(_BOM, first.start()):
+        data = data[first.start() + len(_BOM) :]
+        first = _NON_BLANK.search(data)
+    if first is None:
         raise SourceError("empty file (no JSON)", 0)
+    head = data[first.start() : first.start() + 64]
     try:
         if head.startswith(b"{"):
             document = _records_document.decode(data)
