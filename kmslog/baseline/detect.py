@@ -21,6 +21,7 @@ from kmslog.baseline.features import CONTROL_OPS, DESTRUCTIVE_OPS, is_metadata
 from kmslog.baseline.findings import Finding
 from kmslog.baseline.profile import Profile
 from kmslog.baseline.thresholds import Thresholds
+from kmslog.kms.dates import readable
 
 _LIST_MAX = 5
 
@@ -64,7 +65,7 @@ def _fmt_counts(counts: dict[str, int], limit: int = _LIST_MAX) -> str:
 
 
 def _ts(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return readable(t)
 
 
 def _owner(key_arn: str) -> str | None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from kmslog.kms.dates import iso_z
 
 KINDS: tuple[str, ...] = (
     "new_principal",
@@ -31,7 +33,7 @@ def severity_of(score: float) -> str:
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(ts)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import polars as pl
 
 from kmslog import __version__
 from kmslog.baseline import features as F
+from kmslog.kms.dates import iso_z
 
 FORMAT = "kmslog-baseline-profile"
 VERSION = 1
@@ -37,7 +38,7 @@ class ProfileError(ValueError):
 def _iso(ts: datetime | None) -> str | None:
     if ts is None:
         return None
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return f"{iso_z(ts)[:-1]}.{ts.microsecond // 1000:03d}Z"
 
 
 def _parse_iso(text: str | None) -> datetime | None:

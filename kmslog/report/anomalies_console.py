@@ -10,6 +10,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from kmslog.analyses.anomalies import AnomalyResult
+from kmslog.kms.dates import readable
 from kmslog.report import safe
 
 _STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
@@ -28,9 +29,9 @@ def print_anomalies(console: Console, result: AnomalyResult) -> None:
     if result.note:
         console.print(safe.text(f"  note: {result.note}", style="yellow"))
     for f in result.findings:
-        when = f"{f.start:%Y-%m-%d %H:%M}"
+        when = readable(f.start, seconds=False)[:-1]
         if f.end != f.start:
-            when += f" … {f.end:%Y-%m-%d %H:%M}"
+            when += f" … {readable(f.end, seconds=False)[:-1]}"
         head = Text()
         head.append(f"{f.severity.upper():<6}", style=_STYLE[f.severity])
         head.append(safe.clean(f" {f.score:3.0f}  {f.kind}  {when} UTC  {f.count:,} event(s)"))

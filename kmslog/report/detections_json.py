@@ -7,12 +7,13 @@ line, typed ``finding`` / ``alarm`` / ``key_material``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import polars as pl
 
 from kmslog.analyses.detections import AlarmReport, DetectionsResult
+from kmslog.kms.dates import iso_z
 from kmslog.metrics.existence import Segment
 from kmslog.metrics.key_material import ExpiringMaterial
 
@@ -42,7 +43,7 @@ EXTRA_FINDING_FIELDS = (
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(moment)
 
 
 def findings_data(result: DetectionsResult) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from kmslog.kms.dates import readable
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.lifecycle.state_machine import KeyState
 from kmslog.report.safe import text
@@ -26,7 +27,7 @@ STATE_STYLE = {
 
 
 def _t(value: datetime | None, empty: str = "…") -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else empty
+    return readable(value) if value else empty
 
 
 def _state(state: KeyState) -> Text:

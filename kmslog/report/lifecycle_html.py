@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from datetime import datetime, timedelta
 
-from kmslog.kms.dates import shifted
+from kmslog.kms.dates import readable, shifted
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.lifecycle.state_machine import KeyState
 from kmslog.report.safe import clean
@@ -57,7 +57,7 @@ def esc(value: object) -> str:
 
 
 def _t(value: datetime | None, empty: str = "…") -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else empty
+    return readable(value) if value else empty
 
 
 def _badge(state: KeyState) -> str:
@@ -146,7 +146,7 @@ def timeline_svg(life: KeyLifecycle, start: datetime, end: datetime) -> str:
         parts.append(f'<line x1="{x:.1f}" y1="{BASE}" x2="{x:.1f}" y2="{BASE + 5}" stroke="#999"/>')
         parts.append(
             f'<text x="{x:.1f}" y="{BASE + 18}" text-anchor="{anchor}">'
-            f"{esc(when.strftime('%Y-%m-%d %H:%MZ'))}</text>"
+            f"{esc(readable(when, seconds=False))}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kmslog.analyses.summary import Summary
+from kmslog.kms.dates import readable
 from kmslog.report import safe
 from kmslog.run.api import IngestStats
 
@@ -58,7 +59,7 @@ def summary_renderable(stats: IngestStats, summary: Summary) -> RenderableType:
         overview.add_row(label, f"{count:,}")
     span = "-"
     if summary.first is not None and summary.last is not None:
-        span = f"{summary.first:%Y-%m-%d %H:%M:%S} … {summary.last:%Y-%m-%d %H:%M:%S} UTC"
+        span = f"{readable(summary.first)[:-1]} … {readable(summary.last)[:-1]} UTC"
     overview.add_row("time span", span)
     parts: list[RenderableType] = [overview]
     parts.append(_counts("Accounts (recipientAccountId)", "account", summary.accounts))
