@@ -47,14 +47,37 @@ def _lit(ch: str) -> str:
     return ch if ch.isascii() and ch.isalnum() else f"\\x{ord(ch):02x}"
 
 
+# Python's ``re`` backtracks: a search with k unbounded repeats can cost about n^(k+1)
+# steps on an n-character text (``%.*.*.*x%`` on a 1 KB record that lacks the ``x``
+# does not end). Log text is attacker-controlled, so such searches run on the Rust
+# ``regex`` crate (through polars), which is linear in the text; the two emissions
+# denote the same language. Python keeps the cheap cases: no unbounded repeat, or
+# one on a short text (at most about BACKTRACK_TEXT^2 steps).
+BACKTRACK_TEXT = 2048
+
+
 @dataclass(frozen=True)
 class CompiledRegex:
     source: str
     python: str
     rust: str
+    # The most unbounded repeats (``*``, ``+``, ``{n,}``) in one alternative.
+    repeats: int = 0
 
     def search(self, text: str) -> bool:
-        return _compile_python(self.python).search(text) is not None
+        if self.repeats == 0 or (self.repeats == 1 and len(text) <= BACKTRACK_TEXT):
+            return _compile_python(self.python).search(text) is not None
+        return _linear_search(self.rust, text)
+
+
+def _linear_search(rust: str, text: str) -> bool:
+    import polars as pl
+
+    try:
+        series = pl.Series([text], dtype=pl.String)
+    except UnicodeEncodeError:  # a lone surrogate cannot be a polars string
+        series = pl.Series([text.encode("utf-8", "replace").decode()], dtype=pl.String)
+    return bool(series.str.contains(rust).item())
 
 
 @lru_cache(maxsize=1024)
@@ -87,6 +110,7 @@ class _Parser:
         for at, ch in enumerate(self.src):
             self.check_char(ch, at)
         unbounded = 0
+        most = 0
         can_repeat = False
         while self.i < len(self.src):
             ch = self.src[self.i]
@@ -106,6 +130,7 @@ class _Parser:
                 self.rs.append(text)
                 if is_unbounded:
                     unbounded += 1
+                    most = max(most, unbounded)
                     if unbounded > MAX_UNBOUNDED_REPEATS:
                         raise self.fail(
                             "regular expression too costly to evaluate (more than "
@@ -143,7 +168,7 @@ class _Parser:
                 self.py.append(_lit(ch))
                 self.rs.append(_lit(ch))
                 self.i += 1
-        return CompiledRegex(self.src, "".join(self.py), "".join(self.rs))
+        return CompiledRegex(self.src, "".join(self.py), "".join(self.rs), most)
 
     def quantifier(self) -> tuple[str, bool]:
         ch = self.src[self.i]

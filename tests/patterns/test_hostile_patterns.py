@@ -51,3 +51,22 @@ def test_terms_after_an_empty_quoted_term_print_back_as_terms(text: str) -> None
     pattern = parse(text)
     assert pattern.kind == "terms"
     assert parse(pattern.to_text()).ast == pattern.ast
+
+
+def test_costly_regex_searches_are_linear_and_agree_with_python() -> None:
+    import re
+
+    from kmslog.patterns.regex import BACKTRACK_TEXT, compile_regex
+
+    costly = compile_regex(".*.*.*.#x")
+    assert costly.repeats == 3
+    # What Python's backtracking engine would take ~n^4 steps for ends at once.
+    assert costly.search("a" * 20_000) is False
+    assert costly.search("a" * 20_000 + "b#x") is True
+    single = compile_regex("ab+c")
+    assert single.repeats == 1 and compile_regex("abc").repeats == 0
+    assert single.search("x" * (BACKTRACK_TEXT + 10) + "abbbc") is True
+    # Both engines give the same answers where Python can afford to answer.
+    for text in ["", "#x", "a#x", "ab#", "zz#xz", "\u00e9#x", "a\n#x"]:
+        expected = re.compile(costly.python, re.ASCII).search(text) is not None
+        assert costly.search(text) is expected, text
