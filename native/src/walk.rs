@@ -1,0 +1,475 @@
+//! One decompressed file → the spec's columns, or the reason the Python path
+//! must decode it instead.
+//!
+//! The native engine takes the common shapes (`{"Records": [...]}`, a bare
+//! array of records, NDJSON of records, a single record) and only files in
+//! which every record would be kept by the Python path with cells this code
+//! reproduces exactly. Anything else — a record the Python path would reject,
+//! a field of another JSON type than its column's, a duplicate key among the
+//! fields read, an EventBridge envelope, event-history output, invalid JSON or
+//! UTF-8, nesting deeper than simd-json's limit, a non-canonical `eventTime` —
+//! makes the whole file fall back, so rejections stay the Python path's own.
+
+use std::sync::Arc;
+
+use arrow_array::ArrayRef;
+use simd_json::{Buffers, Node, StaticNode, Tape, INPUT_PADDING};
+
+use crate::columns::{int64s, repeated, timestamps, Bools, StringLists, Strings};
+use crate::spec::{Kind, Leaf, Spec};
+use crate::time::canonical_millis;
+
+pub type Fallback = &'static str;
+
+/// How one file was decoded: how positions count ("record": index in an
+/// array, "line": NDJSON) and how many rows it added.
+pub struct FileRows {
+    pub position_kind: &'static str,
+    pub rows: usize,
+}
+
+/// Cells of one record while its fields are walked.
+struct Cells<'a> {
+    strings: Vec<Option<&'a str>>,
+    bools: Vec<Option<bool>>,
+    time: Option<&'a str>,
+    keys: Vec<(usize, &'a str)>,
+}
+
+impl<'a> Cells<'a> {
+    fn new(spec: &Spec) -> Self {
+        Cells {
+            strings: vec![None; spec.strings],
+            bools: vec![None; spec.bools],
+            time: None,
+            keys: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.strings.iter_mut().for_each(|c| *c = None);
+        self.bools.iter_mut().for_each(|c| *c = None);
+        self.time = None;
+        self.keys.clear();
+    }
+}
+
+/// Builders for every column of the spec, shared by the files of one call.
+pub struct Builders {
+    strings: Vec<Strings>,
+    bools: Vec<Bools>,
+    times: Vec<i64>,
+    keys: Option<StringLists>,
+    raw: Strings,
+    indexes: Vec<i64>,
+}
+
+/// Builder lengths to roll back to when a file falls back.
+pub struct Mark {
+    strings: Vec<(usize, usize)>,
+    bools: Vec<(usize, usize)>,
+    keys: Option<(usize, (usize, usize))>,
+    raw: (usize, usize),
+    rows: usize,
+}
+
+impl Builders {
+    pub fn rows(&self) -> usize {
+        self.indexes.len()
+    }
+
+    /// Room for a file of `bytes` bytes of text (rows of about 1 KiB or more).
+    pub fn reserve(&mut self, bytes: usize) {
+        let rows = bytes / 1024 + 1;
+        for b in &mut self.strings {
+            b.reserve(rows, rows * 24);
+        }
+        self.raw.reserve(rows, bytes);
+        self.times.reserve(rows);
+        self.indexes.reserve(rows);
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark {
+            strings: self.strings.iter().map(Strings::mark).collect(),
+            bools: self.bools.iter().map(Bools::mark).collect(),
+            keys: self.keys.as_ref().map(StringLists::mark),
+            raw: self.raw.mark(),
+            rows: self.rows(),
+        }
+    }
+
+    pub fn rollback(&mut self, mark: Mark) {
+        for (b, m) in self.strings.iter_mut().zip(mark.strings) {
+            b.rollback(m);
+        }
+        for (b, m) in self.bools.iter_mut().zip(mark.bools) {
+            b.rollback(m);
+        }
+        if let (Some(b), Some(m)) = (self.keys.as_mut(), mark.keys) {
+            b.rollback(m);
+        }
+        self.raw.rollback(mark.raw);
+        self.times.truncate(mark.rows);
+        self.indexes.truncate(mark.rows);
+    }
+
+    pub fn new(spec: &Spec, rows: usize, bytes: usize) -> Self {
+        let wants = |k: Kind| spec.columns.iter().any(|c| c.kind == k);
+        Builders {
+            strings: (0..spec.strings).map(|_| Strings::with_capacity(rows, rows * 24)).collect(),
+            bools: (0..spec.bools).map(|_| Bools::with_capacity(rows)).collect(),
+            times: Vec::with_capacity(rows),
+            keys: wants(Kind::KeyIds).then(|| StringLists::with_capacity(rows)),
+            raw: Strings::with_capacity(rows, if wants(Kind::Raw) { bytes } else { 0 }),
+            indexes: Vec::with_capacity(rows),
+        }
+    }
+}
+
+fn skip(tape: &[Node<'_>], t: usize) -> usize {
+    match tape[t] {
+        Node::Object { count, .. } | Node::Array { count, .. } => t + 1 + count,
+        _ => t + 1,
+    }
+}
+
+/// Walks the object at `tape[t]` against trie node `node`; returns the tape
+/// position after it.
+fn walk<'a>(
+    spec: &Spec,
+    tape: &[Node<'a>],
+    mut t: usize,
+    node: usize,
+    cells: &mut Cells<'a>,
+) -> Result<usize, Fallback> {
+    let Node::Object { len, count } = tape[t] else {
+        return Err("a record or field is not a JSON object");
+    };
+    let end = t + 1 + count;
+    t += 1;
+    let children = &spec.nodes[node].children;
+    let mut seen: u64 = 0;
+    // CloudTrail writes fields in a steady order: try the one after the last match first.
+    let mut hint = 0usize;
+    for _ in 0..len {
+        let Node::String(key) = tape[t] else {
+            return Err("malformed tape");
+        };
+        t += 1;
+        let key = key.as_bytes();
+        let found = if children.get(hint).is_some_and(|c| &*c.key == key) {
+            Some(hint)
+        } else {
+            children.iter().position(|c| &*c.key == key)
+        };
+        let Some(at) = found else {
+            t = skip(tape, t);
+            continue;
+        };
+        hint = at + 1;
+        if seen & (1 << at) != 0 {
+            return Err("duplicate key among the fields read");
+        }
+        seen |= 1 << at;
+        let child = &children[at];
+        if child.stop {
+            return Err("EventBridge envelope (or a record with a detail field)");
+        }
+        match tape[t] {
+            Node::Static(StaticNode::Null) => t += 1,
+            Node::String(value) => {
+                if child.object.is_some() || child.each.is_some() {
+                    return Err("a string where an object or array is read");
+                }
+                for leaf in &child.leaves {
+                    match *leaf {
+                        Leaf::Str(i) => cells.strings[i] = Some(value),
+                        Leaf::Time => cells.time = Some(value),
+                        Leaf::KeyId(slot) => cells.keys.push((slot, value)),
+                        Leaf::Bool(_) => return Err("a string where a boolean is read"),
+                    }
+                }
+                t += 1;
+            }
+            Node::Static(StaticNode::Bool(value)) => {
+                if child.object.is_some() || child.each.is_some() {
+                    return Err("a boolean where an object or array is read");
+                }
+                for leaf in &child.leaves {
+                    match *leaf {
+                        Leaf::Bool(i) => cells.bools[i] = Some(value),
+                        _ => return Err("a boolean where a string is read"),
+                    }
+                }
+                t += 1;
+            }
+            Node::Object { .. } => {
+                let Some(inner) = child.object else {
+                    return Err("an object where a scalar or array is read");
+                };
+                if child.wants_scalar() || child.each.is_some() {
+                    return Err("an object where a scalar or array is read");
+                }
+                t = walk(spec, tape, t, inner, cells)?;
+            }
+            Node::Array { len: items, .. } => {
+                let Some(each) = child.each else {
+                    return Err("an array where a scalar or object is read");
+                };
+                if child.wants_scalar() || child.object.is_some() {
+                    return Err("an array where a scalar or object is read");
+                }
+                t += 1;
+                for _ in 0..items {
+                    t = walk(spec, tape, t, each, cells)?;
+                }
+            }
+            Node::Static(_) => return Err("a number where a string, boolean or object is read"),
+        }
+    }
+    debug_assert_eq!(t, end);
+    Ok(end)
+}
+
+/// Appends the walked record's cells to the builders.
+fn emit(spec: &Spec, cells: &Cells<'_>, raw: &[u8], index: i64, b: &mut Builders) -> Result<(), Fallback> {
+    let time = cells.time.ok_or("a record without eventTime")?;
+    let millis = canonical_millis(time).ok_or("an eventTime not in the canonical form")?;
+    b.times.push(millis);
+    for (builder, cell) in b.strings.iter_mut().zip(&cells.strings) {
+        if !builder.push(cell.map(str::as_bytes)) {
+            return Err("a column above 2 GiB");
+        }
+    }
+    for (builder, cell) in b.bools.iter_mut().zip(&cells.bools) {
+        builder.push(*cell);
+    }
+    if let Some(lists) = b.keys.as_mut() {
+        let mut found: Vec<(usize, &[u8])> = cells
+            .keys
+            .iter()
+            .map(|&(slot, v)| (slot, v.as_bytes()))
+            .filter(|&(slot, v)| {
+                !v.is_empty()
+                    && spec.key_needles[slot]
+                        .as_deref()
+                        .is_none_or(|needle| v.windows(needle.len()).any(|w| w == needle))
+            })
+            .collect();
+        found.sort_by_key(|&(slot, _)| slot); // stable: array order within a source
+        let mut items: Vec<&[u8]> = Vec::with_capacity(found.len());
+        for (_, v) in found {
+            if !items.contains(&v) {
+                items.push(v);
+            }
+        }
+        if !lists.push(&items) {
+            return Err("a column above 2 GiB");
+        }
+    }
+    if !b.raw.push(Some(raw)) {
+        return Err("a column above 2 GiB");
+    }
+    b.indexes.push(index);
+    Ok(())
+}
+
+/// The structural index of the bracket closing the one at structural `s`.
+fn closing(idx: &[u32], text: &[u8], s: usize) -> Result<usize, Fallback> {
+    let mut depth = 0usize;
+    for (j, &at) in idx.iter().enumerate().skip(s) {
+        match text.get(at as usize) {
+            Some(b'{' | b'[') => depth += 1,
+            Some(b'}' | b']') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    Err("unbalanced structure")
+}
+
+/// The last structural index of the value starting at structural `s`.
+fn value_end(idx: &[u32], text: &[u8], s: usize) -> Result<usize, Fallback> {
+    match text.get(idx[s] as usize) {
+        Some(b'{' | b'[') => closing(idx, text, s),
+        _ => Ok(s),
+    }
+}
+
+struct Parsed<'a> {
+    tape: Tape<'a>,
+    idx: Vec<u32>,
+}
+
+fn parse<'a>(copy: &'a mut Vec<u8>, text: &[u8], buffers: &mut Buffers) -> Result<Parsed<'a>, Fallback> {
+    copy.clear();
+    copy.extend_from_slice(text);
+    copy.resize(text.len() + INPUT_PADDING, b' ');
+    let mut tape = Tape::null();
+    simd_json::fill_tape_padded(copy, text.len(), buffers, &mut tape).map_err(|_| "not one JSON document")?;
+    Ok(Parsed { tape, idx: buffers.structural_indexes().to_vec() })
+}
+
+/// Appends the rows of one decompressed file to `b`; on a fallback `b` is
+/// left as it was.
+pub fn decode(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<FileRows, Fallback> {
+    let mark = b.mark();
+    let result = decode_into(spec, text, b);
+    match result {
+        Ok(position_kind) => Ok(FileRows { position_kind, rows: b.rows() - mark.rows }),
+        Err(reason) => {
+            b.rollback(mark);
+            Err(reason)
+        }
+    }
+}
+
+fn decode_into(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<&'static str, Fallback> {
+    let mut copy = Vec::new();
+    let mut buffers = Buffers::new(text.len());
+    let parsed = parse(&mut copy, text, &mut buffers);
+    match parsed {
+        Ok(parsed) => document(spec, text, &parsed, b),
+        Err(_) => lines(spec, text, &mut buffers, b),
+    }
+}
+
+fn document(spec: &Spec, text: &[u8], parsed: &Parsed<'_>, b: &mut Builders) -> Result<&'static str, Fallback> {
+    let (tape, idx) = (&parsed.tape.0[..], &parsed.idx[..]);
+    let first = *idx.first().ok_or("empty document")? as usize;
+    let mut cells = Cells::new(spec);
+    match text[first] {
+        b'[' => {
+            array(spec, text, tape, idx, 0, 0, &mut cells, b)?;
+        }
+        b'{' => {
+            let Node::Object { len, .. } = tape[0] else {
+                return Err("malformed tape");
+            };
+            let (mut t, mut s) = (1usize, 1usize);
+            let mut records = None;
+            let mut other_shape = false;
+            for _ in 0..len {
+                let Node::String(key) = tape[t] else {
+                    return Err("malformed tape");
+                };
+                match key {
+                    "Records" if records.is_some() => return Err("two Records keys"),
+                    "Records" => records = Some((t + 1, s + 2)),
+                    "Events" | "detail" | "detail-type" => other_shape = true,
+                    _ => {}
+                }
+                t = skip(tape, t + 1);
+                s = value_end(idx, text, s + 2)? + 2;
+            }
+            match records {
+                Some((t, s)) => {
+                    if !matches!(tape[t], Node::Array { .. }) {
+                        return Err("Records is not an array");
+                    }
+                    array(spec, text, tape, idx, t, s, &mut cells, b)?;
+                }
+                None if other_shape => return Err("event history or EventBridge shape"),
+                None => {
+                    // A single record: the whole document.
+                    let last = closing(idx, text, 0)?;
+                    cells.clear();
+                    walk(spec, tape, 0, 0, &mut cells)?;
+                    emit(spec, &cells, &text[first..=idx[last] as usize], 0, b)?;
+                }
+            }
+        }
+        _ => return Err("a document that is not an object or array"),
+    }
+    Ok("record")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn array<'a>(
+    spec: &Spec,
+    text: &[u8],
+    tape: &[Node<'a>],
+    idx: &[u32],
+    t: usize,
+    s: usize,
+    cells: &mut Cells<'a>,
+    b: &mut Builders,
+) -> Result<(), Fallback> {
+    let Node::Array { len, .. } = tape[t] else {
+        return Err("malformed tape");
+    };
+    let (mut t, mut s) = (t + 1, s + 1);
+    for i in 0..len {
+        if !matches!(tape[t], Node::Object { .. }) || text[idx[s] as usize] != b'{' {
+            return Err("a record that is not a JSON object");
+        }
+        let close = closing(idx, text, s)?;
+        cells.clear();
+        t = walk(spec, tape, t, 0, cells)?;
+        emit(spec, cells, &text[idx[s] as usize..=idx[close] as usize], i as i64, b)?;
+        s = close + 2;
+    }
+    Ok(())
+}
+
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn trim(line: &[u8]) -> &[u8] {
+    let start = line.iter().position(|&c| !is_ws(c)).unwrap_or(line.len());
+    let end = line.iter().rposition(|&c| !is_ws(c)).map_or(start, |e| e + 1);
+    &line[start..end]
+}
+
+/// NDJSON: two or more non-blank lines, each one JSON object.
+fn lines(spec: &Spec, text: &[u8], buffers: &mut Buffers, b: &mut Builders) -> Result<&'static str, Fallback> {
+    let mut copy = Vec::new();
+    let mut count = 0usize;
+    for (number, line) in text.split(|&c| c == b'\n').enumerate() {
+        let line = trim(line);
+        if line.is_empty() {
+            continue;
+        }
+        if line[0] != b'{' {
+            return Err("a line that is not a JSON object");
+        }
+        let parsed = parse(&mut copy, line, buffers)?;
+        let mut cells = Cells::new(spec);
+        walk(spec, &parsed.tape.0, 0, 0, &mut cells)?;
+        emit(spec, &cells, line, number as i64, b)?;
+        count += 1;
+    }
+    if count < 2 {
+        // One value (or none) is not NDJSON to the Python path.
+        return Err("not JSON in a shape the native engine reads");
+    }
+    Ok("line")
+}
+
+/// The columns of the spec, in its order; `sources`: each decoded file's path
+/// and row count, in the order the files were added.
+pub fn finish(spec: &Spec, b: Builders, sources: &[(&str, usize)]) -> Result<Vec<(String, ArrayRef)>, Fallback> {
+    let mut strings = b.strings.into_iter().map(Some).collect::<Vec<_>>();
+    let mut bools = b.bools.into_iter().map(Some).collect::<Vec<_>>();
+    let (mut times, mut keys, mut raw, mut indexes) = (Some(b.times), b.keys, Some(b.raw), Some(b.indexes));
+    let mut columns = Vec::with_capacity(spec.columns.len());
+    for column in &spec.columns {
+        let array: ArrayRef = match column.kind {
+            Kind::Str => Arc::new(strings[column.slot].take().ok_or("spec")?.finish().map_err(|_| "string column")?),
+            Kind::Bool => Arc::new(bools[column.slot].take().ok_or("spec")?.finish()),
+            Kind::Time => Arc::new(timestamps(times.take().ok_or("spec")?)),
+            Kind::KeyIds => Arc::new(keys.take().ok_or("spec")?.finish().map_err(|_| "key_ids column")?),
+            Kind::Raw => Arc::new(raw.take().ok_or("spec")?.finish().map_err(|_| "raw column")?),
+            Kind::Source => Arc::new(repeated(sources).map_err(|_| "source column")?),
+            Kind::RecordIndex => Arc::new(int64s(indexes.take().ok_or("spec")?)),
+        };
+        columns.push((column.name.clone(), array));
+    }
+    Ok(columns)
+}
