@@ -12,6 +12,7 @@ from kmslog.analyses.baseline import BaselineLearner
 from kmslog.baseline.profile import Profile, ProfileError
 from kmslog.commands.options import (
     EXIT_USAGE,
+    Engine,
     Jobs,
     NoProgress,
     Since,
@@ -59,6 +60,7 @@ def baseline(
         typer.Option("--merge", help="Merge the profiles given as PATHs instead of reading logs."),
     ] = False,
     jobs: Jobs = None,
+    engine: Engine = None,
     strict: Strict = False,
     no_progress: NoProgress = False,
 ) -> None:
@@ -73,7 +75,7 @@ def baseline(
     if merge:
         _merge(paths, output, err)
         return
-    options = scan_options(since, until, strict=strict, jobs=jobs)
+    options = scan_options(since, until, strict=strict, jobs=jobs, engine=engine)
     learner = BaselineLearner(sources=tuple(paths))
     result = run_or_exit(paths, [learner], options, show_progress=not no_progress)
     profile: Profile = result.results[learner.name]

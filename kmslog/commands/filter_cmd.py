@@ -13,6 +13,7 @@ from rich.console import Console
 from kmslog.analyses.filtering import FilterAnalysis, FilterResult
 from kmslog.commands.options import (
     EXIT_USAGE,
+    Engine,
     Jobs,
     NoProgress,
     Since,
@@ -49,6 +50,7 @@ def filter_command(
         typer.Option("--format", help="table, ndjson (original records) or json."),
     ] = FilterFormat.table,
     jobs: Jobs = None,
+    engine: Engine = None,
     strict: Strict = False,
     no_progress: NoProgress = False,
 ) -> None:
@@ -59,7 +61,7 @@ def filter_command(
         raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
     for warning in parsed.warnings:
         sys.stderr.write(clean(f"warning: {warning}") + "\n")
-    options = scan_options(since, until, strict=strict, jobs=jobs)
+    options = scan_options(since, until, strict=strict, jobs=jobs, engine=engine)
     analysis = FilterAnalysis(parsed)
     outcome = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
     result: FilterResult = outcome.results[analysis.name]

@@ -15,6 +15,7 @@ from kmslog.analyses.lifecycle import LifecycleAnalysis
 from kmslog.commands.options import (
     EXIT_USAGE,
     Accounts,
+    Engine,
     Jobs,
     NoProgress,
     Regions,
@@ -59,6 +60,7 @@ def lifecycle(
     account: Accounts = None,
     region: Regions = None,
     jobs: Jobs = None,
+    engine: Engine = None,
     strict: Strict = False,
     no_progress: NoProgress = False,
 ) -> None:
@@ -75,7 +77,9 @@ def lifecycle(
     if output_format is LifecycleFormat.html and output is None:
         err.print("error: --format html needs -o FILE", markup=False)
         raise typer.Exit(EXIT_USAGE)
-    options = scan_options(since, until, accounts=account, regions=region, strict=strict, jobs=jobs)
+    options = scan_options(
+        since, until, accounts=account, regions=region, strict=strict, jobs=jobs, engine=engine
+    )
     analysis = LifecycleAnalysis(query)
     run_result = run_or_exit(paths, [analysis], options, show_progress=not no_progress)
     for rejection in run_result.stats.rejections[:20]:

@@ -21,6 +21,7 @@ from kmslog.analyses.summary import SummaryAnalysis
 from kmslog.commands.options import (
     EXIT_USAGE,
     Accounts,
+    Engine,
     Jobs,
     NoProgress,
     Regions,
@@ -75,6 +76,7 @@ def scan(
     account: Accounts = None,
     region: Regions = None,
     jobs: Jobs = None,
+    engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: Annotated[
         str, typer.Option(help="Refuse files that inflate beyond this size.")
@@ -132,6 +134,7 @@ def scan(
         regions=region,
         strict=strict,
         jobs=jobs,
+        engine=engine,
         max_decompressed_size=max_decompressed_size,
     )
     chosen = sections()

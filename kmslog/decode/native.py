@@ -180,6 +180,4 @@ def segments(result: FileResult) -> Iterator[Segment]:
         return
     for start in range(0, batch.num_rows, CHUNK_ROWS):
         part = batch.slice(start, CHUNK_ROWS)
-        yield Segment(
-            result.source, result.position_kind, part.num_rows, [], [], None, [], part
-        )
+        yield Segment(result.source, result.position_kind, part.num_rows, [], [], None, [], part)

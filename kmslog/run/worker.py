@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ import polars as pl
 
 from kmslog.analyses.base import Analysis, columns_of
 from kmslog.decode import schema as S
-from kmslog.decode.records import Assembler, Columns, normalize, read_segments
+from kmslog.decode.records import Assembler, Columns, Segment, normalize, read_segments
 from kmslog.run.api import Rejection, ScanOptions
 from kmslog.run.dedup import KEY_COLUMNS, drop_duplicates, sorted_unique
 from kmslog.sources.local import SourceError
@@ -83,20 +84,23 @@ def needed_columns(analyses: tuple[Analysis[Any, Any], ...]) -> Columns:
     return normalize(wanted)
 
 
-def process_group(task: GroupTask) -> GroupOutcome:
+def process_group(task: GroupTask, decoded: Sequence[Any] | None = None) -> GroupOutcome:
+    """Read, decode and fold the group's files. ``decoded``: per path, what the
+    native engine made of it (``kmslog.decode.native.FileResult``, decoded for
+    ``needed_columns``); files it left to the Python path are read here."""
     # Decoding allocates millions of objects that never form cycles: collector
     # passes over them are pure cost.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Group(task).run()
+        return _Group(task, decoded).run()
     finally:
         if enabled:
             gc.enable()
 
 
 class _Group:
-    def __init__(self, task: GroupTask) -> None:
+    def __init__(self, task: GroupTask, decoded: Sequence[Any] | None = None) -> None:
         self.task = task
         self.out = GroupOutcome(task.paths, [a.start() for a in task.analyses])
         self.select = selection(task.options)
@@ -104,11 +108,16 @@ class _Group:
         self.hashes: list[np.ndarray] = []
         self.columns = needed_columns(task.analyses)
         self.assembler = Assembler(self.columns)
+        if decoded is None and task.options.engine == "native":
+            from kmslog.decode.native import decode_files
+
+            decoded = decode_files(task.paths, task.options.max_decompressed_bytes, self.columns)
+        self.decoded = decoded
 
     def run(self) -> GroupOutcome:
         out = self.out
-        for path in self.task.paths:
-            pieces = read_segments(path, self.task.options.max_decompressed_bytes, self.columns)
+        for k, path in enumerate(self.task.paths):
+            pieces = self._pieces(k, path)
             try:
                 # A file is taken apart completely before its first segment comes
                 # out, so a file that fails contributes no rows.
@@ -132,6 +141,14 @@ class _Group:
         if self.hashes:
             out.hashes = np.concatenate(self.hashes)
         return out
+
+    def _pieces(self, k: int, path: str) -> Iterator[Segment]:
+        native = None if self.decoded is None else self.decoded[k]
+        if native is not None and native.batch is not None:
+            from kmslog.decode.native import segments
+
+            return segments(native)
+        return read_segments(path, self.task.options.max_decompressed_bytes, self.columns)
 
     def _flush(self, last: bool) -> None:
         if not self.assembler.rows:
