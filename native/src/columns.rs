@@ -34,6 +34,10 @@ impl Strings {
         self.offsets.len() - 1
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Appends a cell; false when the column would outgrow 32-bit offsets.
     #[inline]
     pub fn push(&mut self, value: Option<&[u8]>) -> bool {
@@ -130,7 +134,10 @@ impl StringLists {
     pub fn with_capacity(rows: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        StringLists { offsets, items: Strings::with_capacity(rows, rows * 64) }
+        StringLists {
+            offsets,
+            items: Strings::with_capacity(rows, rows * 64),
+        }
     }
 
     #[inline]
@@ -156,8 +163,13 @@ impl StringLists {
     pub fn finish(self) -> Result<ListArray, String> {
         let field = Arc::new(Field::new("item", DataType::Utf8, true));
         let items: ArrayRef = Arc::new(self.items.finish()?);
-        ListArray::try_new(field, OffsetBuffer::new(ScalarBuffer::from(self.offsets)), items, None)
-            .map_err(|e| e.to_string())
+        ListArray::try_new(
+            field,
+            OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
+            items,
+            None,
+        )
+        .map_err(|e| e.to_string())
     }
 }
 

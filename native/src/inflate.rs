@@ -31,7 +31,11 @@ fn size_hint(data: &[u8], max_size: usize) -> usize {
     } else {
         0
     };
-    let guess = if isize >= n / 2 { isize } else { n.saturating_mul(8) };
+    let guess = if isize >= n / 2 {
+        isize
+    } else {
+        n.saturating_mul(8)
+    };
     guess.min(max_size.saturating_add(1)).max(4096)
 }
 
@@ -84,7 +88,8 @@ mod tests {
     fn gz(text: &[u8]) -> Vec<u8> {
         let mut c = Compress::new_gzip(Compression::default(), 15);
         let mut out = Vec::with_capacity(text.len() + 1024);
-        c.compress_vec(text, &mut out, FlushCompress::Finish).unwrap();
+        c.compress_vec(text, &mut out, FlushCompress::Finish)
+            .unwrap();
         out
     }
 

@@ -9,11 +9,9 @@ pub mod spec;
 pub mod time;
 pub mod walk;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
 use arrow_array::{Array, ArrayRef, StructArray};
 use arrow_schema::{Field, Fields};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use spec::Spec;
 pub use walk::{Fallback, FileRows};
@@ -28,7 +26,12 @@ pub struct Decoded {
 }
 
 /// Decodes files given by a loader (path → bytes), in order, into one set of columns.
-fn decode_each<F>(spec: &Spec, sources: &[String], max_size: usize, mut load: F) -> Result<Decoded, String>
+fn decode_each<F>(
+    spec: &Spec,
+    sources: &[String],
+    max_size: usize,
+    mut load: F,
+) -> Result<Decoded, String>
 where
     F: FnMut(usize) -> Result<Vec<u8>, Fallback>,
 {
@@ -55,19 +58,33 @@ where
 
 /// Reads, inflates and decodes files, in order.
 pub fn decode_paths(spec: &Spec, paths: &[String], max_size: usize) -> Result<Decoded, String> {
-    decode_each(spec, paths, max_size, |i| std::fs::read(&paths[i]).map_err(|_| "cannot read the file"))
+    decode_each(spec, paths, max_size, |i| {
+        std::fs::read(&paths[i]).map_err(|_| "cannot read the file")
+    })
 }
 
 /// Inflates (when gzip) and decodes file contents, in order.
-pub fn decode_contents(spec: &Spec, contents: Vec<(Vec<u8>, String)>, max_size: usize) -> Result<Decoded, String> {
+pub fn decode_contents(
+    spec: &Spec,
+    contents: Vec<(Vec<u8>, String)>,
+    max_size: usize,
+) -> Result<Decoded, String> {
     let (mut datas, sources): (Vec<Option<Vec<u8>>>, Vec<String>) =
         contents.into_iter().map(|(d, s)| (Some(d), s)).unzip();
-    decode_each(spec, &sources, max_size, |i| Ok(datas[i].take().unwrap_or_default()))
+    decode_each(spec, &sources, max_size, |i| {
+        Ok(datas[i].take().unwrap_or_default())
+    })
 }
 
 /// Decodes `paths` on `threads` threads, each taking runs of consecutive
 /// files; the results in path order.
-pub fn decode_parallel(spec: &Spec, paths: &[String], max_size: usize, threads: usize, run: usize) -> Vec<Result<Decoded, String>> {
+pub fn decode_parallel(
+    spec: &Spec,
+    paths: &[String],
+    max_size: usize,
+    threads: usize,
+    run: usize,
+) -> Vec<Result<Decoded, String>> {
     let chunks: Vec<&[String]> = paths.chunks(run.max(1)).collect();
     let next = AtomicUsize::new(0);
     let mut done: Vec<(usize, Result<Decoded, String>)> = std::thread::scope(|scope| {
@@ -84,7 +101,10 @@ pub fn decode_parallel(spec: &Spec, paths: &[String], max_size: usize, threads: 
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
@@ -112,6 +132,7 @@ mod python {
     use pyo3::exceptions::PyValueError;
     use pyo3::prelude::*;
     use pyo3::types::PyCapsule;
+    use std::sync::Arc;
 
     #[pyclass(frozen, module = "kmslog._native")]
     struct Decoder {
@@ -120,23 +141,31 @@ mod python {
 
     /// (files, schema_capsule, array_capsule); files[i] is ("native",
     /// position_kind, rows) or ("fallback", reason).
-    fn outcome<'py>(py: Python<'py>, decoded: Result<Decoded, String>) -> PyResult<Bound<'py, PyAny>> {
+    fn outcome<'py>(
+        py: Python<'py>,
+        decoded: Result<Decoded, String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let decoded = decoded.map_err(PyValueError::new_err)?;
         let files = decoded
             .files
             .into_iter()
             .map(|f| match f {
-                Ok(rows) => ("native", rows.position_kind, rows.rows).into_pyobject(py).map(Bound::into_any),
+                Ok(rows) => ("native", rows.position_kind, rows.rows)
+                    .into_pyobject(py)
+                    .map(Bound::into_any),
                 Err(reason) => ("fallback", reason).into_pyobject(py).map(Bound::into_any),
             })
             .collect::<PyResult<Vec<_>>>()?;
         let array = to_struct(decoded.columns).map_err(PyValueError::new_err)?;
-        let (ffi_array, ffi_schema) = to_ffi(&array.to_data()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let (ffi_array, ffi_schema) =
+            to_ffi(&array.to_data()).map_err(|e| PyValueError::new_err(e.to_string()))?;
         // The capsules own the C structs; pyarrow moves them out on import and
         // a capsule never imported releases them when dropped.
         let schema = PyCapsule::new_with_value(py, ffi_schema, c"arrow_schema")?;
         let array = PyCapsule::new_with_value(py, ffi_array, c"arrow_array")?;
-        (files, schema, array).into_pyobject(py).map(Bound::into_any)
+        (files, schema, array)
+            .into_pyobject(py)
+            .map(Bound::into_any)
     }
 
     #[pymethods]
@@ -151,12 +180,19 @@ mod python {
             stops: Vec<String>,
         ) -> PyResult<Self> {
             let spec = Spec::new(&columns, &key_sources, &stops).map_err(PyValueError::new_err)?;
-            Ok(Decoder { spec: Arc::new(spec) })
+            Ok(Decoder {
+                spec: Arc::new(spec),
+            })
         }
 
         /// Decode files, in order, without the GIL (so several threads can
         /// decode at once); see `outcome` for the result.
-        fn decode_files<'py>(&self, py: Python<'py>, paths: Vec<String>, max_size: usize) -> PyResult<Bound<'py, PyAny>> {
+        fn decode_files<'py>(
+            &self,
+            py: Python<'py>,
+            paths: Vec<String>,
+            max_size: usize,
+        ) -> PyResult<Bound<'py, PyAny>> {
             let spec = Arc::clone(&self.spec);
             let decoded = py.detach(move || decode_paths(&spec, &paths, max_size));
             outcome(py, decoded)
@@ -176,7 +212,14 @@ mod python {
 
         /// Decode `paths` on `threads` Rust threads (runs of `run` files each)
         /// and keep only the row count: the decoder's own speed, for benchmarks.
-        fn count_parallel(&self, py: Python<'_>, paths: Vec<String>, max_size: usize, threads: usize, run: usize) -> PyResult<(usize, usize)> {
+        fn count_parallel(
+            &self,
+            py: Python<'_>,
+            paths: Vec<String>,
+            max_size: usize,
+            threads: usize,
+            run: usize,
+        ) -> PyResult<(usize, usize)> {
             let spec = Arc::clone(&self.spec);
             let results = py.detach(move || decode_parallel(&spec, &paths, max_size, threads, run));
             let (mut rows, mut fallbacks) = (0, 0);

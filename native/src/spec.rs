@@ -143,7 +143,11 @@ impl Spec {
                 }
                 Kind::Raw | Kind::Source | Kind::RecordIndex => 0,
             };
-            spec.columns.push(Column { name: name.clone(), kind, slot });
+            spec.columns.push(Column {
+                name: name.clone(),
+                kind,
+                slot,
+            });
         }
         if !spec.has_time {
             // Records without a usable time are rejections: always checked.
@@ -164,7 +168,10 @@ impl Spec {
         if children.len() == MAX_CHILDREN {
             return Err(format!("more than {MAX_CHILDREN} fields under one object"));
         }
-        children.push(Child { key: key.as_bytes().into(), ..Child::default() });
+        children.push(Child {
+            key: key.as_bytes().into(),
+            ..Child::default()
+        });
         Ok(children.len() - 1)
     }
 
@@ -183,7 +190,11 @@ impl Spec {
             let each = path[i + 1] == EACH;
             let existing = {
                 let c = &self.nodes[node].children[at];
-                if each { c.each } else { c.object }
+                if each {
+                    c.each
+                } else {
+                    c.object
+                }
             };
             let next = match existing {
                 Some(n) => n,

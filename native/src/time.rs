@@ -63,9 +63,18 @@ mod tests {
     #[test]
     fn known_instants() {
         assert_eq!(canonical_millis("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(canonical_millis("2024-02-29T23:59:59Z"), Some(1_709_251_199_000));
-        assert_eq!(canonical_millis("0001-01-01T00:00:00Z"), Some(-62_135_596_800_000));
-        assert_eq!(canonical_millis("9999-12-31T23:59:59Z"), Some(253_402_300_799_000));
+        assert_eq!(
+            canonical_millis("2024-02-29T23:59:59Z"),
+            Some(1_709_251_199_000)
+        );
+        assert_eq!(
+            canonical_millis("0001-01-01T00:00:00Z"),
+            Some(-62_135_596_800_000)
+        );
+        assert_eq!(
+            canonical_millis("9999-12-31T23:59:59Z"),
+            Some(253_402_300_799_000)
+        );
     }
 
     #[test]

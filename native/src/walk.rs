@@ -117,8 +117,12 @@ impl Builders {
     pub fn new(spec: &Spec, rows: usize, bytes: usize) -> Self {
         let wants = |k: Kind| spec.columns.iter().any(|c| c.kind == k);
         Builders {
-            strings: (0..spec.strings).map(|_| Strings::with_capacity(rows, rows * 24)).collect(),
-            bools: (0..spec.bools).map(|_| Bools::with_capacity(rows)).collect(),
+            strings: (0..spec.strings)
+                .map(|_| Strings::with_capacity(rows, rows * 24))
+                .collect(),
+            bools: (0..spec.bools)
+                .map(|_| Bools::with_capacity(rows))
+                .collect(),
             times: Vec::with_capacity(rows),
             keys: wants(Kind::KeyIds).then(|| StringLists::with_capacity(rows)),
             raw: Strings::with_capacity(rows, if wants(Kind::Raw) { bytes } else { 0 }),
@@ -233,7 +237,13 @@ fn walk<'a>(
 }
 
 /// Appends the walked record's cells to the builders.
-fn emit(spec: &Spec, cells: &Cells<'_>, raw: &[u8], index: i64, b: &mut Builders) -> Result<(), Fallback> {
+fn emit(
+    spec: &Spec,
+    cells: &Cells<'_>,
+    raw: &[u8],
+    index: i64,
+    b: &mut Builders,
+) -> Result<(), Fallback> {
     let time = cells.time.ok_or("a record without eventTime")?;
     let millis = canonical_millis(time).ok_or("an eventTime not in the canonical form")?;
     b.times.push(millis);
@@ -306,13 +316,21 @@ struct Parsed<'a> {
     idx: Vec<u32>,
 }
 
-fn parse<'a>(copy: &'a mut Vec<u8>, text: &[u8], buffers: &mut Buffers) -> Result<Parsed<'a>, Fallback> {
+fn parse<'a>(
+    copy: &'a mut Vec<u8>,
+    text: &[u8],
+    buffers: &mut Buffers,
+) -> Result<Parsed<'a>, Fallback> {
     copy.clear();
     copy.extend_from_slice(text);
     copy.resize(text.len() + INPUT_PADDING, b' ');
     let mut tape = Tape::null();
-    simd_json::fill_tape_padded(copy, text.len(), buffers, &mut tape).map_err(|_| "not one JSON document")?;
-    Ok(Parsed { tape, idx: buffers.structural_indexes().to_vec() })
+    simd_json::fill_tape_padded(copy, text.len(), buffers, &mut tape)
+        .map_err(|_| "not one JSON document")?;
+    Ok(Parsed {
+        tape,
+        idx: buffers.structural_indexes().to_vec(),
+    })
 }
 
 /// Appends the rows of one decompressed file to `b`; on a fallback `b` is
@@ -321,7 +339,10 @@ pub fn decode(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<FileRows, Fa
     let mark = b.mark();
     let result = decode_into(spec, text, b);
     match result {
-        Ok(position_kind) => Ok(FileRows { position_kind, rows: b.rows() - mark.rows }),
+        Ok(position_kind) => Ok(FileRows {
+            position_kind,
+            rows: b.rows() - mark.rows,
+        }),
         Err(reason) => {
             b.rollback(mark);
             Err(reason)
@@ -339,7 +360,12 @@ fn decode_into(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<&'static st
     }
 }
 
-fn document(spec: &Spec, text: &[u8], parsed: &Parsed<'_>, b: &mut Builders) -> Result<&'static str, Fallback> {
+fn document(
+    spec: &Spec,
+    text: &[u8],
+    parsed: &Parsed<'_>,
+    b: &mut Builders,
+) -> Result<&'static str, Fallback> {
     let (tape, idx) = (&parsed.tape.0[..], &parsed.idx[..]);
     let first = *idx.first().ok_or("empty document")? as usize;
     let mut cells = Cells::new(spec);
@@ -411,7 +437,13 @@ fn array<'a>(
         let close = closing(idx, text, s)?;
         cells.clear();
         t = walk(spec, tape, t, 0, cells)?;
-        emit(spec, cells, &text[idx[s] as usize..=idx[close] as usize], i as i64, b)?;
+        emit(
+            spec,
+            cells,
+            &text[idx[s] as usize..=idx[close] as usize],
+            i as i64,
+            b,
+        )?;
         s = close + 2;
     }
     Ok(())
@@ -423,12 +455,20 @@ fn is_ws(c: u8) -> bool {
 
 fn trim(line: &[u8]) -> &[u8] {
     let start = line.iter().position(|&c| !is_ws(c)).unwrap_or(line.len());
-    let end = line.iter().rposition(|&c| !is_ws(c)).map_or(start, |e| e + 1);
+    let end = line
+        .iter()
+        .rposition(|&c| !is_ws(c))
+        .map_or(start, |e| e + 1);
     &line[start..end]
 }
 
 /// NDJSON: two or more non-blank lines, each one JSON object.
-fn lines(spec: &Spec, text: &[u8], buffers: &mut Buffers, b: &mut Builders) -> Result<&'static str, Fallback> {
+fn lines(
+    spec: &Spec,
+    text: &[u8],
+    buffers: &mut Buffers,
+    b: &mut Builders,
+) -> Result<&'static str, Fallback> {
     let mut copy = Vec::new();
     let mut count = 0usize;
     for (number, line) in text.split(|&c| c == b'\n').enumerate() {
@@ -454,22 +494,167 @@ fn lines(spec: &Spec, text: &[u8], buffers: &mut Buffers, b: &mut Builders) -> R
 
 /// The columns of the spec, in its order; `sources`: each decoded file's path
 /// and row count, in the order the files were added.
-pub fn finish(spec: &Spec, b: Builders, sources: &[(&str, usize)]) -> Result<Vec<(String, ArrayRef)>, Fallback> {
+pub fn finish(
+    spec: &Spec,
+    b: Builders,
+    sources: &[(&str, usize)],
+) -> Result<Vec<(String, ArrayRef)>, Fallback> {
     let mut strings = b.strings.into_iter().map(Some).collect::<Vec<_>>();
     let mut bools = b.bools.into_iter().map(Some).collect::<Vec<_>>();
-    let (mut times, mut keys, mut raw, mut indexes) = (Some(b.times), b.keys, Some(b.raw), Some(b.indexes));
+    let (mut times, mut keys, mut raw, mut indexes) =
+        (Some(b.times), b.keys, Some(b.raw), Some(b.indexes));
     let mut columns = Vec::with_capacity(spec.columns.len());
     for column in &spec.columns {
         let array: ArrayRef = match column.kind {
-            Kind::Str => Arc::new(strings[column.slot].take().ok_or("spec")?.finish().map_err(|_| "string column")?),
+            Kind::Str => Arc::new(
+                strings[column.slot]
+                    .take()
+                    .ok_or("spec")?
+                    .finish()
+                    .map_err(|_| "string column")?,
+            ),
             Kind::Bool => Arc::new(bools[column.slot].take().ok_or("spec")?.finish()),
             Kind::Time => Arc::new(timestamps(times.take().ok_or("spec")?)),
-            Kind::KeyIds => Arc::new(keys.take().ok_or("spec")?.finish().map_err(|_| "key_ids column")?),
-            Kind::Raw => Arc::new(raw.take().ok_or("spec")?.finish().map_err(|_| "raw column")?),
+            Kind::KeyIds => Arc::new(
+                keys.take()
+                    .ok_or("spec")?
+                    .finish()
+                    .map_err(|_| "key_ids column")?,
+            ),
+            Kind::Raw => Arc::new(
+                raw.take()
+                    .ok_or("spec")?
+                    .finish()
+                    .map_err(|_| "raw column")?,
+            ),
             Kind::Source => Arc::new(repeated(sources).map_err(|_| "source column")?),
             Kind::RecordIndex => Arc::new(int64s(indexes.take().ok_or("spec")?)),
         };
         columns.push((column.name.clone(), array));
     }
     Ok(columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Array, ListArray, StringArray, TimestampMillisecondArray};
+
+    fn spec() -> Spec {
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let columns = vec![
+            ("event_time".into(), "timestamp".into(), p(&["eventTime"])),
+            ("event_name".into(), "string".into(), p(&["eventName"])),
+            (
+                "issuer".into(),
+                "string".into(),
+                p(&["userIdentity", "sessionContext", "sessionIssuer", "arn"]),
+            ),
+            ("read_only".into(), "bool".into(), p(&["readOnly"])),
+            ("key_ids".into(), "key_ids".into(), vec![]),
+            ("raw".into(), "raw".into(), vec![]),
+            ("source".into(), "source".into(), vec![]),
+            ("record_index".into(), "record_index".into(), vec![]),
+        ];
+        let keys = vec![
+            (p(&["resources", "[]", "ARN"]), Some(":kms:".to_string())),
+            (p(&["requestParameters", "keyId"]), None),
+        ];
+        Spec::new(&columns, &keys, &["detail".to_string()]).unwrap()
+    }
+
+    fn run(spec: &Spec, texts: &[&str]) -> Result<Vec<(String, ArrayRef)>, Fallback> {
+        let mut b = Builders::new(spec, 0, 0);
+        let mut runs = Vec::new();
+        for (i, t) in texts.iter().enumerate() {
+            let rows = decode(spec, t.as_bytes(), &mut b)?;
+            runs.push((["a", "b", "c"][i], rows.rows));
+        }
+        finish(spec, b, &runs)
+    }
+
+    const ONE: &str = r#"{"eventTime":"1970-01-01T00:00:01Z","eventName":"Decrypt","readOnly":true,
+        "userIdentity":{"sessionContext":{"sessionIssuer":{"arn":"r"}}},
+        "resources":[{"ARN":"arn:aws:kms:k"},{"ARN":"arn:aws:s3:b"},{"ARN":"arn:aws:kms:k"}],
+        "requestParameters":{"keyId":"alias\/a","other":[1,{"x":null}]}}"#;
+
+    #[test]
+    fn records_document_cells_spans_and_keys() {
+        let spec = spec();
+        let doc = format!(
+            "{{\"x\":[1,2],\"Records\":[ {ONE} , {{\"eventTime\":\"1970-01-01T00:00:02Z\"}}]}}"
+        );
+        let cols = run(&spec, &[&doc]).unwrap();
+        let get = |n: &str| cols.iter().find(|c| c.0 == n).unwrap().1.clone();
+        let t = get("event_time");
+        let t = t
+            .as_any()
+            .downcast_ref::<TimestampMillisecondArray>()
+            .unwrap();
+        assert_eq!(t.values().to_vec(), vec![1000, 2000]);
+        let raw = get("raw");
+        let raw = raw.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(raw.value(0), ONE);
+        assert_eq!(raw.value(1), r#"{"eventTime":"1970-01-01T00:00:02Z"}"#);
+        let names = get("event_name");
+        let names = names.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!((names.value(0), names.is_null(1)), ("Decrypt", true));
+        let keys = get("key_ids");
+        let keys = keys.as_any().downcast_ref::<ListArray>().unwrap();
+        let first = keys.value(0);
+        let first = first.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(
+            first.iter().flatten().collect::<Vec<_>>(),
+            vec!["arn:aws:kms:k", "alias/a"]
+        );
+        assert_eq!(keys.value(1).len(), 0);
+        assert_eq!(
+            get("issuer")
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .value(0),
+            "r"
+        );
+    }
+
+    #[test]
+    fn a_fallback_leaves_earlier_files_intact() {
+        let spec = spec();
+        let good = format!("[{ONE}]");
+        let mut b = Builders::new(&spec, 0, 0);
+        assert!(decode(&spec, good.as_bytes(), &mut b).is_ok());
+        let bad = format!("[{ONE},{{\"eventTime\":5}}]");
+        assert!(decode(&spec, bad.as_bytes(), &mut b).is_err());
+        assert_eq!(b.rows(), 1);
+        let cols = finish(&spec, b, &[("a", 1)]).unwrap();
+        assert!(cols.iter().all(|(_, a)| a.len() == 1));
+    }
+
+    #[test]
+    fn shapes_and_fallbacks() {
+        let spec = spec();
+        let ndjson = format!(
+            "{}\n\n{}\r\n",
+            ONE.replace('\n', " "),
+            ONE.replace('\n', " ")
+        );
+        let mut b = Builders::new(&spec, 0, 0);
+        let rows = decode(&spec, ndjson.as_bytes(), &mut b).unwrap();
+        assert_eq!((rows.position_kind, rows.rows), ("line", 2));
+        assert_eq!(b.indexes, vec![0, 2]);
+        for bad in [
+            r#"{"Records":[{"eventTime":"1970-01-01T00:00:01Z","eventName":"a","eventName":"b"}]}"#,
+            r#"{"Records":[{"eventTime":"1970-01-01T00:00:01Z","eventName":1}]}"#,
+            r#"{"Records":[{"eventTime":"1970-01-01T00:00:01.5Z"}]}"#,
+            r#"[{"eventTime":"1970-01-01T00:00:01Z","detail":{}}]"#,
+            r#"{"Events":[]}"#,
+            r#"{"Records":{}}"#,
+            r#"[1]"#,
+            "",
+        ] {
+            let mut b = Builders::new(&spec, 0, 0);
+            assert!(decode(&spec, bad.as_bytes(), &mut b).is_err(), "{bad}");
+        }
+    }
 }
