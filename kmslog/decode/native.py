@@ -34,7 +34,7 @@ _STOPS = ("detail", "detail-type")
 
 def _load() -> ModuleType | None:
     try:
-        from kmslog import _native
+        from kmslog import _native  # type: ignore[attr-defined]
 
         return _native
     except ImportError:
