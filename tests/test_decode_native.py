@@ -116,6 +116,13 @@ def _doc(records: list[Any]) -> bytes:
 
 
 GOOD = json.dumps(_good(1))
+
+
+def _extra(value: bytes) -> bytes:
+    """A Records document whose one record has an extra field ``"x": value``."""
+    return b'{"Records": [' + GOOD[:-1].encode() + b', "x": ' + value + b"}]}"
+
+
 HOSTILE = {
     "escaped key": _doc([]).replace(b'"Records"', b'"Recor\\u0064s"')[:-2]
     + GOOD.replace('"eventName"', '"event\\u004eame"').encode()
@@ -125,15 +132,15 @@ HOSTILE = {
     "lone surrogate": _doc([_good(1)]).replace(b"Decrypt", b"Decrypt\\ud800"),
     "duplicate field": _doc([]).replace(b"[]", b"[" + GOOD[:-1].encode() + b',"eventName":"X"}]'),
     "duplicate Records": b'{"Records":[],"Records":[' + GOOD.encode() + b"]}",
-    "deep nesting": _doc([]).replace(b"[]", b"[" + GOOD[:-1].encode() + b',"x":' + b"[" * 3000)
-    + b"]" * 3000
-    + b"}]}",
+    "deep nesting": _extra(b"[" * 3000 + b"]" * 3000),
+    "nesting": _extra(b'{"a": [' * 25 + b"1" + b"]}" * 25),
+    "nesting near the limit": _extra(b"[" * 61 + b"]" * 61),
+    "nesting past the limit": _extra(b"[" * 62 + b"]" * 62),
     "invalid utf-8": _doc([_good(1)]).replace(b"Decrypt", b"Decr\xffpt"),
     "bom": b"\xef\xbb\xbf" + _doc([_good(1)]),
     "control char": _doc([_good(1)]).replace(b"Decrypt", b"Dec\x01rypt"),
-    "big number": _doc([]).replace(
-        b"[]", b"[" + GOOD[:-1].encode() + b',"n":1' + b"0" * 40 + b"}]"
-    ),
+    "big number": _extra(b"1" + b"0" * 40),
+    "float": _extra(b"-1.5e-300"),
     "number where string": _doc([_good(1) | {"eventName": 5}]),
     "string where object": _doc([_good(1) | {"userIdentity": "root"}]),
     "resource not an object": _doc([_good(1) | {"resources": ["x"]}]),
@@ -177,6 +184,7 @@ def test_unusual_input_is_handed_over_not_decoded():
         "duplicate field",
         "duplicate Records",
         "deep nesting",
+        "nesting past the limit",
         "invalid utf-8",
         "bom",
         "control char",
@@ -198,6 +206,9 @@ def test_whitespace_escapes_and_gzip_members_are_native():
     for name in [
         "escaped key",
         "escaped values",
+        "nesting",
+        "nesting near the limit",
+        "float",
         "surrogate pair",
         "ndjson crlf",
         "gzip members and padding",

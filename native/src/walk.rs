@@ -21,6 +21,10 @@ use crate::time::canonical_millis;
 
 pub type Fallback = &'static str;
 
+/// Deeper documents go to the Python path: its decoders have limits of their
+/// own near 1,000 levels, and CloudTrail records nest about ten deep.
+pub const MAX_DEPTH: usize = 64;
+
 /// How one file was decoded: how positions count ("record": index in an
 /// array, "line": NDJSON) and how many rows it added.
 pub struct FileRows {
@@ -352,7 +356,7 @@ pub fn decode(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<FileRows, Fa
 
 fn decode_into(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<&'static str, Fallback> {
     let mut copy = Vec::new();
-    let mut buffers = Buffers::new(text.len());
+    let mut buffers = Buffers::with_max_depth(text.len(), MAX_DEPTH);
     let parsed = parse(&mut copy, text, &mut buffers);
     match parsed {
         Ok(parsed) => document(spec, text, &parsed, b),
