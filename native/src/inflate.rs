@@ -12,10 +12,16 @@ const GZIP_MAGIC: &[u8] = b"\x1f\x8b";
 // output buffer grows past it.
 const STEP: usize = 16 * 1024 * 1024;
 
-/// The decompressed content of a file's bytes, or why the Python path must read it.
-pub fn contents(data: Vec<u8>, max_size: usize) -> Result<Vec<u8>, &'static str> {
+/// The decompressed content of a file's bytes (inflated into `out` when
+/// gzip), or why the Python path must read it.
+pub fn contents<'a>(
+    data: &'a [u8],
+    max_size: usize,
+    out: &'a mut Vec<u8>,
+) -> Result<&'a [u8], &'static str> {
     if data.starts_with(GZIP_MAGIC) {
-        gunzip(&data, max_size)
+        gunzip_into(data, max_size, out)?;
+        Ok(out)
     } else if data.len() > max_size {
         Err("file larger than the size cap")
     } else {
@@ -40,7 +46,15 @@ fn size_hint(data: &[u8], max_size: usize) -> usize {
 }
 
 pub fn gunzip(data: &[u8], max_size: usize) -> Result<Vec<u8>, &'static str> {
-    let mut out: Vec<u8> = Vec::with_capacity(size_hint(data, max_size));
+    let mut out = Vec::new();
+    gunzip_into(data, max_size, &mut out)?;
+    Ok(out)
+}
+
+/// Inflates every member of `data` into `out` (cleared first).
+pub fn gunzip_into(data: &[u8], max_size: usize, out: &mut Vec<u8>) -> Result<(), &'static str> {
+    out.clear();
+    out.reserve(size_hint(data, max_size));
     let mut pos = 0usize;
     while pos < data.len() {
         let mut inflater = Decompress::new_gzip(15);
@@ -55,7 +69,7 @@ pub fn gunzip(data: &[u8], max_size: usize) -> Result<Vec<u8>, &'static str> {
             }
             let (consumed, produced) = (inflater.total_in() as usize, out.len());
             let status = inflater
-                .decompress_vec(&input[consumed..], &mut out, FlushDecompress::None)
+                .decompress_vec(&input[consumed..], out, FlushDecompress::None)
                 .map_err(|_| "corrupt gzip data")?;
             if status == Status::StreamEnd {
                 break;
@@ -77,7 +91,7 @@ pub fn gunzip(data: &[u8], max_size: usize) -> Result<Vec<u8>, &'static str> {
             break;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -111,7 +125,8 @@ mod tests {
         let mut bad = data.clone();
         bad.extend(b"xx");
         assert!(gunzip(&bad, 1 << 20).is_err());
-        assert!(contents(b"[1]".to_vec(), 2).is_err());
-        assert_eq!(contents(b"[1]".to_vec(), 3).unwrap(), b"[1]");
+        let mut out = Vec::new();
+        assert!(contents(b"[1]", 2, &mut out).is_err());
+        assert_eq!(contents(b"[1]", 3, &mut out).unwrap(), b"[1]");
     }
 }

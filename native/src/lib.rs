@@ -16,7 +16,28 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub use spec::Spec;
 pub use walk::{Fallback, FileRows};
 
-use walk::Builders;
+use std::cell::RefCell;
+use std::io::Read;
+
+use walk::{Builders, Scratch};
+
+/// Buffers a thread reuses for every file it decodes.
+struct ThreadScratch {
+    file: Vec<u8>,
+    inflated: Vec<u8>,
+    parse: Scratch,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<ThreadScratch> = RefCell::new(ThreadScratch {
+        file: Vec::new(),
+        inflated: Vec::new(),
+        parse: Scratch::default(),
+    });
+}
+
+/// Above this, a thread's file buffers are freed after use.
+const KEEP_BYTES: usize = 64 * 1024 * 1024;
 
 /// The rows of several files decoded into one set of columns.
 pub struct Decoded {
@@ -25,7 +46,8 @@ pub struct Decoded {
     pub columns: Vec<(String, ArrayRef)>,
 }
 
-/// Decodes files given by a loader (path → bytes), in order, into one set of columns.
+/// Decodes files, in order, into one set of columns; `load(i, buffer)` fills
+/// `buffer` with the bytes of file `i`.
 fn decode_each<F>(
     spec: &Spec,
     sources: &[String],
@@ -33,33 +55,50 @@ fn decode_each<F>(
     mut load: F,
 ) -> Result<Decoded, String>
 where
-    F: FnMut(usize) -> Result<Vec<u8>, Fallback>,
+    F: FnMut(usize, &mut Vec<u8>) -> Result<(), Fallback>,
 {
-    let mut b = Builders::new(spec, 0, 0);
-    let mut files = Vec::with_capacity(sources.len());
-    let mut runs: Vec<(&str, usize)> = Vec::new();
-    for (i, source) in sources.iter().enumerate() {
-        let result = load(i).and_then(|data| {
-            if data.starts_with(b"PK\x03\x04") {
-                return Err("zip archive");
+    SCRATCH.with_borrow_mut(|scratch| {
+        let mut b = Builders::new(spec, 0, 0);
+        let mut files = Vec::with_capacity(sources.len());
+        let mut runs: Vec<(&str, usize)> = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            let ThreadScratch {
+                file,
+                inflated,
+                parse,
+            } = &mut *scratch;
+            let result = load(i, file).and_then(|()| {
+                if file.starts_with(b"PK\x03\x04") {
+                    return Err("zip archive");
+                }
+                let text = inflate::contents(file, max_size, inflated)?;
+                b.reserve(text.len());
+                walk::decode(spec, text, &mut b, parse)
+            });
+            if let Ok(rows) = &result {
+                runs.push((source.as_str(), rows.rows));
             }
-            let text = inflate::contents(data, max_size)?;
-            b.reserve(text.len());
-            walk::decode(spec, &text, &mut b)
-        });
-        if let Ok(rows) = &result {
-            runs.push((source.as_str(), rows.rows));
+            files.push(result);
+            parse.trim();
+            for buffer in [file, inflated] {
+                if buffer.capacity() > KEEP_BYTES {
+                    *buffer = Vec::new();
+                }
+            }
         }
-        files.push(result);
-    }
-    let columns = walk::finish(spec, b, &runs).map_err(str::to_string)?;
-    Ok(Decoded { files, columns })
+        let columns = walk::finish(spec, b, &runs).map_err(str::to_string)?;
+        Ok(Decoded { files, columns })
+    })
 }
 
 /// Reads, inflates and decodes files, in order.
 pub fn decode_paths(spec: &Spec, paths: &[String], max_size: usize) -> Result<Decoded, String> {
-    decode_each(spec, paths, max_size, |i| {
-        std::fs::read(&paths[i]).map_err(|_| "cannot read the file")
+    decode_each(spec, paths, max_size, |i, buffer| {
+        buffer.clear();
+        std::fs::File::open(&paths[i])
+            .and_then(|mut f| f.read_to_end(buffer))
+            .map(|_| ())
+            .map_err(|_| "cannot read the file")
     })
 }
 
@@ -69,10 +108,11 @@ pub fn decode_contents(
     contents: Vec<(Vec<u8>, String)>,
     max_size: usize,
 ) -> Result<Decoded, String> {
-    let (mut datas, sources): (Vec<Option<Vec<u8>>>, Vec<String>) =
-        contents.into_iter().map(|(d, s)| (Some(d), s)).unzip();
-    decode_each(spec, &sources, max_size, |i| {
-        Ok(datas[i].take().unwrap_or_default())
+    let (datas, sources): (Vec<Vec<u8>>, Vec<String>) = contents.into_iter().unzip();
+    decode_each(spec, &sources, max_size, |i, buffer| {
+        buffer.clear();
+        buffer.extend_from_slice(&datas[i]);
+        Ok(())
     })
 }
 

@@ -315,33 +315,75 @@ fn value_end(idx: &[u32], text: &[u8], s: usize) -> Result<usize, Fallback> {
     }
 }
 
-struct Parsed<'a> {
-    tape: Tape<'a>,
-    idx: Vec<u32>,
+/// Buffers reused from file to file (and call to call) by one thread: fresh
+/// multi-megabyte allocations per file cost more in page faults than parsing.
+pub struct Scratch {
+    copy: Vec<u8>,
+    buffers: Buffers,
+    tape: Option<Tape<'static>>,
 }
 
-fn parse<'a>(
-    copy: &'a mut Vec<u8>,
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            copy: Vec::new(),
+            buffers: Buffers::with_max_depth(0, MAX_DEPTH),
+            tape: None,
+        }
+    }
+}
+
+/// Scratch kept past a file larger than this is freed (a big file should not
+/// pin its buffers for the rest of the run).
+const KEEP_BYTES: usize = 64 * 1024 * 1024;
+
+impl Scratch {
+    pub fn trim(&mut self) {
+        if self.copy.capacity() > KEEP_BYTES {
+            *self = Scratch::default();
+        }
+    }
+}
+
+/// Parses `text` with simd-json and calls `f` with the tape and the byte
+/// offsets of the structural characters; Err when it is not one JSON document.
+fn parsed<R>(
+    scratch: &mut Scratch,
     text: &[u8],
-    buffers: &mut Buffers,
-) -> Result<Parsed<'a>, Fallback> {
+    f: impl FnOnce(&[Node<'_>], &[u32]) -> R,
+) -> Result<R, Fallback> {
+    let Scratch {
+        copy,
+        buffers,
+        tape,
+    } = scratch;
     copy.clear();
     copy.extend_from_slice(text);
     copy.resize(text.len() + INPUT_PADDING, b' ');
-    let mut tape = Tape::null();
-    simd_json::fill_tape_padded(copy, text.len(), buffers, &mut tape)
-        .map_err(|_| "not one JSON document")?;
-    Ok(Parsed {
-        tape,
-        idx: buffers.structural_indexes().to_vec(),
-    })
+    let mut current: Tape<'_> = tape.take().unwrap_or_else(Tape::null).reset();
+    let result = match simd_json::fill_tape_padded(copy, text.len(), buffers, &mut current) {
+        Ok(()) => Ok(f(&current.0, buffers.structural_indexes())),
+        Err(_) => Err("not one JSON document"),
+    };
+    *tape = Some(current.reset());
+    result
 }
 
 /// Appends the rows of one decompressed file to `b`; on a fallback `b` is
 /// left as it was.
-pub fn decode(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<FileRows, Fallback> {
+pub fn decode(
+    spec: &Spec,
+    text: &[u8],
+    b: &mut Builders,
+    scratch: &mut Scratch,
+) -> Result<FileRows, Fallback> {
     let mark = b.mark();
-    let result = decode_into(spec, text, b);
+    let result = match parsed(scratch, text, |tape, idx| {
+        document(spec, text, tape, idx, b)
+    }) {
+        Ok(inner) => inner,
+        Err(_) => lines(spec, text, scratch, b),
+    };
     match result {
         Ok(position_kind) => Ok(FileRows {
             position_kind,
@@ -354,23 +396,13 @@ pub fn decode(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<FileRows, Fa
     }
 }
 
-fn decode_into(spec: &Spec, text: &[u8], b: &mut Builders) -> Result<&'static str, Fallback> {
-    let mut copy = Vec::new();
-    let mut buffers = Buffers::with_max_depth(text.len(), MAX_DEPTH);
-    let parsed = parse(&mut copy, text, &mut buffers);
-    match parsed {
-        Ok(parsed) => document(spec, text, &parsed, b),
-        Err(_) => lines(spec, text, &mut buffers, b),
-    }
-}
-
 fn document(
     spec: &Spec,
     text: &[u8],
-    parsed: &Parsed<'_>,
+    tape: &[Node<'_>],
+    idx: &[u32],
     b: &mut Builders,
 ) -> Result<&'static str, Fallback> {
-    let (tape, idx) = (&parsed.tape.0[..], &parsed.idx[..]);
     let first = *idx.first().ok_or("empty document")? as usize;
     let mut cells = Cells::new(spec);
     match text[first] {
@@ -470,10 +502,9 @@ fn trim(line: &[u8]) -> &[u8] {
 fn lines(
     spec: &Spec,
     text: &[u8],
-    buffers: &mut Buffers,
+    scratch: &mut Scratch,
     b: &mut Builders,
 ) -> Result<&'static str, Fallback> {
-    let mut copy = Vec::new();
     let mut count = 0usize;
     for (number, line) in text.split(|&c| c == b'\n').enumerate() {
         let line = trim(line);
@@ -483,10 +514,11 @@ fn lines(
         if line[0] != b'{' {
             return Err("a line that is not a JSON object");
         }
-        let parsed = parse(&mut copy, line, buffers)?;
-        let mut cells = Cells::new(spec);
-        walk(spec, &parsed.tape.0, 0, 0, &mut cells)?;
-        emit(spec, &cells, line, number as i64, b)?;
+        parsed(scratch, line, |tape, _| {
+            let mut cells = Cells::new(spec);
+            walk(spec, tape, 0, 0, &mut cells)?;
+            emit(spec, &cells, line, number as i64, b)
+        })??;
         count += 1;
     }
     if count < 2 {
@@ -571,7 +603,7 @@ mod tests {
         let mut b = Builders::new(spec, 0, 0);
         let mut runs = Vec::new();
         for (i, t) in texts.iter().enumerate() {
-            let rows = decode(spec, t.as_bytes(), &mut b)?;
+            let rows = decode(spec, t.as_bytes(), &mut b, &mut Scratch::default())?;
             runs.push((["a", "b", "c"][i], rows.rows));
         }
         finish(spec, b, &runs)
@@ -627,9 +659,9 @@ mod tests {
         let spec = spec();
         let good = format!("[{ONE}]");
         let mut b = Builders::new(&spec, 0, 0);
-        assert!(decode(&spec, good.as_bytes(), &mut b).is_ok());
+        assert!(decode(&spec, good.as_bytes(), &mut b, &mut Scratch::default()).is_ok());
         let bad = format!("[{ONE},{{\"eventTime\":5}}]");
-        assert!(decode(&spec, bad.as_bytes(), &mut b).is_err());
+        assert!(decode(&spec, bad.as_bytes(), &mut b, &mut Scratch::default()).is_err());
         assert_eq!(b.rows(), 1);
         let cols = finish(&spec, b, &[("a", 1)]).unwrap();
         assert!(cols.iter().all(|(_, a)| a.len() == 1));
@@ -644,7 +676,7 @@ mod tests {
             ONE.replace('\n', " ")
         );
         let mut b = Builders::new(&spec, 0, 0);
-        let rows = decode(&spec, ndjson.as_bytes(), &mut b).unwrap();
+        let rows = decode(&spec, ndjson.as_bytes(), &mut b, &mut Scratch::default()).unwrap();
         assert_eq!((rows.position_kind, rows.rows), ("line", 2));
         assert_eq!(b.indexes, vec![0, 2]);
         for bad in [
@@ -658,7 +690,10 @@ mod tests {
             "",
         ] {
             let mut b = Builders::new(&spec, 0, 0);
-            assert!(decode(&spec, bad.as_bytes(), &mut b).is_err(), "{bad}");
+            assert!(
+                decode(&spec, bad.as_bytes(), &mut b, &mut Scratch::default()).is_err(),
+                "{bad}"
+            );
         }
     }
 }
