@@ -302,3 +302,18 @@ def test_spec_comes_from_the_schema():
     assert {path: column for column, path in paths.items() if column != S.EVENT_TIME} == (
         S.SELECTOR_COLUMNS
     )
+
+
+def test_big_documents_are_parsed_in_pieces_exactly():
+    # Above 8 MiB the Records array is parsed a piece at a time, cut between
+    # records; a cut inside a record (a nested object starting with
+    # "eventVersion") would leave a piece that is not whole values.
+    records = [_good(i) for i in range(7000)]
+    records[3001]["requestParameters"] = {"x": [{"a": 1}, {"eventVersion": "1", "b": [2]}]}
+    records[5002]["errorMessage"] = '},{"eventVersion":'
+    data = gzip.compress(json.dumps({"Records": records}, separators=(",", ":")).encode())
+    assert len(gzip.decompress(data)) > 8 * 1024 * 1024
+    assert assert_same(data) or native_side(data, None) is None
+    plain = [_good(i) for i in range(7000)]
+    assert assert_same(json.dumps({"Records": plain}, separators=(",", ":")).encode())
+    assert assert_same(json.dumps({"Records": plain}, indent=1).encode())

@@ -121,34 +121,42 @@ def decoder(columns: Columns) -> Any:
 
 
 class FileResult(NamedTuple):
-    """One file as the native decoder left it: its rows (a slice of the call's
-    batch) or, when ``batch`` is None, the reason the Python path must read it."""
+    """One file as the native decoder left it: its rows (``batch``, rows
+    ``offset`` … of ``parent``, the batch of the whole call) or, when ``batch``
+    is None, the reason the Python path must read it."""
 
     source: str
     position_kind: str
     batch: pa.RecordBatch | None
     fallback: str | None = None
+    parent: pa.RecordBatch | None = None
+    offset: int = 0
 
 
-def _full(part: pa.RecordBatch, columns: Columns) -> pa.RecordBatch:
-    """The built columns as a batch of the whole schema (others all null)."""
-    n = part.num_rows
+def _batch(columns_out: Sequence[Any], rows: int, columns: Columns) -> pa.RecordBatch:
+    """The built columns (one C-data import each) as a batch of the whole schema,
+    the others all null."""
+    built = {
+        name: pa.Array._import_from_c_capsule(schema, array) for name, schema, array in columns_out
+    }
     arrays = [
-        part.column(f.name) if columns is None or f.name in columns else pa.nulls(n, f.type)
+        built[f.name] if columns is None or f.name in columns else pa.nulls(rows, f.type)
         for f in S.SCHEMA
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=S.SCHEMA)
 
 
 def _results(sources: Sequence[str], out: Any, columns: Columns) -> list[FileResult]:
-    files, schema_capsule, array_capsule = out
-    batch = _full(pa.RecordBatch._import_from_c_capsule(schema_capsule, array_capsule), columns)
+    files, columns_out = out
+    rows = sum(f[2] for f in files if f[0] == "native")
+    batch = _batch(columns_out, rows, columns)
     results: list[FileResult] = []
     offset = 0
     for source, file in zip(sources, files, strict=True):
         if file[0] == "native":
             _, kind, rows = file
-            results.append(FileResult(source, kind, batch.slice(offset, rows)))
+            part = batch.slice(offset, rows)
+            results.append(FileResult(source, kind, part, None, batch, offset))
             offset += rows
         else:
             results.append(FileResult(source, "record", None, file[1]))
@@ -168,6 +176,16 @@ def decode_contents(
     columns = normalize(columns)
     out = decoder(columns).decode_contents([(bytes(d), s) for d, s in contents], max_size)
     return _results([s for _, s in contents], out, columns)
+
+
+def run_segment(results: Sequence[FileResult]) -> Segment:
+    """Consecutive files of one call (adjacent in its batch) as one segment,
+    without copying their rows."""
+    first = results[0]
+    assert first.parent is not None
+    rows = sum(r.batch.num_rows for r in results if r.batch is not None)
+    part = first.parent.slice(first.offset, rows)
+    return Segment(first.source, first.position_kind, rows, [], [], None, [], part)
 
 
 def segments(result: FileResult) -> Iterator[Segment]:

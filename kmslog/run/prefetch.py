@@ -18,8 +18,9 @@ from kmslog.decode.records import Columns
 from kmslog.sources.discover import SourceFile
 
 # Consecutive files of a group are decoded in one call up to this many
-# compressed bytes (or files): per-call costs then stay small next to the work.
-ITEM_BYTES = 1024 * 1024
+# compressed bytes (or files): per-call costs then stay small next to the work,
+# and a call's rows (about 12K records) make a batch of their own.
+ITEM_BYTES = 2 * 1024 * 1024
 ITEM_FILES = 256
 
 

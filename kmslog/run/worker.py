@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ import polars as pl
 
 from kmslog.analyses.base import Analysis, columns_of
 from kmslog.decode import schema as S
-from kmslog.decode.records import Assembler, Columns, Segment, normalize, read_segments
+from kmslog.decode.records import Assembler, Columns, normalize, read_segments
 from kmslog.run.api import Rejection, ScanOptions
 from kmslog.run.dedup import KEY_COLUMNS, drop_duplicates, sorted_unique
 from kmslog.sources.local import SourceError
@@ -116,8 +116,23 @@ class _Group:
 
     def run(self) -> GroupOutcome:
         out = self.out
+        run: list[Any] = []  # natively decoded files adjacent in one call's batch
         for k, path in enumerate(self.task.paths):
-            pieces = self._pieces(k, path)
+            native = None if self.decoded is None else self.decoded[k]
+            if native is not None and native.batch is not None:
+                out.files_read += 1
+                if run and not (
+                    native.parent is run[-1].parent
+                    and native.offset == run[-1].offset + run[-1].batch.num_rows
+                ):
+                    self._add_run(run)
+                    run = []
+                run.append(native)
+                continue
+            if run:
+                self._add_run(run)
+                run = []
+            pieces = read_segments(path, self.task.options.max_decompressed_bytes, self.columns)
             try:
                 # A file is taken apart completely before its first segment comes
                 # out, so a file that fails contributes no rows.
@@ -135,6 +150,8 @@ class _Group:
                 self.assembler.add(segment)
                 if self.assembler.full():
                     self._flush(last=False)
+        if run:
+            self._add_run(run)
         self._flush(last=True)
         order = {p: i for i, p in enumerate(self.task.paths)}
         out.problems.sort(key=lambda r: (order.get(r.source, -1), r.position or 0))
@@ -142,13 +159,14 @@ class _Group:
             out.hashes = np.concatenate(self.hashes)
         return out
 
-    def _pieces(self, k: int, path: str) -> Iterator[Segment]:
-        native = None if self.decoded is None else self.decoded[k]
-        if native is not None and native.batch is not None:
-            from kmslog.decode.native import segments
+    def _add_run(self, run: Sequence[Any]) -> None:
+        from kmslog.decode.native import run_segment
 
-            return segments(native)
-        return read_segments(path, self.task.options.max_decompressed_bytes, self.columns)
+        segment = run_segment(run)
+        self.out.seen += segment.seen
+        self.assembler.add(segment)
+        if self.assembler.full():
+            self._flush(last=False)
 
     def _flush(self, last: bool) -> None:
         if not self.assembler.rows:

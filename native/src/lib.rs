@@ -179,8 +179,8 @@ mod python {
         spec: Arc<Spec>,
     }
 
-    /// (files, schema_capsule, array_capsule); files[i] is ("native",
-    /// position_kind, rows) or ("fallback", reason).
+    /// (files, columns); files[i] is ("native", position_kind, rows) or
+    /// ("fallback", reason); columns[j] is (name, schema_capsule, array_capsule).
     fn outcome<'py>(
         py: Python<'py>,
         decoded: Result<Decoded, String>,
@@ -196,16 +196,20 @@ mod python {
                 Err(reason) => ("fallback", reason).into_pyobject(py).map(Bound::into_any),
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let array = to_struct(decoded.columns).map_err(PyValueError::new_err)?;
-        let (ffi_array, ffi_schema) =
-            to_ffi(&array.to_data()).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        // The capsules own the C structs; pyarrow moves them out on import and
-        // a capsule never imported releases them when dropped.
-        let schema = PyCapsule::new_with_value(py, ffi_schema, c"arrow_schema")?;
-        let array = PyCapsule::new_with_value(py, ffi_array, c"arrow_array")?;
-        (files, schema, array)
-            .into_pyobject(py)
-            .map(Bound::into_any)
+        // One C array per column, not one struct: an importer ties every buffer
+        // of an imported array to its release, so a row kept of one column
+        // would otherwise keep every column of the call alive.
+        let mut columns = Vec::with_capacity(decoded.columns.len());
+        for (name, array) in decoded.columns {
+            let (ffi_array, ffi_schema) =
+                to_ffi(&array.to_data()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            // The capsules own the C structs; pyarrow moves them out on import
+            // and a capsule never imported releases them when dropped.
+            let schema = PyCapsule::new_with_value(py, ffi_schema, c"arrow_schema")?;
+            let array = PyCapsule::new_with_value(py, ffi_array, c"arrow_array")?;
+            columns.push((name, schema, array));
+        }
+        (files, columns).into_pyobject(py).map(Bound::into_any)
     }
 
     #[pymethods]

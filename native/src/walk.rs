@@ -378,11 +378,15 @@ pub fn decode(
     scratch: &mut Scratch,
 ) -> Result<FileRows, Fallback> {
     let mark = b.mark();
-    let result = match parsed(scratch, text, |tape, idx| {
-        document(spec, text, tape, idx, b)
-    }) {
-        Ok(inner) => inner,
-        Err(_) => lines(spec, text, scratch, b),
+    let result = if text.len() > SPLIT_BYTES {
+        pieces(spec, text, scratch, b)
+    } else {
+        match parsed(scratch, text, |tape, idx| {
+            document(spec, text, tape, idx, b)
+        }) {
+            Ok(inner) => inner,
+            Err(_) => lines(spec, text, scratch, b),
+        }
     };
     match result {
         Ok(position_kind) => Ok(FileRows {
@@ -407,7 +411,7 @@ fn document(
     let mut cells = Cells::new(spec);
     match text[first] {
         b'[' => {
-            array(spec, text, tape, idx, 0, 0, &mut cells, b)?;
+            array(spec, text, tape, idx, 0, 0, &mut cells, b, 0)?;
         }
         b'{' => {
             let Node::Object { len, .. } = tape[0] else {
@@ -434,7 +438,7 @@ fn document(
                     if !matches!(tape[t], Node::Array { .. }) {
                         return Err("Records is not an array");
                     }
-                    array(spec, text, tape, idx, t, s, &mut cells, b)?;
+                    array(spec, text, tape, idx, t, s, &mut cells, b, 0)?;
                 }
                 None if other_shape => return Err("event history or EventBridge shape"),
                 None => {
@@ -461,7 +465,8 @@ fn array<'a>(
     s: usize,
     cells: &mut Cells<'a>,
     b: &mut Builders,
-) -> Result<(), Fallback> {
+    first_index: usize,
+) -> Result<usize, Fallback> {
     let Node::Array { len, .. } = tape[t] else {
         return Err("malformed tape");
     };
@@ -477,12 +482,91 @@ fn array<'a>(
             spec,
             cells,
             &text[idx[s] as usize..=idx[close] as usize],
-            i as i64,
+            (first_index + i) as i64,
             b,
         )?;
         s = close + 2;
     }
-    Ok(())
+    Ok(len)
+}
+
+/// Documents above this are parsed a piece at a time (a tape costs about five
+/// bytes per byte of text).
+pub const SPLIT_BYTES: usize = 8 * 1024 * 1024;
+const PIECE_BYTES: usize = 2 * 1024 * 1024;
+/// Where CloudTrail starts a record after the previous one.
+const RECORD_START: &[u8] = b"},{\"eventVersion\":";
+
+fn skip_ws(text: &[u8], mut i: usize) -> usize {
+    while i < text.len() && is_ws(text[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// The bytes between `[` and `]` of a document that is exactly
+/// `{"Records": [...]}` (JSON whitespace allowed).
+fn records_content(text: &[u8]) -> Option<(usize, usize)> {
+    let mut i = skip_ws(text, 0);
+    for token in [&b"{"[..], b"\"Records\"", b":", b"["] {
+        if !text[i..].starts_with(token) {
+            return None;
+        }
+        i = skip_ws(text, i + token.len());
+    }
+    let mut j = text.len();
+    for token in [b'}', b']'] {
+        while j > i && is_ws(text[j - 1]) {
+            j -= 1;
+        }
+        if j <= i || text[j - 1] != token {
+            return None;
+        }
+        j -= 1;
+    }
+    Some((i, j))
+}
+
+/// A big `{"Records": [...]}` document, parsed in pieces cut where a record
+/// ends and the next begins. A cut anywhere else leaves a piece that is not a
+/// JSON array of whole values (an unclosed string or bracket), so a piece that
+/// parses proves its cut; any piece that does not sends the file to Python.
+fn pieces(
+    spec: &Spec,
+    text: &[u8],
+    scratch: &mut Scratch,
+    b: &mut Builders,
+) -> Result<&'static str, Fallback> {
+    let (start, end) =
+        records_content(text).ok_or("a big document not in the plain Records shape")?;
+    let mut piece = Vec::new();
+    let (mut pos, mut index) = (start, 0usize);
+    while pos < end {
+        let cut = if end - pos <= PIECE_BYTES {
+            end
+        } else {
+            let from = pos + PIECE_BYTES;
+            text[from..end]
+                .windows(RECORD_START.len())
+                .position(|w| w == RECORD_START)
+                .map_or(end, |at| from + at + 1)
+        };
+        piece.clear();
+        piece.push(b'[');
+        piece.extend_from_slice(&text[pos..cut]);
+        piece.push(b']');
+        let piece_text = &piece[..];
+        index += parsed(scratch, piece_text, |tape, idx| {
+            if !matches!(tape.first(), Some(Node::Array { .. })) {
+                return Err("a piece that is not an array");
+            }
+            let mut cells = Cells::new(spec);
+            array(spec, piece_text, tape, idx, 0, 0, &mut cells, b, index)
+        })??;
+        // Past the `,` between the records.
+        pos = if cut < end { cut + 1 } else { end };
+    }
+    Ok("record")
 }
 
 fn is_ws(c: u8) -> bool {
