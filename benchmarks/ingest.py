@@ -220,11 +220,14 @@ from kmslog.decode import native
 threads, files = int(sys.argv[1]), sys.argv[2:]
 runs = [files[i:i + 8] for i in range(0, len(files), 8)]
 start, cpu = time.perf_counter(), time.process_time()
+def count(run):
+    files = native.decode_files(run, 1 << 32)
+    return (sum(f.batch.num_rows for f in files if f.batch is not None),
+            sum(f.batch is None for f in files))
 with ThreadPoolExecutor(threads) as pool:
-    done = list(pool.map(lambda r: native.decode_files(r, 1 << 32), runs))
+    done = list(pool.map(count, runs))
 wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-rows = sum(f.batch.num_rows for d in done for f in d if f.batch is not None)
-fallbacks = sum(f.batch is None for d in done for f in d)
+rows, fallbacks = sum(d[0] for d in done), sum(d[1] for d in done)
 print(json.dumps({"wall": wall, "cpu": cpu, "rows": rows, "fallbacks": fallbacks,
                   "kernel": native.simd_kernel()}))
 """
@@ -536,7 +539,7 @@ def breakdown_native(files: list[str], limit: int = 60) -> str:
         nonlocal s_state, d_state
         if not assembler.rows:
             return 0
-        batch, _ = timed("batch assembly (Arrow concat of file slices)", assembler.take)
+        batch, _ = timed("batch assembly", assembler.take)
         frame = timed("Arrow -> polars", pl.from_arrow, batch)
         frame, _, _ = timed("dedup", drop_duplicates, frame, np.empty(0, dtype=np.uint64))
         s_state = timed("summary fold", summary.update, s_state, frame)
@@ -556,11 +559,10 @@ def breakdown_native(files: list[str], limit: int = 60) -> str:
         )
     for i in range(0, len(packed), 8):
         results = timed("native total", native.decode_contents, packed[i : i + 8], 1 << 32, columns)
-        for result in results:
-            for segment in native.segments(result):
-                assembler.add(segment)
-                if assembler.full():
-                    records += fold_batch()
+        # The files of one call are folded as one batch, as the worker does.
+        assembler.add(native.run_segment(results))
+        if assembler.full():
+            records += fold_batch()
     records += fold_batch()
     gc.enable()
     total_native = spent.pop("native total")

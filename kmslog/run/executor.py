@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import pickle
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -212,6 +213,8 @@ def run(
                 # Records these files share with earlier ones: re-read them so the
                 # earlier copy wins, exactly as a serial run in this order would.
                 outcome = process_group(task(group, overlap), decoded)
+            if prefetch is not None:
+                outcome.states = _detached(outcome.states)
             states = _absorb(stats, outcome, analyses, states, options.strict)
             seen_keys.add(outcome.hashes)
     finally:
@@ -222,6 +225,13 @@ def run(
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
     return RunResult(stats, {a.name: a.finish(s) for a, s in zip(analyses, states, strict=True)})
+
+
+def _detached(states: list[Any]) -> list[Any]:
+    """The states as a worker process would send them: copies. A state that keeps
+    a few rows of a frame (evidence) otherwise keeps the whole decoded batch
+    those rows point into alive, and memory would grow with the input."""
+    return pickle.loads(pickle.dumps(states, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _absorb(
