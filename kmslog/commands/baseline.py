@@ -12,6 +12,7 @@ from kmslog.baseline.profile import Profile, ProfileError
 from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
+    Engine,
     Jobs,
     MaxDecompressedSize,
     NoProgress,
@@ -62,6 +63,7 @@ def baseline(
         typer.Option("--merge", help="Merge the profiles given as PATHs instead of reading logs."),
     ] = False,
     jobs: Jobs = None,
+    engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
@@ -77,7 +79,12 @@ def baseline(
         _merge(paths, output)
         return
     options = scan_options(
-        since, until, strict=strict, jobs=jobs, max_decompressed_size=max_decompressed_size
+        since,
+        until,
+        strict=strict,
+        jobs=jobs,
+        max_decompressed_size=max_decompressed_size,
+        engine=engine,
     )
     # The profile is JSON: a path argument that is not valid UTF-8 goes in escaped.
     learner = BaselineLearner(sources=tuple(display_name(p) for p in paths))

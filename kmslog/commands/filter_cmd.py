@@ -13,6 +13,7 @@ from kmslog.analyses.filtering import FilterAnalysis, FilterResult
 from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
+    Engine,
     Jobs,
     MaxDecompressedSize,
     NoProgress,
@@ -53,6 +54,7 @@ def filter_command(
         typer.Option("--format", help="table, ndjson (original records) or json."),
     ] = FilterFormat.table,
     jobs: Jobs = None,
+    engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
@@ -65,7 +67,12 @@ def filter_command(
     for warning in parsed.warnings:
         safe.say(f"warning: {warning}")
     options = scan_options(
-        since, until, strict=strict, jobs=jobs, max_decompressed_size=max_decompressed_size
+        since,
+        until,
+        strict=strict,
+        jobs=jobs,
+        max_decompressed_size=max_decompressed_size,
+        engine=engine,
     )
     analysis = FilterAnalysis(parsed)
 

@@ -17,6 +17,7 @@ from kmslog.commands.options import (
     EXIT_FOUND,
     EXIT_USAGE,
     Accounts,
+    Engine,
     Jobs,
     MaxDecompressedSize,
     NoProgress,
@@ -65,6 +66,7 @@ def lifecycle(
     account: Accounts = None,
     region: Regions = None,
     jobs: Jobs = None,
+    engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
@@ -89,6 +91,7 @@ def lifecycle(
         strict=strict,
         jobs=jobs,
         max_decompressed_size=max_decompressed_size,
+        engine=engine,
     )
     analysis = LifecycleAnalysis(query)
 

@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from kmslog.analyses.base import Analysis
+from kmslog.decode.native import ENGINE_ENV, resolve_engine
 from kmslog.report import safe
 from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, IngestStats, RunResult, ScanOptions
 from kmslog.run.executor import NoInputError, StrictError, run
@@ -120,8 +121,13 @@ def scan_options(
     strict: bool = False,
     jobs: int | None = None,
     max_decompressed_size: str | None = None,
+    engine: str | None = None,
 ) -> ScanOptions:
     """The run options from command-line text; a usage error when they contradict."""
+    try:
+        engine = resolve_engine(engine)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     options = ScanOptions(
         since=None if since is None else parse_instant(since),
         until=None if until is None else parse_instant(until, end_of_day=True),
@@ -134,6 +140,7 @@ def scan_options(
             if max_decompressed_size is None
             else parse_size(max_decompressed_size)
         ),
+        engine=engine,
     )
     if options.since and options.until and options.since > options.until:
         raise typer.BadParameter("--since is after --until")
@@ -228,7 +235,21 @@ Accounts = Annotated[
 Regions = Annotated[
     list[str] | None, typer.Option("--region", help="Only this region (repeatable).")
 ]
-Jobs = Annotated[int | None, typer.Option(min=1, help="Worker processes (default: one per core).")]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Decode threads (native engine) or worker processes (python engine); "
+        "default: one per core.",
+    ),
+]
+Engine = Annotated[
+    str | None,
+    typer.Option(
+        envvar=ENGINE_ENV,
+        help="Decoder: native (Rust, the default when built) or python (the reference).",
+    ),
+]
 Strict = Annotated[
     bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
 ]

@@ -22,6 +22,7 @@ from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
     Accounts,
+    Engine,
     Jobs,
     MaxDecompressedSize,
     NoProgress,
@@ -79,6 +80,7 @@ def scan(
     account: Accounts = None,
     region: Regions = None,
     jobs: Jobs = None,
+    engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     output_format: Annotated[
@@ -134,6 +136,7 @@ def scan(
         regions=region,
         strict=strict,
         jobs=jobs,
+        engine=engine,
         max_decompressed_size=max_decompressed_size,
     )
     chosen = sections()

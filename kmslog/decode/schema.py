@@ -45,11 +45,13 @@ IDENTITY_ACCESS_KEY_ID = "identity_access_key_id"
 IDENTITY_SESSION_ISSUER_ARN = "identity_session_issuer_arn"
 IDENTITY_INVOKED_BY = "identity_invoked_by"
 
-# KMS keys the record touches: every identifier found in resources[].ARN,
-# requestParameters.keyId/targetKeyId/sourceKeyId/destinationKeyId,
-# responseElements.keyId and responseElements.keyMetadata.arn, in that order,
-# de-duplicated, verbatim (key ids, key ARNs, alias names and alias ARNs alike).
-# Resolution to a canonical key ARN is an analysis concern (it needs alias history).
+# KMS keys the record touches: every identifier found in resources[].ARN (those
+# naming KMS), requestParameters.keyId/targetKeyId/sourceKeyId/destinationKeyId,
+# responseElements.keyId, responseElements.keyMetadata.arn,
+# responseElements.replicaKeyMetadata.arn and serviceEventDetails.keyId, in that
+# order (KEY_ID_SOURCES below), empty strings skipped, de-duplicated, verbatim (key
+# ids, key ARNs, alias names and alias ARNs alike). Resolution to a canonical key
+# ARN is an analysis concern (it needs alias history).
 KEY_IDS = "key_ids"
 
 # Evidence and provenance.
@@ -123,6 +125,28 @@ SELECTOR_COLUMNS: dict[tuple[str, ...], str] = {
     ("userIdentity", "sessionContext", "sessionIssuer", "arn"): IDENTITY_SESSION_ISSUER_ARN,
     ("userIdentity", "invokedBy"): IDENTITY_INVOKED_BY,
 }
+
+# What the native decoder (``kmslog.decode.native``) is given, derived from the
+# declarations above so they stay the only ones: the JSON path of every column
+# made from one record field, and the sources of ``key_ids`` in order as
+# (path, text the value must contain or None). ``EACH`` in a path stands for
+# every element of an array.
+EACH = "[]"
+COLUMN_PATHS: dict[str, tuple[str, ...]] = {
+    EVENT_TIME: ("eventTime",),
+    **{column: path for path, column in SELECTOR_COLUMNS.items()},
+}
+KEY_ID_SOURCES: tuple[tuple[tuple[str, ...], str | None], ...] = (
+    (("resources", EACH, "ARN"), ":kms:"),
+    (("requestParameters", "keyId"), None),
+    (("requestParameters", "targetKeyId"), None),
+    (("requestParameters", "sourceKeyId"), None),
+    (("requestParameters", "destinationKeyId"), None),
+    (("responseElements", "keyId"), None),
+    (("responseElements", "keyMetadata", "arn"), None),
+    (("responseElements", "replicaKeyMetadata", "arn"), None),
+    (("serviceEventDetails", "keyId"), None),
+)
 
 STRING_COLUMNS: tuple[str, ...] = tuple(
     f.name for f in SCHEMA if f.type == pa.string() and f.name not in (RAW, SOURCE)

@@ -18,6 +18,8 @@ class ScanOptions:
     strict: bool = False
     jobs: int | None = None  # None: one worker per core
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED
+    # "native" or "python"; None: $KMSLOG_ENGINE, else native when it is built.
+    engine: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ order and settles duplicates across groups in that order (see ``dedup``).
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
+import pickle
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -22,9 +24,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from kmslog.analyses.base import Analysis
+from kmslog.decode.native import resolve_engine
 from kmslog.run.api import IngestStats, Rejection, RunResult, ScanOptions
 from kmslog.run.dedup import MAX_CONFLICT_DETAILS, Earlier, HashSet, key_hashes
-from kmslog.run.worker import GroupOutcome, GroupTask, process_group
+from kmslog.run.worker import GroupOutcome, GroupTask, needed_columns, process_group
 from kmslog.sources.discover import Discovery, SourceFile, discover
 from kmslog.sources.names import display_name
 
@@ -150,8 +153,12 @@ def run(
 
     Raises :class:`NoInputError` when a path does not exist or nothing is left
     to read, :class:`StrictError` on the first problem when ``options.strict``.
-    ``executor`` overrides the one ``options.jobs`` selects.
+    ``executor`` overrides the one ``options.jobs`` selects. With the native
+    engine and no ``executor``, files are decoded on ``options.jobs`` threads of
+    this process (see ``kmslog.run.prefetch``) and folded here, in path order.
     """
+    # Resolved once, so every worker of the run decodes with the same engine.
+    options = dataclasses.replace(options, engine=resolve_engine(options.engine))
     found = discover(paths, options.since, options.until, options.accounts, options.regions)
     if found.missing:
         missing = ", ".join(display_name(p) for p in found.missing)
@@ -190,6 +197,14 @@ def run(
     if progress is not None:
         progress(0, len(files), 0, total_bytes)
     own = executor is None
+    prefetch = None
+    if executor is None and options.engine == "native":
+        from kmslog.run.prefetch import Prefetch
+
+        threads = options.jobs or default_jobs()
+        columns = needed_columns(tuple(analyses))
+        prefetch = Prefetch(batches, columns, options.max_decompressed_bytes, threads)
+        executor = SerialExecutor()
     if executor is None:
         executor = make_executor(_jobs_for(options, files, len(batches)))
     pool = executor
@@ -207,8 +222,9 @@ def run(
                 futures[i].add_done_callback(lambda _f, g=batches[i]: advance(g))
         for i, group in enumerate(batches):
             future = futures.pop(i, None)
+            decoded = None if prefetch is None else prefetch.group(i)
             if future is None:
-                future = pool.submit(process_group, task(group))
+                future = pool.submit(process_group, task(group), decoded)
                 advance(group)
             outcome = future.result()
             overlap = seen_keys.intersect(outcome.hashes)
@@ -218,7 +234,7 @@ def run(
                 # and a different record under the same key is kept and counted as a
                 # conflict, exactly as a serial run in this order would.
                 skip = Earlier(overlap, seen_contents.intersect(outcome.contents))
-                outcome = process_group(task(group, skip))
+                outcome = process_group(task(group, skip), decoded)
             states = _absorb(stats, outcome, analyses, states, options.strict)
             seen_keys.add(outcome.hashes, tag=i)
             seen_contents.add(outcome.contents)
@@ -226,9 +242,18 @@ def run(
     finally:
         for future in futures.values():
             future.cancel()
+        if prefetch is not None:
+            prefetch.close()
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
     return RunResult(stats, {a.name: a.finish(s) for a, s in zip(analyses, states, strict=True)})
+
+
+def _detached(states: list[Any]) -> list[Any]:
+    """The states as a worker process would send them: copies. A state that keeps
+    a few rows of a frame (evidence) otherwise keeps the whole decoded batch
+    those rows point into alive, and memory would grow with the input."""
+    return pickle.loads(pickle.dumps(states, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _absorb(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,20 +100,23 @@ def needed_columns(analyses: tuple[Analysis[Any, Any], ...]) -> Columns:
     return normalize(wanted)
 
 
-def process_group(task: GroupTask) -> GroupOutcome:
+def process_group(task: GroupTask, decoded: Sequence[Any] | None = None) -> GroupOutcome:
+    """Read, decode and fold the group's files. ``decoded``: per path, what the
+    native engine made of it (``kmslog.decode.native.FileResult``, decoded for
+    ``needed_columns``); files it left to the Python path are read here."""
     # Decoding allocates millions of objects that never form cycles: collector
     # passes over them are pure cost.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Group(task).run()
+        return _Group(task, decoded).run()
     finally:
         if enabled:
             gc.enable()
 
 
 class _Group:
-    def __init__(self, task: GroupTask) -> None:
+    def __init__(self, task: GroupTask, decoded: Sequence[Any] | None = None) -> None:
         self.task = task
         self.out = GroupOutcome(task.paths, [a.start() for a in task.analyses])
         self.select = selection(task.options)
@@ -121,10 +125,30 @@ class _Group:
         self.contents: list[np.ndarray] = []
         self.columns = needed_columns(task.analyses)
         self.assembler = Assembler(self.columns)
+        if decoded is None and task.options.engine == "native":
+            from kmslog.decode.native import decode_files
+
+            decoded = decode_files(task.paths, task.options.max_decompressed_bytes, self.columns)
+        self.decoded = decoded
 
     def run(self) -> GroupOutcome:
         out = self.out
-        for path in self.task.paths:
+        run: list[Any] = []  # natively decoded files adjacent in one call's batch
+        for k, path in enumerate(self.task.paths):
+            native = None if self.decoded is None else self.decoded[k]
+            if native is not None and native.batch is not None:
+                out.files_read += 1
+                if run and not (
+                    native.parent is run[-1].parent
+                    and native.offset == run[-1].offset + run[-1].batch.num_rows
+                ):
+                    self._add_run(run)
+                    run = []
+                run.append(native)
+                continue
+            if run:
+                self._add_run(run)
+                run = []
             pieces = read_segments(path, self.task.options.max_decompressed_bytes, self.columns)
             try:
                 # A file is taken apart completely before its first segment comes
@@ -143,6 +167,8 @@ class _Group:
                 self.assembler.add(segment)
                 if self.assembler.full():
                     self._flush(last=False)
+        if run:
+            self._add_run(run)
         self._flush(last=True)
         # Rejections name files by their display form (see kmslog.sources.names).
         order = {display_name(p): i for i, p in enumerate(self.task.paths)}
@@ -151,6 +177,15 @@ class _Group:
             out.hashes = np.concatenate(self.hashes)
             out.contents = np.concatenate(self.contents)
         return out
+
+    def _add_run(self, run: Sequence[Any]) -> None:
+        from kmslog.decode.native import run_segment
+
+        segment = run_segment(run)
+        self.out.seen += segment.seen
+        self.assembler.add(segment)
+        if self.assembler.full():
+            self._flush(last=False)
 
     def _flush(self, last: bool) -> None:
         if not self.assembler.rows:
