@@ -342,28 +342,38 @@ def test_file_streams_in_pieces_and_a_zero_bomb_is_refused_from_its_first_bytes(
 RSS_LIMIT_KIB = 512 * 1024
 
 
+# Runs a command and writes the peak RSS (KiB) of it and its waited-for workers to
+# argv[1]. It is a fresh, small process: ru_maxrss of a child counts the memory of the
+# process it was forked from, so forking the command from the test process itself
+# (hundreds of MB after a long suite) would measure the test, not the command.
+_MEASURE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _scan_measured(tmp_path: Path, tree: Path, *args: str) -> tuple[int, dict, int]:
-    """Exit status, JSON summary and peak RSS (KiB, the child and its workers) of a scan."""
-    out, err = tmp_path / "out.json", tmp_path / "err.txt"
+    """Exit status, JSON summary and peak RSS (KiB, the command and its workers) of a scan."""
+    out, err, peak = tmp_path / "out.json", tmp_path / "err.txt", tmp_path / "rss.txt"
+    command = [sys.executable, "-m", "kmslog", "scan", "--format", "json", "--fail-on", "none"]
+    command += ["--no-progress", *args, str(tree)]
     with out.open("wb") as stdout, err.open("wb") as stderr:
         child = subprocess.Popen(
-            [sys.executable, "-m", "kmslog", "scan", "--format", "json", "--fail-on", "none"]
-            + ["--no-progress", *args, str(tree)],
+            [sys.executable, "-c", _MEASURE, str(peak), *command],
             stdout=stdout,
             stderr=stderr,
             cwd=ROOT,
         )
-    killer = threading.Timer(120, child.kill)
-    killer.start()
     try:
-        # wait4, not RUSAGE_CHILDREN: the peak of this child alone, not of every
-        # process the test session ever waited for.
-        _, status, usage = os.wait4(child.pid, 0)
-    finally:
-        killer.cancel()
-    child.returncode = os.waitstatus_to_exitcode(status)
+        child.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        raise
     assert child.returncode == 0, err.read_text()
-    return child.returncode, json.loads(out.read_bytes())["summary"], usage.ru_maxrss
+    return child.returncode, json.loads(out.read_bytes())["summary"], int(peak.read_text())
 
 
 def test_a_zero_bomb_under_the_default_cap_is_refused_with_bounded_memory(tmp_path):
