@@ -317,3 +317,16 @@ def test_big_documents_are_parsed_in_pieces_exactly():
     plain = [_good(i) for i in range(7000)]
     assert assert_same(json.dumps({"Records": plain}, separators=(",", ":")).encode())
     assert assert_same(json.dumps({"Records": plain}, indent=1).encode())
+
+
+@pytest.mark.parametrize("key", ["eventName", "eventSource", "awsRegion", "userIdentity"])
+@pytest.mark.parametrize("columns", COLUMN_SETS, ids=["all", "summary", "some"])
+def test_a_repeated_meaningful_key_is_seen_whatever_the_projection(key, columns):
+    # The Python path rejects such a record whatever the columns asked for; the
+    # native decoder must not keep it because the key's column is not built.
+    value = b'{"arn": "b"}' if key == "userIdentity" else b'"other"'
+    text = GOOD[:-1].encode() + b', "' + key.encode() + b'": ' + value + b"}"
+    data = b'{"Records": [' + GOOD.encode() + b", " + text + b"]}"
+    assert native_side(data, columns) is None
+    _, rejections, _ = python_side(data, columns)
+    assert [r.reason.split(" at ")[0] for r in rejections] == [f"duplicate key: {key}"]

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 
 from kmslog.decode import schema as S
+from kmslog.decode.jsontext import MEANINGFUL_KEYS
 from kmslog.decode.records import CHUNK_ROWS, WHOLE_FILE_BYTES, Columns, Segment, normalize
 from kmslog.sources.names import display_name
 from kmslog.sources.regular import special_kind
@@ -122,6 +123,25 @@ def decoder(columns: Columns) -> Any:
     return _native.Decoder(column_spec(columns), sources, list(_STOPS))
 
 
+def _watched() -> frozenset[str]:
+    """A column per meaning-changing key (``jsontext.MEANINGFUL_KEYS``): the Python
+    path rejects a record holding one of them twice whatever the projection, and the
+    native decoder sees repeated keys only among the fields it reads, so it always
+    reads these (the cells of unasked ones are then dropped)."""
+    chosen: dict[str, str] = {}
+    for name, path in S.COLUMN_PATHS.items():
+        if path and path[0] in MEANINGFUL_KEYS:
+            chosen.setdefault(path[0], name)
+    return frozenset(chosen.values())
+
+
+WATCHED = _watched()
+
+
+def _read_for(columns: Columns) -> Columns:
+    return None if columns is None else columns | WATCHED
+
+
 class FileResult(NamedTuple):
     """One file as the native decoder left it: its rows (``batch``, rows
     ``offset`` … of ``parent``, the batch of the whole call) or, when ``batch``
@@ -191,7 +211,8 @@ def decode_files(paths: Sequence[str], max_size: int, columns: Columns = None) -
     # Beyond the whole-file limit the Python path streams the text (bounded memory,
     # and it refuses bombs from their first bytes): the native decoder stops there.
     cap = min(max_size, WHOLE_FILE_BYTES)
-    decoded = iter(_results(native, decoder(columns).decode_files(native, cap), columns))
+    out = decoder(_read_for(columns)).decode_files(native, cap)
+    decoded = iter(_results(native, out, columns))
     return [
         next(decoded) if why is None else FileResult(path, "record", None, why)
         for path, why in zip(paths, reasons, strict=True)
@@ -203,7 +224,9 @@ def decode_contents(
 ) -> list[FileResult]:
     """Decode files given as (bytes, source) pairs, gzip or plain."""
     columns = normalize(columns)
-    out = decoder(columns).decode_contents([(bytes(d), s) for d, s in contents], max_size)
+    out = decoder(_read_for(columns)).decode_contents(
+        [(bytes(d), s) for d, s in contents], max_size
+    )
     return _results([s for _, s in contents], out, columns)
 
 
