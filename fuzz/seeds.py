@@ -132,7 +132,7 @@ def _shapes(records: list[bytes]) -> list[bytes]:
 def seeds(target: str) -> list[bytes]:
     """The starting inputs of ``target``."""
     records = list(sample_records())
-    if target in ("decode", "split"):
+    if target in ("decode", "split", "native"):
         out: list[bytes] = []
         for start in range(0, min(len(records), 12), 3):
             out += _shapes(records[start : start + 3])

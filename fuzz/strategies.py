@@ -439,6 +439,7 @@ def aws_json_file(draw: st.DrawFn) -> bytes:
 STRATEGIES: dict[str, st.SearchStrategy[bytes]] = {
     "decode": shaped_file(),
     "split": shaped_file(),
+    "native": shaped_file(),
     "local_file": framed_file(),
     "pattern": patterns,
     "pattern_event": pattern_events,

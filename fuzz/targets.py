@@ -105,6 +105,31 @@ def decode(data: bytes) -> None:
     )
 
 
+def native_engine(data: bytes) -> None:
+    """The native decoder never raises, and a file it decodes itself gives exactly
+    the Python path's table, with every column and with a projection (it hands
+    anything else to the Python path: docs/ingest.md, "Native engine")."""
+    from kmslog.decode import native
+
+    if not native.available() or data.startswith(local.GZIP_MAGIC):
+        return
+    for columns in (None, PROJECTION):
+        (result,) = native.decode_contents([(data, SOURCE)], 1 << 30, columns)
+        if result.batch is None:
+            continue
+        try:
+            _, batches, rejections = _decode(data, columns)
+        except SourceError as exc:
+            raise ContractViolation(f"native decoded a file Python refuses: {exc}") from None
+        _check(rejections == [], f"native kept a file Python rejects records of: {rejections}")
+        parts = [s.batch for s in native.segments(result) if s.batch is not None]
+        ours = pa.Table.from_batches(parts, schema=S.SCHEMA)
+        theirs = pa.Table.from_batches(batches, schema=S.SCHEMA)
+        _check(ours.num_rows == theirs.num_rows, "native and Python row counts differ")
+        for name in S.SCHEMA.names:
+            _check(ours.column(name).equals(theirs.column(name)), f"column {name} differs")
+
+
 def split(data: bytes) -> None:
     """``split_records``: only SourceError escapes; one position per record."""
     try:
@@ -222,6 +247,7 @@ def rules_json(data: bytes) -> None:
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "decode": decode,
     "split": split,
+    "native": native_engine,
     "local_file": local_file,
     "pattern": pattern,
     "pattern_event": pattern_event,
