@@ -407,7 +407,6 @@ def breakdown(files: list[str], limit: int = 30) -> str:
     import gc
     import time
 
-    import numpy as np
     import polars as pl
 
     sys.path.insert(0, str(ROOT))
@@ -416,7 +415,7 @@ def breakdown(files: list[str], limit: int = 30) -> str:
     from kmslog.decode import records as R
     from kmslog.decode import shapes
     from kmslog.metrics.loaders import builtin_rules
-    from kmslog.run.dedup import drop_duplicates
+    from kmslog.run.dedup import Earlier, drop_duplicates
     from kmslog.run.worker import needed_columns
 
     spent: dict[str, float] = {}
@@ -441,7 +440,7 @@ def breakdown(files: list[str], limit: int = 30) -> str:
             return 0
         batch, _ = timed("columns -> Arrow (incl. eventTime, key_ids)", assembler.take)
         frame = timed("Arrow -> polars", pl.from_arrow, batch)
-        frame, _, _ = timed("dedup", drop_duplicates, frame, np.empty(0, dtype=np.uint64))
+        frame = timed("dedup", drop_duplicates, frame, Earlier(), 0).frame
         s_state = timed("summary fold", summary.update, s_state, frame)
         d_state = timed("detections fold (built-in rules)", detections.update, d_state, frame)
         return batch.num_rows
@@ -507,7 +506,6 @@ def breakdown_native(files: list[str], limit: int = 60) -> str:
     import gc
     import time
 
-    import numpy as np
     import polars as pl
 
     sys.path.insert(0, str(ROOT))
@@ -516,7 +514,7 @@ def breakdown_native(files: list[str], limit: int = 60) -> str:
     from kmslog.decode import native
     from kmslog.decode import records as R
     from kmslog.metrics.loaders import builtin_rules
-    from kmslog.run.dedup import drop_duplicates
+    from kmslog.run.dedup import Earlier, drop_duplicates
     from kmslog.run.worker import needed_columns
 
     spent: dict[str, float] = {}
@@ -541,7 +539,7 @@ def breakdown_native(files: list[str], limit: int = 60) -> str:
             return 0
         batch, _ = timed("batch assembly", assembler.take)
         frame = timed("Arrow -> polars", pl.from_arrow, batch)
-        frame, _, _ = timed("dedup", drop_duplicates, frame, np.empty(0, dtype=np.uint64))
+        frame = timed("dedup", drop_duplicates, frame, Earlier(), 0).frame
         s_state = timed("summary fold", summary.update, s_state, frame)
         d_state = timed("detections fold (built-in rules)", detections.update, d_state, frame)
         return batch.num_rows
