@@ -235,6 +235,8 @@ def run(
                 # conflict, exactly as a serial run in this order would.
                 skip = Earlier(overlap, seen_contents.intersect(outcome.contents))
                 outcome = process_group(task(group, skip), decoded)
+            if prefetch is not None:
+                outcome.states = _detached(outcome.states)
             states = _absorb(stats, outcome, analyses, states, options.strict)
             seen_keys.add(outcome.hashes, tag=i)
             seen_contents.add(outcome.contents)
