@@ -398,6 +398,68 @@ def render(
     return "\n".join(lines)
 
 
+class _ScanStages:
+    """What both stage profiles share: a CPU clock per stage, and the folds of
+    `kmslog scan` (summary and built-in detections, the columns they read) over
+    batches assembled as the worker assembles them (about 8K rows each)."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, str(ROOT))
+        from kmslog.analyses.detections import DetectionsAnalysis
+        from kmslog.analyses.summary import SummaryAnalysis
+        from kmslog.decode import records as R
+        from kmslog.metrics.loaders import builtin_rules
+        from kmslog.run.worker import needed_columns
+
+        self.spent: dict[str, float] = {}
+        self.summary = SummaryAnalysis()
+        self.detections = DetectionsAnalysis(rules=builtin_rules())
+        self.columns = needed_columns((self.summary, self.detections))
+        self.states = [self.summary.start(), self.detections.start()]
+        self.assembler = R.Assembler(columns=self.columns)
+        self.records = 0
+
+    def timed(self, stage: str, fn, *args, **kwargs):
+        import time
+
+        start = time.process_time()
+        out = fn(*args, **kwargs)
+        self.spent[stage] = self.spent.get(stage, 0.0) + time.process_time() - start
+        return out
+
+    def add(self, segment, take_stage: str) -> None:
+        self.assembler.add(segment)
+        if self.assembler.full():
+            self.fold(take_stage)
+
+    def fold(self, take_stage: str) -> None:
+        import polars as pl
+
+        from kmslog.run.dedup import Earlier, drop_duplicates
+
+        if not self.assembler.rows:
+            return
+        batch, _ = self.timed(take_stage, self.assembler.take)
+        frame = self.timed("Arrow -> polars", pl.from_arrow, batch)
+        frame = self.timed("dedup", drop_duplicates, frame, Earlier(), 0).frame
+        s_state, d_state = self.states
+        self.states = [
+            self.timed("summary fold", self.summary.update, s_state, frame),
+            self.timed("detections fold (built-in rules)", self.detections.update, d_state, frame),
+        ]
+        self.records += batch.num_rows
+
+
+def _stage_rows(stages: dict[str, float], records: int) -> list[str]:
+    total = sum(stages.values())
+    rows = ["| stage | CPU µs per record | share |", "|---|---|---|"]
+    rows += [
+        f"| {stage} | {seconds * 1e6 / records:.2f} | {seconds / total:.0%} |"
+        for stage, seconds in stages.items()
+    ]
+    return rows
+
+
 BREAKDOWN = "### Where kmslog's CPU time goes"
 
 
@@ -405,53 +467,18 @@ def breakdown(files: list[str], limit: int = 30) -> str:
     """CPU microseconds per record of each ingest stage, in-process and serial,
     on the first ``limit`` files of the corpus (the worker's steps, timed one by one)."""
     import gc
-    import time
 
-    import polars as pl
-
-    sys.path.insert(0, str(ROOT))
-    from kmslog.analyses.detections import DetectionsAnalysis
-    from kmslog.analyses.summary import SummaryAnalysis
+    scan = _ScanStages()
     from kmslog.decode import records as R
     from kmslog.decode import shapes
-    from kmslog.metrics.loaders import builtin_rules
-    from kmslog.run.dedup import Earlier, drop_duplicates
-    from kmslog.run.worker import needed_columns
 
-    spent: dict[str, float] = {}
-
-    def timed(stage: str, fn, *args, **kwargs):
-        start = time.process_time()
-        out = fn(*args, **kwargs)
-        spent[stage] = spent.get(stage, 0.0) + time.process_time() - start
-        return out
-
-    # The column set `kmslog scan` decodes (summary + built-in detections).
-    summary, detections = SummaryAnalysis(), DetectionsAnalysis(rules=builtin_rules())
-    columns = needed_columns((summary, detections))
-    s_state, d_state = summary.start(), detections.start()
-
-    # Batches span files as in the worker (about 8K rows each).
-    assembler = R.Assembler(columns=columns)
-
-    def fold_batch() -> int:
-        nonlocal s_state, d_state
-        if not assembler.rows:
-            return 0
-        batch, _ = timed("columns -> Arrow (incl. eventTime, key_ids)", assembler.take)
-        frame = timed("Arrow -> polars", pl.from_arrow, batch)
-        frame = timed("dedup", drop_duplicates, frame, Earlier(), 0).frame
-        s_state = timed("summary fold", summary.update, s_state, frame)
-        d_state = timed("detections fold (built-in rules)", detections.update, d_state, frame)
-        return batch.num_rows
-
+    take = "columns -> Arrow (incl. eventTime, key_ids)"
     gc.disable()
-    records = 0
     for path in files[:limit]:
         packed = Path(path).read_bytes()
-        data = timed("gunzip (ISA-L)", isal_zlib.decompress, packed, 31)
-        split = timed("record texts: split (msgspec Raw)", shapes.split_records, data, path)
-        segment = timed(
+        data = scan.timed("gunzip (ISA-L)", isal_zlib.decompress, packed, 31)
+        split = scan.timed("record texts: split (msgspec Raw)", shapes.split_records, data, path)
+        segment = scan.timed(
             "typed decode of the needed fields (msgspec Structs)",
             R.decode_segment,
             split.raws,
@@ -459,13 +486,12 @@ def breakdown(files: list[str], limit: int = 30) -> str:
             path,
             split.position_kind,
             array=split.array,
-            columns=columns,
+            columns=scan.columns,
         )
-        assembler.add(segment)
-        if assembler.full():
-            records += fold_batch()
-    records += fold_batch()
+        scan.add(segment, take)
+    scan.fold(take)
     gc.enable()
+    spent, records = scan.spent, scan.records
     total = sum(spent.values())
     python_objects = ("typed", "columns", "record texts: split")
     objects = sum(v for k, v in spent.items() if k.startswith(python_objects))
@@ -477,12 +503,7 @@ def breakdown(files: list[str], limit: int = 30) -> str:
         f" detections; only the columns they read are decoded) on the first {limit} files"
         f" ({records:,} records) of the 1x corpus:",
         "",
-        "| stage | CPU µs per record | share |",
-        "|---|---|---|",
-    ]
-    for stage, seconds in spent.items():
-        lines.append(f"| {stage} | {seconds * 1e6 / records:.2f} | {seconds / total:.0%} |")
-    lines += [
+        *_stage_rows(spent, records),
         f"| **total** | **{total * 1e6 / records:.2f}** | |",
         "",
         f"That is {records / total:,.0f} records per CPU-second on one core; two workers"
@@ -506,65 +527,28 @@ def breakdown_native(files: list[str], limit: int = 60) -> str:
     import gc
     import time
 
-    import polars as pl
-
-    sys.path.insert(0, str(ROOT))
-    from kmslog.analyses.detections import DetectionsAnalysis
-    from kmslog.analyses.summary import SummaryAnalysis
+    scan = _ScanStages()
     from kmslog.decode import native
-    from kmslog.decode import records as R
-    from kmslog.metrics.loaders import builtin_rules
-    from kmslog.run.dedup import Earlier, drop_duplicates
-    from kmslog.run.worker import needed_columns
 
-    spent: dict[str, float] = {}
-
-    def timed(stage: str, fn, *args, **kwargs):
-        start = time.process_time()
-        out = fn(*args, **kwargs)
-        spent[stage] = spent.get(stage, 0.0) + time.process_time() - start
-        return out
-
-    summary, detections = SummaryAnalysis(), DetectionsAnalysis(rules=builtin_rules())
-    columns = needed_columns((summary, detections))
-    s_state, d_state = summary.start(), detections.start()
-    assembler = R.Assembler(columns=columns)
     chosen = files[:limit]
     packed = [(Path(f).read_bytes(), f) for f in chosen]
     plain = [(isal_zlib.decompress(d, 31), f) for d, f in packed]
-
-    def fold_batch() -> int:
-        nonlocal s_state, d_state
-        if not assembler.rows:
-            return 0
-        batch, _ = timed("batch assembly", assembler.take)
-        frame = timed("Arrow -> polars", pl.from_arrow, batch)
-        frame = timed("dedup", drop_duplicates, frame, Earlier(), 0).frame
-        s_state = timed("summary fold", summary.update, s_state, frame)
-        d_state = timed("detections fold (built-in rules)", detections.update, d_state, frame)
-        return batch.num_rows
-
+    parse_stage = "native parse + columns (simd-json, Arrow)"
     gc.disable()
-    records = 0
     # Decoding the plain text first isolates inflate (zlib-rs) from the rest.
     for i in range(0, len(plain), 8):
-        timed(
-            "native parse + columns (simd-json, Arrow)",
-            native.decode_contents,
-            plain[i : i + 8],
-            1 << 32,
-            columns,
-        )
+        scan.timed(parse_stage, native.decode_contents, plain[i : i + 8], 1 << 32, scan.columns)
     for i in range(0, len(packed), 8):
-        results = timed("native total", native.decode_contents, packed[i : i + 8], 1 << 32, columns)
+        results = scan.timed(
+            "native total", native.decode_contents, packed[i : i + 8], 1 << 32, scan.columns
+        )
         # The files of one call are folded as one batch, as the worker does.
-        assembler.add(native.run_segment(results))
-        if assembler.full():
-            records += fold_batch()
-    records += fold_batch()
+        scan.add(native.run_segment(results), "batch assembly")
+    scan.fold("batch assembly")
     gc.enable()
+    spent, records = scan.spent, scan.records
     total_native = spent.pop("native total")
-    parse = spent.pop("native parse + columns (simd-json, Arrow)")
+    parse = spent.pop(parse_stage)
     stages = {
         "inflate (zlib-rs; by difference)": total_native - parse,
         "native parse + columns (simd-json, Arrow buffers, C data import)": parse,
@@ -581,12 +565,7 @@ def breakdown_native(files: list[str], limit: int = 60) -> str:
         f" ({records:,} records) of the 1x corpus, with the column set `kmslog scan`"
         " decodes:",
         "",
-        "| stage | CPU µs per record | share |",
-        "|---|---|---|",
-    ]
-    for stage, seconds in stages.items():
-        lines.append(f"| {stage} | {seconds * 1e6 / records:.2f} | {seconds / total:.0%} |")
-    lines += [
+        *_stage_rows(stages, records),
         f"| **total per record** | **{total * 1e6 / records:.2f}** | |",
         "",
         f"Fixed cost per run: interpreter start-up and imports ({_IMPORTS}) take"
