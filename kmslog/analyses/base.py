@@ -37,7 +37,8 @@ R = TypeVar("R", covariant=True)
 class Analysis(Protocol[P, R]):
     """A fold over event frames. Implementations are small picklable dataclasses."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def start(self) -> P: ...
 

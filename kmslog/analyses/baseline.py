@@ -7,6 +7,7 @@ Partials are compacted whenever the uncompacted tail outgrows the compacted part
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,8 +51,8 @@ _INTERNED_OBS["value"] = pl.Categorical()
 _INTERNED_SERIES = {"series": pl.Categorical(), "entity": pl.Categorical()}
 
 
-def _plain(frame: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    return frame.cast(dict.fromkeys(columns, pl.String()))  # type: ignore[arg-type]
+def _plain(frame: pl.DataFrame, columns: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    return frame.cast(dict.fromkeys(columns, pl.String()))
 
 
 def _flush(state: LearnState) -> LearnState:

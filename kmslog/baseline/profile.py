@@ -238,7 +238,7 @@ def _series_to_dict(ser: pl.DataFrame) -> dict[str, Any]:
         entry: dict[str, Any] = {"calls": calls}
         if any(errors):
             entry["errors"] = errors
-        out.setdefault(str(name), {}).setdefault(str(entity), {})[day.isoformat()] = entry  # type: ignore[union-attr]
+        out.setdefault(str(name), {}).setdefault(str(entity), {})[day.isoformat()] = entry
     return out
 
 

@@ -190,9 +190,11 @@ def _decoders(columns: Columns) -> _Decoders:
             ],
             gc=False,
         )
-    document = msgspec.defstruct("_ProjectedDocument", [("Records", list[record])], gc=False)
+    document = msgspec.defstruct(
+        "_ProjectedDocument", [("Records", list.__class_getitem__(record))], gc=False
+    )
     return _Decoders(
-        msgspec.json.Decoder(list[record]),
+        msgspec.json.Decoder(list.__class_getitem__(record)),
         msgspec.json.Decoder(document),
         msgspec.json.Decoder(record),
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 from kmslog.decode import schema as S
 from kmslog.kms.keys import key_arn_expr
@@ -26,7 +27,7 @@ MINUTE = "minute"
 STREAM = "stream"
 DIMS = "dims"
 ACCOUNT = "account"
-SAMPLE_SCHEMA = {
+SAMPLE_SCHEMA: dict[str, PolarsDataType] = {
     ACCOUNT: pl.String,
     STREAM: pl.String,
     DIMS: pl.String,

@@ -229,11 +229,12 @@ def align(pattern: A.DelimitedPattern, message: str) -> list[tuple[A.Field | Non
     if len(tokens) < len(head) + len(tail):
         return None
     middle = tokens[len(head) : len(tokens) - len(tail)]
-    return (
-        [(f, t.value) for f, t in zip(head, tokens, strict=False)]
-        + [(None, t.value) for t in middle]
-        + [(f, t.value) for f, t in zip(tail, tokens[len(tokens) - len(tail) :], strict=True)]
-    )
+    paired: list[tuple[A.Field | None, str]] = [
+        (f, t.value) for f, t in zip(head, tokens, strict=False)
+    ]
+    paired += [(None, t.value) for t in middle]
+    paired += [(f, t.value) for f, t in zip(tail, tokens[len(tokens) - len(tail) :], strict=True)]
+    return paired
 
 
 def eval_delimited(pattern: A.DelimitedPattern, message: str) -> dict[str, str] | None:

@@ -30,6 +30,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+from polars._typing import PolarsDataType as PolarsType
 
 from kmslog.decode import schema as S
 from kmslog.patterns import ast as A
@@ -479,7 +480,7 @@ def _always_decided(expr: A.JsonExpr) -> bool:
 # --- settling undecided rows ------------------------------------------------------------------
 
 
-def settle(decided: pl.Expr, fn: Callable[[str], Any], dtype: pl.DataType) -> pl.Expr:
+def settle(decided: pl.Expr, fn: Callable[[str], Any], dtype: PolarsType) -> pl.Expr:
     """Fill the null rows of ``decided`` with ``fn(raw)``, calling Python only for
     those rows."""
 
@@ -598,7 +599,7 @@ def _settled_value(mf: MetricFilter) -> pl.Expr:
     return settle(pl.lit(None, dtype=pl.Float64), fn, pl.Float64)
 
 
-def _where_matched(mask: pl.Expr, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+def _where_matched(mask: pl.Expr, expr: pl.Expr, dtype: PolarsType) -> pl.Expr:
     """``expr`` where ``mask`` holds, null elsewhere — computed on those rows only
     (reading JSON paths is costly; matching rows are usually few)."""
     columns = sorted(set(expr.meta.root_names()) | {S.RAW})
@@ -655,7 +656,7 @@ def _json_node_text(doc: Any, ref: Reference) -> str | None:
 
 
 def _settle_where(
-    decided: pl.Expr, undecided: pl.Expr, fn: Callable[[str], Any], dtype: pl.DataType
+    decided: pl.Expr, undecided: pl.Expr, fn: Callable[[str], Any], dtype: PolarsType
 ) -> pl.Expr:
     """Like :func:`settle`, but the rows to compute are marked explicitly (for
     values where null is itself a legitimate answer)."""

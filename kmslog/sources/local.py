@@ -18,6 +18,9 @@ from isal import isal_zlib
 from kmslog.sources.regular import NotRegularError, open_regular
 from kmslog.sources.sniff import NotJSONError, sniffed
 
+# isal's stubs declare ``error`` as an instance, not an exception class.
+_INFLATE_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 # Compressed bytes read per system call.
@@ -90,7 +93,7 @@ def inflate(blocks: Iterable[bytes], max_size: int) -> Iterator[bytes]:
         limit = min(PIECE_SIZE, max_size + 1 - total)
         try:
             piece = inflater.decompress(pending, limit)
-        except isal_zlib.error as exc:
+        except _INFLATE_ERROR as exc:
             raise SourceError(f"corrupt gzip data: {exc}", member) from None
         total += len(piece)
         if total > max_size:
