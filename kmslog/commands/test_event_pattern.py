@@ -52,15 +52,19 @@ def test_event_pattern(
     try:
         pattern = parse(pattern_text)
     except EventPatternError as exc:
+        where = _where(exc, pattern_text)
         raise _fail(
-            f"error: Event pattern is not valid. Reason: {exc.message} at {_where(exc, pattern_text)}"
+            f"error: Event pattern is not valid. Reason: {exc.message} at {where}"
         ) from None
     try:
         decoded = loads_event(event_text)
     except EventPatternError as exc:
-        raise _fail(f"error: Parameter Event is not valid. Reason: {exc.message} at {_where(exc, event_text)}") from None
+        where = _where(exc, event_text)
+        raise _fail(
+            f"error: Parameter Event is not valid. Reason: {exc.message} at {where}"
+        ) from None
     if not isinstance(decoded, dict):
-        raise _fail("error: Parameter Event is not valid. Reason: the event is not a JSON object")
+        raise _fail("error: Parameter Event is not valid. Reason: the event is not an object")
     doc = {"Result": matches(pattern, decoded)}
     sys.stdout.write(json.dumps(doc, indent=4) + "\n")
 

@@ -89,7 +89,18 @@ class Exists:
     present: bool
 
 
-Matcher = Exact | ExactOp | Prefix | Suffix | EqualsIgnoreCase | Wildcard | AnythingBut | Numeric | Cidr | Exists
+Matcher = (
+    Exact
+    | ExactOp
+    | Prefix
+    | Suffix
+    | EqualsIgnoreCase
+    | Wildcard
+    | AnythingBut
+    | Numeric
+    | Cidr
+    | Exists
+)
 
 
 @dataclass(frozen=True)

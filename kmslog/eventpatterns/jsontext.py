@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
 from kmslog.eventpatterns.errors import EventPatternError
 
@@ -43,7 +43,7 @@ class JScalar:
     pos: int
 
 
-JValue = Union[JObject, JArray, JScalar]
+JValue: TypeAlias = JObject | JArray | JScalar
 
 
 class _Reader:
@@ -191,7 +191,7 @@ def read(text: str, what: str = "JSON") -> JValue:
     return v
 
 
-Plain = Union[dict[str, "Plain"], list["Plain"], str, Num, bool, None]
+Plain: TypeAlias = dict[str, "Plain"] | list["Plain"] | str | Num | bool | None
 
 
 def plain(v: JValue) -> Plain:

@@ -153,7 +153,9 @@ def _but_excluded(m: A.AnythingBut, v: Any) -> bool:
             if text is None:
                 return False
             got = comparable(text)
-            return got is not None and any(got == comparable(n.text) for n in m.values if isinstance(n, Num))
+            return got is not None and any(
+                got == comparable(n.text) for n in m.values if isinstance(n, Num)
+            )
         return isinstance(v, str) and v in m.values
     if not isinstance(v, str):
         return False
@@ -213,7 +215,11 @@ def _branch_matches(branch: Branch, leaves: dict[Path, list[tuple[Any, Membershi
             if any(isinstance(m, A.Exists) and not m.present for m in matchers):
                 continue
             return False
-        hits = [mem for v, mem in values if any(leaf_matches(m, v) for m in matchers if not isinstance(m, A.Exists) or m.present)]
+        hits = [
+            mem
+            for v, mem in values
+            if any(leaf_matches(m, v) for m in matchers if not isinstance(m, A.Exists) or m.present)
+        ]
         if not hits:
             return False
         todo.append(hits)

@@ -19,11 +19,23 @@ MAX_PATTERN_LENGTH = 4096  # TestEventPattern / PutRule: EventPattern length con
 OR = "$or"
 # Match-type names cannot be field names inside $or (event-ruler's reserved names).
 RESERVED_IN_OR = frozenset(
-    {"anything-but", "exists", "prefix", "suffix", "numeric", "cidr", "equals-ignore-case", "wildcard", "exact"}
+    {
+        "anything-but",
+        "exists",
+        "prefix",
+        "suffix",
+        "numeric",
+        "cidr",
+        "equals-ignore-case",
+        "wildcard",
+        "exact",
+    }
 )
 NUMERIC_OPS = ("=", "<", "<=", ">", ">=")
 _INT32 = re.compile(r"[+-]?[0-9]+")
-_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+_IPV4 = re.compile(
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+)
 _IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]+")
 
 
@@ -102,7 +114,9 @@ class _Compiler:
                 entries.append(self.any_of(value))
                 continue
             if in_or and name in RESERVED_IN_OR:
-                raise self.fail(f"{name} is Ruler reserved fieldName which cannot be used inside {OR}.", kpos)
+                raise self.fail(
+                    f"{name} is Ruler reserved fieldName which cannot be used inside {OR}.", kpos
+                )
             self.path.append(name)
             if isinstance(value, JObject):
                 entries.append(A.Nested(name, self.obj(value, in_or)))
@@ -180,9 +194,9 @@ class _Compiler:
         if name == "cidr":
             # event-ruler's message for a non-string cidr value names prefix
             text = self.string_of(node, "prefix match pattern must be a string")
-            problem = cidr_range(text)
-            if isinstance(problem, str):
-                raise self.fail(problem, value)
+            rng = cidr_range(text)
+            if isinstance(rng, str):
+                raise self.fail(rng, value)
             self.only_key(node)
             return A.Cidr(text)
         if name == "equals-ignore-case":
@@ -191,9 +205,9 @@ class _Compiler:
             return A.EqualsIgnoreCase(text)
         if name == "wildcard":
             text = self.string_of(node, "wildcard match pattern must be a string")
-            problem = wildcard_error(text)
-            if problem:
-                raise self.fail(problem, value)
+            bad_wildcard = wildcard_error(text)
+            if bad_wildcard:
+                raise self.fail(bad_wildcard, value)
             self.only_key(node)
             return A.Wildcard(text)
         raise self.fail(f"Unrecognized match type {name}", node.pairs[0][1])
@@ -282,7 +296,9 @@ class _Compiler:
             value = inner
         ok_single = isinstance(value, JScalar) and isinstance(value.value, str | Num)
         if not (isinstance(value, JArray) or ok_single):
-            raise self.fail("Value of anything-but must be an array or single string/number value.", value)
+            raise self.fail(
+                "Value of anything-but must be an array or single string/number value.", value
+            )
         items = value.items if isinstance(value, JArray) else (value,)
         values: list[str | Num] = []
         if kind is A.ButKind.VALUES:
@@ -304,7 +320,8 @@ class _Compiler:
                     )
             if isinstance(value, JArray) and has_number == has_string:
                 raise self.fail(
-                    "Inside anything but list, either all values are number or string, mixed type is not supported",
+                    "Inside anything but list, either all values are number or string, "
+                    "mixed type is not supported",
                     value,
                 )
         else:
@@ -312,7 +329,10 @@ class _Compiler:
                 v = it.value if isinstance(it, JScalar) else None
                 if not isinstance(v, str):
                     if kind is A.ButKind.EQUALS_IGNORE_CASE:
-                        msg = "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
+                        msg = (
+                            "Inside anything-but/equals-ignore-case list, "
+                            "number|start|null|boolean is not supported."
+                        )
                     elif kind is A.ButKind.WILDCARD:
                         msg = "wildcard match pattern must be a string"
                     else:

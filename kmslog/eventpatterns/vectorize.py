@@ -137,11 +137,18 @@ def filter_mask(
     the reference matcher on ``event_of_row(row)`` for the rest."""
     expr = to_polars(pattern, columns)
     if expr is None:
-        return pl.Series("match", [matches(pattern, event_of_row(r)) for r in frame.iter_rows(named=True)], dtype=pl.Boolean)
+        return pl.Series(
+            "match",
+            [matches(pattern, event_of_row(r)) for r in frame.iter_rows(named=True)],
+            dtype=pl.Boolean,
+        )
     mask = frame.select(expr.alias("match")).to_series()
     if mask.null_count() == 0:
         return mask
     values = mask.to_list()
     rows = frame.iter_rows(named=True)
-    out = [v if v is not None else matches(pattern, event_of_row(r)) for v, r in zip(values, rows, strict=True)]
+    out = [
+        v if v is not None else matches(pattern, event_of_row(r))
+        for v, r in zip(values, rows, strict=True)
+    ]
     return pl.Series("match", out, dtype=pl.Boolean)

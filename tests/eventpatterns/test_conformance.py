@@ -14,8 +14,12 @@ from kmslog.eventpatterns import EventPatternError, loads_event, matches, parse,
 from kmslog.eventpatterns.vectorize import filter_mask
 
 CASES_DIR = Path(__file__).parent / "cases"
-MATCHING: list[dict[str, Any]] = json.loads((CASES_DIR / "matching.json").read_text("utf-8"))["cases"]
-INVALID: list[dict[str, Any]] = json.loads((CASES_DIR / "invalid.json").read_text("utf-8"))["invalid"]
+MATCHING: list[dict[str, Any]] = json.loads((CASES_DIR / "matching.json").read_text("utf-8"))[
+    "cases"
+]
+INVALID: list[dict[str, Any]] = json.loads((CASES_DIR / "invalid.json").read_text("utf-8"))[
+    "invalid"
+]
 
 # The flat string fields the vectorized path reads from columns.
 FLAT = {
@@ -90,7 +94,9 @@ def test_vectorized(case: dict[str, Any]) -> None:
     pattern = parse(case["pattern"])
     texts = [case["event"]]
     frame = frame_of(texts)
-    mask = filter_mask(frame, pattern, FLAT if flat(case["event"]) else {}, lambda r: loads_event(r["raw"]))
+    mask = filter_mask(
+        frame, pattern, FLAT if flat(case["event"]) else {}, lambda r: loads_event(r["raw"])
+    )
     assert mask.to_list() == [case["expect"]]
 
 
