@@ -4,6 +4,7 @@ fd 4 out, NUL-separated JSON): no websocket package needed."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -84,10 +85,8 @@ class Browser:
                 return
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self.call("Browser.close")
-        except RuntimeError:
-            pass
         self.proc.wait(timeout=30)
 
 
