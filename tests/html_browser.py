@@ -115,7 +115,9 @@ def inspect(browser: Browser, page: Path, width: int, shot: Path) -> dict[str, A
 
     scroll = evaluate("document.documentElement.scrollWidth")
     text = evaluate("document.body.innerText")
-    png = browser.call("Page.captureScreenshot", session, format="png")["data"]
+    png = browser.call("Page.captureScreenshot", session, format="png", captureBeyondViewport=True)[
+        "data"
+    ]
     shot.write_bytes(base64.b64decode(png))
     errors = [
         e

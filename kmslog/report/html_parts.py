@@ -144,6 +144,10 @@ def evidence_header(context: ReportContext, what: str) -> str:
         ["command", f"<code>{esc(shlex.join(context.argv))}</code>"],
         ["generated", when(context.generated)],
         [
+            "inputs",
+            f'{len(context.inputs):,} given, with sizes and SHA-256: <a href="#inputs">Inputs</a>',
+        ],
+        [
             "events from",
             f"{when(context.first, 'no event')} to {when(context.last, 'no event')}",
         ],
@@ -151,10 +155,16 @@ def evidence_header(context: ReportContext, what: str) -> str:
     facts += [[esc(k), _stat_value(v)] for k, v in context.stats.items()]
     rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
     out = [f'<table class="evidence wide">{rows}</table>']
-    out.append("<h3>Inputs</h3>")
-    inputs = [row for entry in context.inputs for row in _input_rows(entry)]
-    out.append(table(["path", "what", "size", "SHA-256"], inputs, css="wide"))
     return "".join(out)
+
+
+def inputs_section(context: ReportContext) -> str:
+    """Every input with its size and hash; placed after the findings, which a reader
+    wants first, and linked from the header."""
+    inputs = [row for entry in context.inputs for row in _input_rows(entry)]
+    return '<h2 id="inputs">Inputs</h2>' + table(
+        ["path", "what", "size", "SHA-256"], inputs, css="wide"
+    )
 
 
 def legend(items: Mapping[str, str]) -> str:

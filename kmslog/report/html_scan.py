@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from kmslog.findings.context import ReportContext
 from kmslog.findings.model import SEVERITIES, Finding
-from kmslog.report.html_parts import esc, evidence_header, legend, page, table, when
+from kmslog.report.html_parts import esc, evidence_header, inputs_section, legend, page, table, when
 
 CSS = """
 .finding{border-top:2px solid #ccc;margin-top:22px;padding-top:4px}
@@ -166,4 +166,5 @@ def render_scan_html(findings: Sequence[Finding], context: ReportContext, out: T
         body.extend(_finding(i, f) for i, f in enumerate(ordered, 1))
     else:
         body.append("<p>No finding.</p>")
+    body.append(inputs_section(context))
     out.write(page("kmslog scan report", "".join(body), CSS))

@@ -13,7 +13,7 @@ from kmslog.findings.context import ReportContext
 from kmslog.kms.dates import readable, shifted
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.lifecycle.state_machine import KeyState
-from kmslog.report.html_parts import esc, evidence_header, legend, page
+from kmslog.report.html_parts import esc, evidence_header, inputs_section, legend, page
 
 __all__ = ["esc", "render_html", "risk_order", "timeline_svg"]
 
@@ -441,4 +441,6 @@ def render_html(result: LifecycleResult, context: ReportContext | None = None) -
         body.append(_index(keys))
     for i, life in enumerate(keys, 1):
         body.append(key_section(life, start, end, f"k{i}"))
+    if context is not None:
+        body.append(inputs_section(context))
     return page(title, "".join(body), CSS)
