@@ -29,6 +29,7 @@ from kmslog.commands.options import (
     run_or_exit,
     scan_options,
 )
+from kmslog.findings.context import build_context, command_line, ingest_figures
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.report import safe
 from kmslog.report.lifecycle_console import print_all, print_result
@@ -97,7 +98,7 @@ def lifecycle(
 
     def unreadable(run_result: RunResult) -> None:
         if output_format is not LifecycleFormat.table:
-            _emit(run_result.results[analysis.name], all_keys, output_format, output)
+            _emit(run_result, analysis.name, paths, all_keys, output_format, output)
 
     run_result = run_or_exit(
         paths, [analysis], options, show_progress=not no_progress, unreadable=unreadable
@@ -122,17 +123,23 @@ def lifecycle(
         safe.say(f"error: no record in these logs names {query!r}")
         if output_format is LifecycleFormat.table:
             raise typer.Exit(EXIT_NOT_FOUND)
-    _emit(result, all_keys, output_format, output)
+    _emit(run_result, analysis.name, paths, all_keys, output_format, output)
     if query is not None and not result.keys:
         raise typer.Exit(EXIT_NOT_FOUND)
 
 
 def _emit(
-    result: LifecycleResult, all_keys: bool, output_format: LifecycleFormat, output: Path | None
+    run_result: RunResult,
+    name: str,
+    paths: list[str],
+    all_keys: bool,
+    output_format: LifecycleFormat,
+    output: Path | None,
 ) -> None:
+    result: LifecycleResult = run_result.results[name]
     if output_format is LifecycleFormat.html:
         assert output is not None
-        output.write_text(render_html(result), encoding="utf-8")
+        _write_html(run_result, result, paths, output)
         return
     if output_format is LifecycleFormat.json:
         data = all_keys_data(result) if all_keys else result_data(result)
@@ -149,6 +156,19 @@ def _emit(
             _print(safe.console(file=handle, width=200), result, all_keys)
         return
     _print(safe.console(), result, all_keys)
+
+
+def _write_html(
+    run_result: RunResult, result: LifecycleResult, paths: list[str], output: Path
+) -> None:
+    context = build_context(
+        command_line(),
+        paths,
+        result.logs_start,
+        result.logs_end,
+        ingest_figures(run_result.stats),
+    )
+    output.write_text(render_html(result, context), encoding="utf-8")
 
 
 def _print(console: Console, result: LifecycleResult, all_keys: bool) -> None:

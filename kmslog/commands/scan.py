@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -45,6 +46,7 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     ndjson = "ndjson"
+    html = "html"
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,14 @@ def scan(
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     output_format: Annotated[
         OutputFormat,
-        typer.Option("--format", help="table (terminal), json, or ndjson (one record a line)."),
+        typer.Option(
+            "--format",
+            help="table (terminal), json, ndjson (one record a line) or html (needs -o).",
+        ),
     ] = OutputFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the html here.")
+    ] = None,
     no_progress: NoProgress = False,
     rules: Annotated[
         list[str] | None,
@@ -139,6 +147,9 @@ def scan(
         engine=engine,
         max_decompressed_size=max_decompressed_size,
     )
+    if output_format is OutputFormat.html and output is None:
+        safe.say("error: --format html needs -o FILE")
+        raise typer.Exit(EXIT_USAGE)
     chosen = sections()
     from kmslog.metrics.rules import RuleError
     from kmslog.report.detections_section import (
@@ -169,6 +180,12 @@ def scan(
     def unreadable(result: RunResult) -> None:
         # Machine output still describes the run (files failed, rejections); a table
         # shows only the summary, never "No rule matched" for logs it could not read.
+        if output_format is OutputFormat.html:
+            from kmslog.commands.scan_html import write_scan_html
+
+            assert output is not None
+            write_scan_html(result, result.results[detections.analysis.name], paths, output)
+            return
         _render(
             result, chosen if output_format is not OutputFormat.table else chosen[:1], output_format
         )
@@ -181,6 +198,12 @@ def scan(
         unreadable=unreadable,
     )
     status = exit_status(result.results[detections.analysis.name], fail_mode)
+    if output_format is OutputFormat.html:
+        assert output is not None
+        from kmslog.commands.scan_html import write_scan_html
+
+        write_scan_html(result, result.results[detections.analysis.name], paths, output)
+        raise typer.Exit(status)
     _render(result, chosen, output_format)
     raise typer.Exit(status)
 

@@ -7,13 +7,15 @@ line cannot run in the auditor's browser even if it slipped through.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, timedelta
 
+from kmslog.findings.context import ReportContext
 from kmslog.kms.dates import readable, shifted
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.lifecycle.state_machine import KeyState
-from kmslog.report.safe import clean
+from kmslog.report.html_parts import esc, evidence_header, inputs_section, legend, page
+
+__all__ = ["esc", "render_html", "risk_order", "timeline_svg"]
 
 STATE_COLOUR = {
     KeyState.ENABLED: "#4caf50",
@@ -25,6 +27,7 @@ STATE_COLOUR = {
     KeyState.DELETED: "#555555",
     KeyState.UNKNOWN: "#c8c8c8",
 }
+USAGE_COLOUR, FAILED_COLOUR = "#5c7cfa", "#b00020"
 CATEGORY_COLOUR = {
     "state": "#1e4d8c",
     "policy": "#b23c17",
@@ -38,22 +41,22 @@ CATEGORY_COLOUR = {
 }
 
 CSS = """
-body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
-h1{font-size:20px}h2{font-size:17px;margin-top:28px}
-table{border-collapse:collapse;margin:8px 0;font-size:12.5px}
-th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.fail{color:#b00020}code{font-size:12px;word-break:break-all}
 .state{display:inline-block;padding:0 6px;border-radius:3px;color:#fff}
-svg text{font-size:11px;fill:#222}.legend span{margin-right:12px}
+svg{max-width:100%;height:auto}svg text{font-size:11px;fill:#222}
+.marks span{margin-right:12px;white-space:nowrap}tr.fail td{color:#b00020}
 """
 
 WIDTH, LEFT, RIGHT = 1000, 110, 20
 BASE, HEIGHT = 205, 235  # usage histogram baseline, picture height
+BARS = 100  # usage histogram bins across the span
 
-
-def esc(value: object) -> str:
-    """Log text → safe HTML text (control characters shown escaped, markup escaped)."""
-    return html.escape(clean(value), quote=True)
+# Most urgent first in the --all index: a key about to be deleted, then one that cannot
+# be used; the other states after the keys with findings.
+STATE_RISK = {
+    KeyState.PENDING_DELETION: 0,
+    KeyState.PENDING_REPLICA_DELETION: 1,
+    KeyState.DISABLED: 2,
+}
 
 
 def _t(value: datetime | None, empty: str = "…") -> str:
@@ -113,15 +116,14 @@ def timeline_svg(life: KeyLifecycle, start: datetime, end: datetime) -> str:
                 f'M{x + 4:.1f} {y - 4} L{x - 4:.1f} {y + 4}" stroke="{colour}" stroke-width="2">'
             )
         parts.append(f"{mark}<title>{tip}</title>{'</circle>' if e.success else '</path>'}")
-    bins = 100
-    counts, errors = [0] * bins, [0] * bins
-    for when, count, failed in life.usage_points:
-        index = int((scale.x(when, x0) - x0) / (x1 - x0) * (bins - 1) + 0.5)
+    counts, errors = [0] * BARS, [0] * BARS
+    for moment, count, failed in life.usage_points:
+        index = int((scale.x(moment, x0) - x0) / (x1 - x0) * (BARS - 1) + 0.5)
         counts[index] += count
         errors[index] += failed
     top = max(counts) or 1
-    width = (x1 - x0) / bins
-    for i in range(bins):
+    width = (x1 - x0) / BARS
+    for i in range(BARS):
         if not counts[i]:
             continue
         h = 50 * counts[i] / top
@@ -130,30 +132,68 @@ def timeline_svg(life: KeyLifecycle, start: datetime, end: datetime) -> str:
         tip = esc(f"{counts[i]} calls, {errors[i]} failed")
         parts.append(
             f'<rect x="{x:.1f}" y="{BASE - h:.1f}" width="{max(width - 1, 1):.1f}" '
-            f'height="{h:.1f}" fill="#5c7cfa"><title>{tip}</title></rect>'
+            f'height="{h:.1f}" fill="{USAGE_COLOUR}"><title>{tip}</title></rect>'
         )
         if he:
             parts.append(
                 f'<rect x="{x:.1f}" y="{BASE - he:.1f}" width="{max(width - 1, 1):.1f}" '
-                f'height="{he:.1f}" fill="#b00020"><title>{tip}</title></rect>'
+                f'height="{he:.1f}" fill="{FAILED_COLOUR}"><title>{tip}</title></rect>'
             )
-    parts.append(f'<line x1="{x0}" y1="{BASE + 0.5}" x2="{x1}" y2="{BASE + 0.5}" stroke="#999"/>')
-    ticks = 5
-    for i in range(ticks + 1):
-        when = start + (end - start) * i / ticks
-        x = x0 + (x1 - x0) * i / ticks
-        anchor = "start" if i == 0 else "end" if i == ticks else "middle"
-        parts.append(f'<line x1="{x:.1f}" y1="{BASE}" x2="{x:.1f}" y2="{BASE + 5}" stroke="#999"/>')
-        parts.append(
-            f'<text x="{x:.1f}" y="{BASE + 18}" text-anchor="{anchor}">'
-            f"{esc(readable(when, seconds=False))}</text>"
-        )
+    parts.append(_usage_scale(top if any(counts) else 0, x0))
+    parts.append(_time_axis(start, end, x0, x1))
     parts.append("</svg>")
     return "".join(parts)
 
 
+def _usage_scale(top: int, x0: float) -> str:
+    """The histogram's vertical scale: 0 at the baseline, the tallest bar's count at the top."""
+    tick = x0 - 4
+    return (
+        f'<line x1="{x0 - 0.5}" y1="{BASE - 50}" x2="{x0 - 0.5}" y2="{BASE}" stroke="#999"/>'
+        f'<line x1="{tick}" y1="{BASE - 50}" x2="{x0}" y2="{BASE - 50}" stroke="#999"/>'
+        f'<text x="{tick - 2}" y="{BASE - 46}" text-anchor="end">{top:,} calls</text>'
+        f'<text x="{tick - 2}" y="{BASE + 4}" text-anchor="end">0</text>'
+    )
+
+
+def _time_axis(start: datetime, end: datetime, x0: float, x1: float) -> str:
+    """Dates under the picture, with light guides up through every lane so each mark
+    can be read against the scale."""
+    parts = [f'<line x1="{x0}" y1="{BASE + 0.5}" x2="{x1}" y2="{BASE + 0.5}" stroke="#999"/>']
+    ticks = 5
+    for i in range(ticks + 1):
+        moment = start + (end - start) * i / ticks
+        x = x0 + (x1 - x0) * i / ticks
+        anchor = "start" if i == 0 else "end" if i == ticks else "middle"
+        parts.append(f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{BASE}" stroke="#e4e4e4"/>')
+        parts.append(f'<line x1="{x:.1f}" y1="{BASE}" x2="{x:.1f}" y2="{BASE + 5}" stroke="#999"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{BASE + 18}" text-anchor="{anchor}">'
+            f"{esc(readable(moment, seconds=False))}</text>"
+        )
+    return "".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            value = seconds / size
+            return f"{value:.3g} {unit}{'' if value == 1 else 's'}"
+    return f"{seconds:.3g} seconds"
+
+
+def scale_note(start: datetime, end: datetime) -> str:
+    span = max((end - start).total_seconds(), 3600.0)
+    return (
+        f'<p class="muted">Time axis: {esc(readable(start, seconds=False))} to '
+        f"{esc(readable(end, seconds=False))} (UTC), the same for every key. Each usage bar "
+        f"covers {esc(_duration(span / BARS))}; bar heights are relative to the tallest bar "
+        "of this key, whose count the scale shows.</p>"
+    )
+
+
 def _table(headers: list[str], rows: list[list[str]], fail: list[bool] | None = None) -> str:
-    out = ["<table><tr>", *(f"<th>{h}</th>" for h in headers), "</tr>"]
+    out = ['<table class="wide"><tr>', *(f"<th>{h}</th>" for h in headers), "</tr>"]
     for i, row in enumerate(rows):
         cls = ' class="fail"' if fail and fail[i] else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
@@ -161,9 +201,10 @@ def _table(headers: list[str], rows: list[list[str]], fail: list[bool] | None = 
     return "".join(out)
 
 
-def key_section(life: KeyLifecycle, start: datetime, end: datetime) -> str:
+def key_section(life: KeyLifecycle, start: datetime, end: datetime, anchor: str = "") -> str:
     info = life.key
-    out = [f"<h2>Key <code>{esc(info.arn)}</code></h2>"]
+    ident = f' id="{anchor}"' if anchor else ""
+    out = [f"<h2{ident}>Key <code>{esc(info.arn)}</code></h2>"]
     facts = [
         f"state {_badge(life.state)}",
         f"origin {esc(info.origin or 'not logged')}",
@@ -176,10 +217,7 @@ def key_section(life: KeyLifecycle, start: datetime, end: datetime) -> str:
     if info.description:
         out.append(f"<p>description {esc(info.description)}</p>")
     out.append(timeline_svg(life, start, end))
-    legend = "".join(
-        f'<span><b style="color:{c}">●</b> {k}</span>' for k, c in CATEGORY_COLOUR.items()
-    )
-    out.append(f'<p class="legend">{legend}<span><b style="color:#b00020">✕</b> failed</span></p>')
+    out.append(f'<p class="marks">{_marks()}</p>')
     if info.aliases:
         out.append("<h3>Aliases</h3>")
         out.append(
@@ -293,15 +331,88 @@ def key_section(life: KeyLifecycle, start: datetime, end: datetime) -> str:
     return "".join(out)
 
 
-def render_html(result: LifecycleResult) -> str:
-    """The whole report as one HTML document."""
+def _marks() -> str:
+    """The timeline's marks in one line of visible text, under each picture."""
+    cats = "".join(
+        f'<span><b style="color:{c}">●</b> {k}</span>' for k, c in CATEGORY_COLOUR.items()
+    )
+    return (
+        f'{cats}<span><b style="color:{FAILED_COLOUR}">✕</b> failed call</span>'
+        f'<span><b style="color:{USAGE_COLOUR}">▮</b> calls</span>'
+        f'<span><b style="color:{FAILED_COLOUR}">▮</b> failed calls</span>'
+    )
+
+
+def _legend() -> str:
+    items = {
+        _badge(state): f"key state {state.value} (band in the state lane)" for state in STATE_COLOUR
+    }
+    items.update(
+        {
+            f'<b style="color:{c}">●</b>': f"a successful {k} event in the events lane"
+            for k, c in CATEGORY_COLOUR.items()
+        }
+    )
+    items[f'<b style="color:{FAILED_COLOUR}">✕</b>'] = (
+        "a control-plane call that failed (its row in the timeline table is red)"
+    )
+    items[f'<b style="color:{USAGE_COLOUR}">▮</b>'] = (
+        "usage bar: cryptographic and other non-control calls in that slice of time"
+    )
+    items[f'<b style="color:{FAILED_COLOUR}">▮</b>'] = "the failed part of a usage bar"
+    items["…"] = "open end: before the logs begin, or still so at their end"
+    return legend(items)
+
+
+def risk_order(keys: list[KeyLifecycle]) -> list[KeyLifecycle]:
+    """Keys pending deletion, then pending replica deletion, then disabled; then the
+    keys with findings (most first); then the rest, each group by ARN."""
+    return sorted(
+        keys,
+        key=lambda k: (
+            STATE_RISK.get(k.state, len(STATE_RISK)),
+            not k.findings,
+            -len(k.findings),
+            k.key.arn,
+        ),
+    )
+
+
+def _index(keys: list[KeyLifecycle]) -> str:
+    rows = []
+    for i, life in enumerate(keys, 1):
+        kinds: dict[str, int] = {}
+        for f in life.findings:
+            kinds[f.kind] = kinds.get(f.kind, 0) + 1
+        aliases = sorted({b.scope.name for b in life.key.aliases if b.end is None})
+        rows.append(
+            [
+                f'<a href="#k{i}">#{i}</a>',
+                f"<code>{esc(life.key.arn)}</code>",
+                _badge(life.state),
+                esc(", ".join(aliases)),
+                esc(", ".join(f"{k} ×{n}" for k, n in sorted(kinds.items())) or "none"),
+                esc(_t(life.last_used, "never")),
+                esc(_t(life.deletion_date, "")),
+            ]
+        )
+    headers = ["#", "key", "state", "aliases", "findings", "last used", "deletion date"]
+    return _table(headers, rows)
+
+
+def render_html(result: LifecycleResult, context: ReportContext | None = None) -> str:
+    """The whole report as one HTML document; with ``context``, the evidence header
+    (tool version, command, inputs with hashes, generation time) comes first."""
     times = [t for k in result.keys for t in (k.first_seen, k.last_seen) if t is not None]
     times += [t for t in (result.logs_start, result.logs_end) if t is not None]
     start = min(times) if times else datetime(1970, 1, 1)
     end = max(times) if times else start
-    title = esc(f"kmslog lifecycle {result.query or 'all keys'}")
-    body = [f"<h1>{title}</h1>"]
+    title = f"kmslog lifecycle {result.query or 'all keys'}"
+    body = [f"<h1>{esc(title)}</h1>"]
+    if context is not None:
+        body.append(evidence_header(context, title))
     body.append(f"<p>logs {esc(_t(result.logs_start))} .. {esc(_t(result.logs_end))}</p>")
+    body.append(_legend())
     if result.alias_bindings:
         body.append("<h2>Alias history</h2>")
         body.append(
@@ -320,15 +431,16 @@ def render_html(result: LifecycleResult) -> str:
                 ],
             )
         )
-    if not result.keys:
+    keys = risk_order(result.keys)
+    if not keys:
         body.append("<p>No key found.</p>")
-    for life in result.keys:
-        body.append(key_section(life, start, end))
-    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
-        f"<title>{title}</title><style>{CSS}</style></head><body>"
-        + "".join(body)
-        + "</body></html>\n"
-    )
+    else:
+        body.append(scale_note(start, end))
+    if len(keys) > 1 or result.query is None:
+        body.append(f"<h2>Keys by risk ({len(keys):,})</h2>")
+        body.append(_index(keys))
+    for i, life in enumerate(keys, 1):
+        body.append(key_section(life, start, end, f"k{i}"))
+    if context is not None:
+        body.append(inputs_section(context))
+    return page(title, "".join(body), CSS)
