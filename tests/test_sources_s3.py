@@ -1,0 +1,155 @@
+"""s3:// sources against a real S3 API (moto's server) on loopback, behind a small
+HTTP proxy that counts requests, throttles and cuts bodies."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+boto3 = pytest.importorskip("boto3", reason="the [s3] extra (boto3) is not installed")
+moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from kmslog.cli import app  # noqa: E402
+from kmslog.sources import s3  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs"
+
+
+class Proxy:
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.requests: list[tuple[str, str]] = []
+        self.throttle = 0
+        self.cut: dict[str, int] = {}  # key path → times left to cut its body
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                with proxy.lock:
+                    proxy.requests.append((self.command, self.path))
+                    throttled = proxy.throttle > 0
+                    proxy.throttle -= throttled
+                    path = self.path.split("?")[0]
+                    cut = self.command == "GET" and proxy.cut.get(path, 0) > 0
+                    if cut:
+                        proxy.cut[path] -= 1
+                if throttled:
+                    text = b"<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>"
+                    self.send_response(503)
+                    self.send_header("Content-Length", str(len(text)))
+                    self.end_headers()
+                    self.wfile.write(text)
+                    return
+                conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream)
+                headers = {k: v for k, v in self.headers.items()}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                reply = conn.getresponse()
+                data = reply.read()
+                self.send_response(reply.status)
+                for k, v in reply.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "server", "date"):
+                        self.send_header(k, v)
+                self.end_headers()
+                if cut:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def lists(self, bucket: str) -> list[str]:
+        return [p for m, p in self.requests if m == "GET" and "list-type=2" in p]
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[int]:
+    srv = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    srv.start()
+    yield srv.get_host_and_port()[1]
+    srv.stop()
+
+
+@pytest.fixture
+def proxy(server: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
+    p = Proxy(server)
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(s3, "STREAM_BACKOFF", 0.01)
+    s3.configure(s3.S3Settings(endpoint_url=f"http://127.0.0.1:{p.port}", max_attempts=5))
+    yield p
+    p.server.shutdown()
+    monkeypatch.delenv(s3.SETTINGS_ENV, raising=False)
+
+
+def _bucket(server: int, name: str, root: Path, prefix: str = "") -> Any:
+    c = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{server}", region_name="us-east-1",
+                     aws_access_key_id="testing", aws_secret_access_key="testing")
+    c.create_bucket(Bucket=name)
+    for f in sorted(root.rglob("*")):
+        if f.is_file():
+            c.put_object(Bucket=name, Key=prefix + f.relative_to(root).as_posix(), Body=f.read_bytes())
+    return c
+
+
+def _scan(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["scan", "--format", "json", "--no-progress", *args])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def _same(remote: dict[str, Any], local: dict[str, Any], url: str, path: str) -> None:
+    text = json.dumps(remote).replace(url, "ROOT/")
+    assert json.loads(text) == json.loads(json.dumps(local).replace(path, "ROOT/"))
+
+
+def test_scan_s3_equals_local_copy(server: int, proxy: Proxy, tmp_path: Path) -> None:
+    _bucket(server, "plain", SAMPLE)
+    remote = _scan("s3://plain/")
+    local = _scan(str(SAMPLE) + "/")
+    _same(remote, local, "s3://plain/", str(SAMPLE) + "/")
+    assert remote["summary"]["ingest"]["files_read"] > 0 if "ingest" in remote.get("summary", {}) else True
+
+
+def test_org_layout_pruned_listing(server: int, proxy: Proxy, tmp_path: Path) -> None:
+    org = tmp_path / "org"
+    shutil.copytree(SAMPLE / "AWSLogs", org / "AWSLogs" / "o-abc123def4")
+    _bucket(server, "org", org)
+    accounts = sorted(p.name for p in (SAMPLE / "AWSLogs").iterdir() if p.is_dir())
+    regions = sorted({p.name for p in (SAMPLE / "AWSLogs").glob("*/CloudTrail/*")})
+    remote = _scan("s3://org/", "--account", accounts[0], "--region", regions[0])
+    local = _scan(str(org) + "/", "--account", accounts[0], "--region", regions[0])
+    for doc in (remote, local):
+        doc.get("summary", {}).pop("files", None)
+    lists = proxy.lists("org")
+    assert lists, "no listing seen"
+    for other in accounts[1:]:
+        assert not any(other in p for p in lists), "a pruned account was listed"
+    for other in regions[1:]:
+        assert not any(other in p for p in lists), "a pruned region was listed"
+    assert not any("CloudTrail-Digest" in p for p in lists)
