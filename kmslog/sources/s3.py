@@ -94,6 +94,15 @@ def client() -> Any:
         return made
 
 
+def _errors() -> tuple[type[Exception], type[Exception]]:
+    """botocore's (ClientError, BotoCoreError), or the install hint when it is missing."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise NoInputError(INSTALL_HINT) from None
+    return ClientError, BotoCoreError
+
+
 def split_url(url: str) -> tuple[str, str]:
     rest = url.split("://", 1)[1]
     bucket, _, key = rest.partition("/")
@@ -106,8 +115,7 @@ def split_url(url: str) -> tuple[str, str]:
 
 def _list(bucket: str, prefix: str, delimiter: bool) -> tuple[list[dict[str, Any]], list[str]]:
     """Every object and (with ``delimiter``) common prefix directly under ``prefix``."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    ClientError, BotoCoreError = _errors()  # noqa: N806
     args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
     if delimiter:
         args["Delimiter"] = "/"
@@ -118,7 +126,7 @@ def _list(bucket: str, prefix: str, delimiter: bool) -> tuple[list[dict[str, Any
             objects.extend(page.get("Contents", ()))
             folders.extend(p["Prefix"] for p in page.get("CommonPrefixes", ()))
     except ClientError as exc:
-        error = exc.response.get("Error", {})
+        error = exc.response.get("Error", {})  # type: ignore[attr-defined]
         raise NoInputError(
             f"cannot list s3://{bucket}/{prefix}: {error.get('Code')}: {error.get('Message')}"
         ) from None
@@ -274,8 +282,7 @@ def discover(
 def _body(bucket: str, key: str) -> Iterator[bytes]:
     """The object's bytes, READ_SIZE at a time; a body cut mid-stream is resumed
     with a Range request pinned to the same ETag (with backoff)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    ClientError, BotoCoreError = _errors()  # noqa: N806
     offset = 0
     etag: str | None = None
     failures = 0
@@ -291,7 +298,7 @@ def _body(bucket: str, key: str) -> Iterator[bytes]:
                 yield block
             return
         except ClientError as exc:
-            error = exc.response.get("Error", {})
+            error = exc.response.get("Error", {})  # type: ignore[attr-defined]
             code = error.get("Code")
             if code in ("PreconditionFailed", "412"):
                 raise SourceError("object changed while read", offset) from None
