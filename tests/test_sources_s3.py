@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -50,7 +51,7 @@ class Proxy:
                     if cut:
                         proxy.cut[path] -= 1
                 if throttled:
-                    text = b"<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>"
+                    text = b"<Error><Code>SlowDown</Code><Message>Slow down</Message></Error>"
                     self.send_response(503)
                     self.send_header("Content-Length", str(len(text)))
                     self.end_headers()
@@ -107,7 +108,7 @@ def proxy(server: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
     monkeypatch.delenv(s3.SETTINGS_ENV, raising=False)
 
 
-def _bucket(server: int, name: str, root: Path, prefix: str = "") -> Any:
+def _bucket(server: int, name: str, root: Path, prefix: str = "", **extra: Any) -> Any:
     c = boto3.client(
         "s3",
         endpoint_url=f"http://127.0.0.1:{server}",
@@ -115,7 +116,7 @@ def _bucket(server: int, name: str, root: Path, prefix: str = "") -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    c.create_bucket(Bucket=name)
+    c.create_bucket(Bucket=name, **({"ACL": "public-read"} if extra else {}))
     for f in sorted(root.rglob("*")):
         if f.is_file():
             c.put_object(
@@ -183,7 +184,8 @@ def test_pagination_digests_insights_throttle_and_cut(
             "recipientAccountId": "111122223333",
             "awsRegion": "us-east-1",
         }
-        name = f"111122223333_CloudTrail_us-east-1_20240501T{i // 60 % 24:02d}{i % 60:02d}Z_u{i:05d}.json.gz"
+        stamp = f"20240501T{i // 60 % 24:02d}{i % 60:02d}Z"
+        name = f"111122223333_CloudTrail_us-east-1_{stamp}_u{i:05d}.json.gz"
         (day / name).write_bytes(gzip.compress(json.dumps({"Records": [record]}).encode()))
     digest = root / "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01"
     digest.mkdir(parents=True)
@@ -228,3 +230,22 @@ def test_missing_boto3_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["scan", "--no-progress", "s3://b/"])
     assert result.exit_code == 2
     assert "pip install 'kmslog[s3]'" in result.output
+
+
+def test_cli_endpoint_and_unsigned(
+    server: int, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(s3.SETTINGS_ENV)
+    c = _bucket(
+        server,
+        "public",
+        SAMPLE / "AWSLogs" / sorted(os.listdir(SAMPLE / "AWSLogs"))[0],
+        ACL="public-read",
+    )
+    assert c is not None
+    endpoint = f"http://127.0.0.1:{proxy.port}"
+    args = ["--endpoint-url", endpoint, "--no-sign-request", "s3://public/"]
+    remote = _scan(*args)
+    assert remote["summary"]["files"]["read"] > 0
+    # The unsigned requests carried no Authorization header through the proxy.
+    assert s3.settings().no_sign_request and s3.settings().endpoint_url == endpoint
