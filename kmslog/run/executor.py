@@ -30,8 +30,8 @@ from kmslog.run.dedup import MAX_CONFLICT_DETAILS, Earlier, HashSet, key_hashes
 from kmslog.run.worker import GroupOutcome, GroupTask, needed_columns, process_group
 from kmslog.sources.base import NoInputError
 from kmslog.sources.discover import Discovery, SourceFile
-from kmslog.sources.registry import discover
 from kmslog.sources.names import display_name
+from kmslog.sources.registry import discover
 
 # With the default --jobs, inputs smaller than this are read in-process: starting
 # worker processes costs more than it saves.

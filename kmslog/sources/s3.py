@@ -76,9 +76,9 @@ def client() -> Any:
         if chosen in _clients:
             return _clients[chosen]
         try:
-            import boto3
-            from botocore import UNSIGNED
-            from botocore.config import Config
+            import boto3  # type: ignore[import-untyped]
+            from botocore import UNSIGNED  # type: ignore[import-untyped]
+            from botocore.config import Config  # type: ignore[import-untyped]
         except ImportError:
             raise NoInputError(INSTALL_HINT) from None
         session = boto3.session.Session(profile_name=chosen.profile)
@@ -97,7 +97,10 @@ def client() -> Any:
 def _errors() -> tuple[type[Exception], type[Exception]]:
     """botocore's (ClientError, BotoCoreError), or the install hint when it is missing."""
     try:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import (  # type: ignore[import-untyped]
+            BotoCoreError,
+            ClientError,
+        )
     except ImportError:
         raise NoInputError(INSTALL_HINT) from None
     return ClientError, BotoCoreError
@@ -146,7 +149,8 @@ def _date_ok(name: str, depth: int, parents: list[int], low: datetime, high: dat
     can hold a file delivered in [low, high]."""
     try:
         parts = [*parents, int(name)]
-        start = datetime(parts[0], *(parts[1:] + [1, 1])[:2], tzinfo=UTC)
+        month, day = (parts[1:] + [1, 1])[:2]
+        start = datetime(parts[0], month, day, tzinfo=UTC)
     except (ValueError, TypeError):
         return True  # not a date folder: read it like local discovery would
     if depth == 0:
