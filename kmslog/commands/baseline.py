@@ -16,9 +16,14 @@ from kmslog.commands.options import (
     Jobs,
     MaxDecompressedSize,
     NoProgress,
+    NoSignRequest,
+    S3EndpointUrl,
+    S3Profile,
+    S3Region,
     Since,
     Strict,
     Until,
+    configure_s3,
     exit_statuses,
     failed_files,
     run_or_exit,
@@ -67,6 +72,10 @@ def baseline(
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
+    profile: S3Profile = None,
+    s3_region: S3Region = None,
+    endpoint_url: S3EndpointUrl = None,
+    no_sign_request: NoSignRequest = False,
 ) -> None:
     """Learn per-key, per-principal and account-level usage profiles in one streaming pass.
 
@@ -78,6 +87,7 @@ def baseline(
     if merge:
         _merge(paths, output)
         return
+    configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,
         until,

@@ -17,9 +17,14 @@ from kmslog.commands.options import (
     Jobs,
     MaxDecompressedSize,
     NoProgress,
+    NoSignRequest,
+    S3EndpointUrl,
+    S3Profile,
+    S3Region,
     Since,
     Strict,
     Until,
+    configure_s3,
     exit_statuses,
     failed_files,
     run_or_exit,
@@ -58,6 +63,10 @@ def filter_command(
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
+    profile: S3Profile = None,
+    s3_region: S3Region = None,
+    endpoint_url: S3EndpointUrl = None,
+    no_sign_request: NoSignRequest = False,
 ) -> None:
     """Print the CloudTrail records a filter pattern matches, in time order."""
     try:
@@ -66,6 +75,7 @@ def filter_command(
         raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
     for warning in parsed.warnings:
         safe.say(f"warning: {warning}")
+    configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,
         until,

@@ -21,10 +21,15 @@ from kmslog.commands.options import (
     Jobs,
     MaxDecompressedSize,
     NoProgress,
+    NoSignRequest,
     Regions,
+    S3EndpointUrl,
+    S3Profile,
+    S3Region,
     Since,
     Strict,
     Until,
+    configure_s3,
     exit_statuses,
     run_or_exit,
     scan_options,
@@ -71,6 +76,10 @@ def lifecycle(
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
     no_progress: NoProgress = False,
+    profile: S3Profile = None,
+    s3_region: S3Region = None,
+    endpoint_url: S3EndpointUrl = None,
+    no_sign_request: NoSignRequest = False,
 ) -> None:
     """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
 
@@ -84,6 +93,7 @@ def lifecycle(
     if output_format is LifecycleFormat.html and output is None:
         safe.say("error: --format html needs -o FILE")
         raise typer.Exit(EXIT_USAGE)
+    configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,
         until,

@@ -262,3 +262,35 @@ MaxDecompressedSize = Annotated[
     ),
 ]
 DEFAULT_MAX_DECOMPRESSED_SIZE = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB"
+
+# --- S3 sources (s3://bucket/prefix as PATH). --region stays the CloudTrail Region
+# filter; the S3 client's own region is --s3-region (else the standard chain).
+S3Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile for s3:// sources.")]
+S3Region = Annotated[
+    str | None,
+    typer.Option("--s3-region", help="Region of the S3 client (default: AWS_REGION, profile)."),
+]
+S3EndpointUrl = Annotated[
+    str | None, typer.Option("--endpoint-url", help="S3 endpoint (MinIO, a local server).")
+]
+NoSignRequest = Annotated[
+    bool, typer.Option("--no-sign-request", help="Unsigned S3 requests (public buckets).")
+]
+
+
+def configure_s3(
+    profile: str | None, s3_region: str | None, endpoint_url: str | None, no_sign: bool
+) -> None:
+    """Apply the S3 options for this run (and the worker processes it starts)."""
+    if profile is None and s3_region is None and endpoint_url is None and not no_sign:
+        return
+    from kmslog.sources.s3 import S3Settings, configure
+
+    configure(
+        S3Settings(
+            profile=profile,
+            region=s3_region,
+            endpoint_url=endpoint_url,
+            no_sign_request=no_sign,
+        )
+    )

@@ -27,10 +27,15 @@ from kmslog.commands.options import (
     Jobs,
     MaxDecompressedSize,
     NoProgress,
+    NoSignRequest,
     Regions,
+    S3EndpointUrl,
+    S3Profile,
+    S3Region,
     Since,
     Strict,
     Until,
+    configure_s3,
     exit_statuses,
     parse_instant,
     run_or_exit,
@@ -96,6 +101,10 @@ def scan(
         Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the html here.")
     ] = None,
     no_progress: NoProgress = False,
+    profile: S3Profile = None,
+    s3_region: S3Region = None,
+    endpoint_url: S3EndpointUrl = None,
+    no_sign_request: NoSignRequest = False,
     rules: Annotated[
         list[str] | None,
         typer.Option(
@@ -137,6 +146,7 @@ def scan(
 ) -> None:
     """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay
     their CloudWatch alarms, and (with --baseline) flag usage that departs from the profile."""
+    configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,
         until,

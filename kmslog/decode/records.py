@@ -30,8 +30,9 @@ from kmslog.decode.flatten import NO_EVENT_TIME, event_time_problem, flatten, pa
 from kmslog.decode.scanner import ScanError
 from kmslog.decode.shapes import Entry, split_records, stream_entries
 from kmslog.run.api import Rejection
-from kmslog.sources.local import SourceError, decompressed_chunks
+from kmslog.sources.base import SourceError
 from kmslog.sources.names import display_name
+from kmslog.sources.registry import decompressed_chunks
 
 # Rows per batch, and raw bytes per batch (string offsets are 32-bit).
 CHUNK_ROWS = 8_192

@@ -28,8 +28,10 @@ from kmslog.decode.native import resolve_engine
 from kmslog.run.api import IngestStats, Rejection, RunResult, ScanOptions
 from kmslog.run.dedup import MAX_CONFLICT_DETAILS, Earlier, HashSet, key_hashes
 from kmslog.run.worker import GroupOutcome, GroupTask, needed_columns, process_group
-from kmslog.sources.discover import Discovery, SourceFile, discover
+from kmslog.sources.base import NoInputError
+from kmslog.sources.discover import Discovery, SourceFile
 from kmslog.sources.names import display_name
+from kmslog.sources.registry import discover
 
 # With the default --jobs, inputs smaller than this are read in-process: starting
 # worker processes costs more than it saves.
@@ -41,10 +43,7 @@ GROUP_FILES = 1024
 # Rejection details kept per run; the counts stay exact beyond it.
 MAX_REJECTION_DETAILS = 10_000
 MAX_SPECIAL_DETAILS = 1_000
-
-
-class NoInputError(Exception):
-    """No file to read: a path does not exist, or nothing matched."""
+__all__ = ["NoInputError", "StrictError", "run"]
 
 
 class StrictError(Exception):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from isal import isal_zlib
 
+from kmslog.sources.base import SourceError
 from kmslog.sources.regular import NotRegularError, open_regular
 from kmslog.sources.sniff import NotJSONError, sniffed
 
@@ -29,22 +30,15 @@ READ_SIZE = 1024 * 1024
 PIECE_SIZE = 4 * 1024 * 1024
 
 
-class SourceError(Exception):
-    """A file that cannot be read at all. ``position`` is a byte offset in the
-    compressed file when known."""
-
-    def __init__(self, reason: str, position: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.position = position
-
-
 def _cap_error(max_size: int, position: int) -> SourceError:
     return SourceError(
         f"decompressed size exceeds the cap of {max_size} bytes "
         "(possible decompression bomb; raise --max-decompressed-size)",
         position,
     )
+
+
+__all__ = ["SourceError", "decompressed_chunks", "gunzip", "inflate", "read_source"]
 
 
 def inflate(blocks: Iterable[bytes], max_size: int) -> Iterator[bytes]:
