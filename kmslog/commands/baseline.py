@@ -101,13 +101,13 @@ def baseline(
     result = run_or_exit(paths, [learner], options, show_progress=not no_progress)
     for line in failed_files(result):
         safe.say(line)
-    profile: Profile = result.results[learner.name]
-    profile.write(output)
+    learned: Profile = result.results[learner.name]
+    learned.write(output)
     stats = result.stats
     safe.say(
-        f"learned {output}: {profile.events} events from {stats.files_read} files "
+        f"learned {output}: {learned.events} events from {stats.files_read} files "
         f"({stats.records_rejected} records rejected, {stats.files_failed} files failed), "
-        f"{profile.days} days, {len(profile.keys())} keys"
+        f"{learned.days} days, {len(learned.keys())} keys"
     )
 
 

@@ -23,6 +23,7 @@ from kmslog.decode.native import ENGINE_ENV, resolve_engine
 from kmslog.report import safe
 from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, IngestStats, RunResult, ScanOptions
 from kmslog.run.executor import NoInputError, StrictError, run
+from kmslog.run.executor import Progress as RunProgress
 
 EXIT_CLEAN = 0
 EXIT_FOUND = 1
@@ -89,7 +90,7 @@ def parse_size(text: str) -> int:
     return size
 
 
-def progress_bar(console: Console) -> tuple[Progress, Callable[[int, int, int, int], None]]:
+def progress_bar(console: Console) -> tuple[Progress, RunProgress]:
     bar = Progress(
         TextColumn("reading", markup=False),
         BarColumn(),

@@ -141,6 +141,17 @@ def groups(files: Sequence[SourceFile]) -> list[tuple[SourceFile, ...]]:
     return out
 
 
+def _advancing(
+    advance: Callable[[tuple[SourceFile, ...]], None], group: tuple[SourceFile, ...]
+) -> Callable[[Future[GroupOutcome]], None]:
+    """A done-callback bound to its own group (a lambda in the loop would see the last)."""
+
+    def done(_future: Future[GroupOutcome]) -> None:
+        advance(group)
+
+    return done
+
+
 def run(
     paths: Sequence[str],
     analyses: Sequence[Analysis[Any, Any]],
@@ -218,7 +229,7 @@ def run(
             order = sorted(range(len(batches)), key=lambda i: -sum(f.size for f in batches[i]))
             for i in order:
                 futures[i] = pool.submit(process_group, task(batches[i]))
-                futures[i].add_done_callback(lambda _f, g=batches[i]: advance(g))
+                futures[i].add_done_callback(_advancing(advance, batches[i]))
         for i, group in enumerate(batches):
             future = futures.pop(i, None)
             decoded = None if prefetch is None else prefetch.group(i)
