@@ -121,7 +121,16 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from kmslog import __version__
+
+        typer.echo(f"kmslog {__version__}")
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -132,6 +141,15 @@ def _global_options(
             "--debug",
             envvar=DEBUG_ENV,
             help=f"On an internal error, print the traceback (also {DEBUG_ENV}=1).",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the kmslog version and exit.",
         ),
     ] = False,
 ) -> None:
