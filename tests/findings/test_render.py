@@ -20,7 +20,9 @@ from kmslog.run.api import ScanOptions
 from kmslog.run.executor import run
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_logs"
-CONTEXT = ReportContext("test", ("kmslog", "scan"), (), datetime(2026, 1, 1, tzinfo=UTC), None, None)
+CONTEXT = ReportContext(
+    "test", ("kmslog", "scan"), (), datetime(2026, 1, 1, tzinfo=UTC), None, None
+)
 KIND = FindingKind("t-kind", "Title", "high", "rule", "why", "fix it")
 
 
