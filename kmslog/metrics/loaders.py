@@ -108,7 +108,9 @@ def parse_toml(text: str, where: str) -> RuleSet:
         raise RuleError("-", "-", f"invalid TOML: {exc}", where) from None
     unknown = set(doc) - {"rule", "key_material"}
     if unknown:
-        raise RuleError("-", sorted(unknown)[0], "unknown top-level table", where)
+        raise RuleError(
+            "-", sorted(unknown)[0] or "'' (an empty key)", "unknown top-level table", where
+        )
     filters: list[FilterRule] = []
     alarms = []
     seen: set[str] = set()
