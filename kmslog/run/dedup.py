@@ -88,13 +88,23 @@ class Deduped:
     details: list[EventIdConflict]
 
 
+def _found(level: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Which of ``ordered`` (sorted) are in ``level`` (sorted): binary searches in
+    ascending order walk the level's memory forwards, several times faster on big
+    levels than the same searches in random order."""
+    pos = np.searchsorted(level, ordered)
+    pos[pos == len(level)] = 0
+    return level[pos] == ordered
+
+
 def _member(sorted_values: np.ndarray, values: pl.Series) -> pl.Series:
     if not len(sorted_values):
         return pl.Series([False] * len(values), dtype=pl.Boolean)
     array = values.fill_null(0).to_numpy()
-    pos = np.searchsorted(sorted_values, array)
-    pos[pos == len(sorted_values)] = 0
-    return pl.Series(sorted_values[pos] == array)
+    order = np.argsort(array)
+    hits = np.empty(len(array), dtype=bool)
+    hits[order] = _found(sorted_values, array[order])
+    return pl.Series(hits)
 
 
 def drop_duplicates(frame: pl.DataFrame, earlier: Earlier, limit: int) -> Deduped:
@@ -175,32 +185,32 @@ class HashSet:
     def __len__(self) -> int:
         return sum(len(level) for level, _ in self._levels)
 
-    def _hits(self, values: np.ndarray) -> list[np.ndarray]:
-        found = []
-        for level, _ in self._levels:
-            pos = np.searchsorted(level, values)
-            pos[pos == len(level)] = 0
-            found.append(level[pos] == values)
-        return found
-
     def intersect(self, values: np.ndarray) -> np.ndarray:
         """The members of ``values`` already in the set (sorted, unique)."""
         if not len(values) or not self._levels:
             return _empty()
-        hits = np.zeros(len(values), dtype=bool)
-        for found in self._hits(values):
-            hits |= found
-        return sorted_unique(values[hits])
+        ordered = sorted_unique(values.astype(np.uint64, copy=False))
+        hits = np.zeros(len(ordered), dtype=bool)
+        for level, _ in self._levels:
+            hits |= _found(level, ordered)
+        return ordered[hits]
 
     def tags(self, values: np.ndarray) -> np.ndarray:
         """The smallest tag of each of ``values`` (-1 when absent)."""
-        out = np.full(len(values), -1, dtype=np.int64)
-        for (level, tags), found in zip(self._levels, self._hits(values), strict=True):
+        values = values.astype(np.uint64, copy=False)
+        order = np.argsort(values)
+        ordered = values[order]
+        best = np.full(len(values), -1, dtype=np.int64)
+        for level, tags in self._levels:
             assert tags is not None, "tags() needs a tagged HashSet"
-            pos = np.searchsorted(level, values)
-            tag = np.where(found, tags[np.minimum(pos, len(level) - 1)], -1)
-            better = (tag >= 0) & ((out < 0) | (tag < out))
-            out[better] = tag[better]
+            if not len(level):
+                continue
+            pos = np.minimum(np.searchsorted(level, ordered), len(level) - 1)
+            tag = np.where(level[pos] == ordered, tags[pos].astype(np.int64), -1)
+            better = (tag >= 0) & ((best < 0) | (tag < best))
+            best[better] = tag[better]
+        out = np.empty(len(values), dtype=np.int64)
+        out[order] = best
         return out
 
     def add(self, values: np.ndarray, tag: int = 0) -> None:
