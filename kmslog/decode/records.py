@@ -530,6 +530,16 @@ class Assembler:
     def take(self) -> tuple[pa.RecordBatch, list[Rejection]]:
         """The rows added so far, in order, and the records rejected while
         building them (no usable eventTime); resets the assembler."""
+        parts, rejections = self.take_parts()
+        if not parts:
+            return S.empty_batch(), rejections
+        if len(parts) == 1:
+            return parts[0], rejections
+        return pa.Table.from_batches(parts).combine_chunks().to_batches()[0], rejections
+
+    def take_parts(self) -> tuple[list[pa.RecordBatch], list[Rejection]]:
+        """As ``take``, the rows as consecutive batches (none empty), not copied
+        into one: a natively decoded batch is passed on as it came."""
         segments, self._segments, self.rows, self.bytes = self._segments, [], 0, 0
         parts: list[pa.RecordBatch] = []
         rejections: list[Rejection] = []
@@ -544,11 +554,7 @@ class Assembler:
                 run = []
             if segment is not None and segment.batch is not None and segment.batch.num_rows:
                 parts.append(segment.batch)
-        if not parts:
-            return S.empty_batch(), rejections
-        if len(parts) == 1:
-            return parts[0], rejections
-        return pa.Table.from_batches(parts).combine_chunks().to_batches()[0], rejections
+        return [p for p in parts if p.num_rows], rejections
 
 
 def _build_run(run: list[Segment], rejections: list[Rejection], columns: Columns) -> pa.RecordBatch:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from kmslog.analyses.base import Analysis, columns_of
 from kmslog.decode import schema as S
@@ -190,13 +191,16 @@ class _Group:
     def _flush(self, last: bool) -> None:
         if not self.assembler.rows:
             return
-        batch, late = self.assembler.take()
+        parts, late = self.assembler.take_parts()
         out = self.out
         out.rejected += len(late)
         out.problems.extend(late)
-        if not batch.num_rows:
+        if not parts:
             return
-        frame: pl.DataFrame = pl.from_arrow(batch)  # type: ignore[assignment]
+        # Chunked as decoded: joining the parts would copy every cell once more.
+        frame: pl.DataFrame = pl.from_arrow(  # type: ignore[assignment]
+            pa.Table.from_batches(parts, schema=S.SCHEMA), rechunk=False
+        )
         if self.select is not None:
             before = frame.height
             frame = frame.filter(self.select)

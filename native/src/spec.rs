@@ -67,6 +67,34 @@ impl Child {
 #[derive(Debug, Default)]
 pub struct Node {
     pub children: Vec<Child>,
+    /// `fingerprint` of each child's key, in the same order.
+    prints: Vec<u64>,
+}
+
+/// A key's length and first seven bytes in one word: most keys a record holds
+/// are not read, and comparing words rejects them without a `memcmp` call each.
+#[inline]
+pub fn fingerprint(key: &[u8]) -> u64 {
+    let mut head = [0u8; 8];
+    let n = key.len().min(7);
+    head[..n].copy_from_slice(&key[..n]);
+    head[7] = key.len().min(255) as u8;
+    u64::from_le_bytes(head)
+}
+
+impl Node {
+    /// The child whose key is `key`, trying `hint` first.
+    #[inline]
+    pub fn find(&self, key: &[u8], hint: usize) -> Option<usize> {
+        let print = fingerprint(key);
+        let same = |at: usize| {
+            self.prints[at] == print && (key.len() <= 7 || *self.children[at].key == *key)
+        };
+        if hint < self.children.len() && same(hint) {
+            return Some(hint);
+        }
+        (0..self.children.len()).find(|&at| same(at))
+    }
 }
 
 #[derive(Debug)]
@@ -172,7 +200,8 @@ impl Spec {
             key: key.as_bytes().into(),
             ..Child::default()
         });
-        Ok(children.len() - 1)
+        self.nodes[node].prints.push(fingerprint(key.as_bytes()));
+        Ok(self.nodes[node].children.len() - 1)
     }
 
     fn insert(&mut self, path: &[String], leaf: Leaf) -> Result<(), String> {

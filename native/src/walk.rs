@@ -156,7 +156,8 @@ fn walk<'a>(
     };
     let end = t + 1 + count;
     t += 1;
-    let children = &spec.nodes[node].children;
+    let trie = &spec.nodes[node];
+    let children = &trie.children;
     let mut seen: u64 = 0;
     // CloudTrail writes fields in a steady order: try the one after the last match first.
     let mut hint = 0usize;
@@ -166,12 +167,7 @@ fn walk<'a>(
         };
         t += 1;
         let key = key.as_bytes();
-        let found = if children.get(hint).is_some_and(|c| &*c.key == key) {
-            Some(hint)
-        } else {
-            children.iter().position(|c| &*c.key == key)
-        };
-        let Some(at) = found else {
+        let Some(at) = trie.find(key, hint) else {
             t = skip(tape, t);
             continue;
         };
