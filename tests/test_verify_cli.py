@@ -156,3 +156,30 @@ def test_scan_still_skips_digest_files(trail):
     assert result.exit_code == 0, result.output
     files = json.loads(result.stdout)["summary"]["files"]
     assert files["skipped_digest"] == 3 and files["read"] == 6
+
+
+def test_the_sample_digests_verify_their_hour_and_note_the_rest():
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "sample_logs"
+    result = run(str(sample), "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    counts = doc["counts"]
+    assert (counts["digests"], counts["chain_links_verified"]) == (2, 1)
+    assert counts["logs_listed"] == counts["logs_valid"] == 6
+    assert counts["signatures_unchecked"] == 2 and counts["logs_uncovered"] == 0
+    assert counts["logs_unchecked"] > 2000
+
+
+def test_ctgen_writes_a_signed_trail_that_verifies(tmp_path, capsys):
+    from tools.ctgen.__main__ import main
+
+    out = tmp_path / "t"
+    assert main(["signed-trail", "--out", str(out), "--hours", "2", "--prefix", "p/"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert (written["logs"], written["digests"]) == (4, 2)
+    result = run(
+        str(out), "--public-keys", written["public_keys"], "--signatures", written["signatures"]
+    )
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith("PASSED")
