@@ -602,3 +602,64 @@ def test_the_aws_documentation_example_digests_parse(tmp_path):
     assert kinds_of(result).count("verify-chain-unchecked") == 2
     missing = only(result, "verify-log-missing")
     assert missing.subject.resource.endswith("_20150817T1445Z_9nYN7gp2eWAJHIfT.json.gz")
+
+
+def test_a_backfill_digest_is_its_own_chain_and_covers_a_late_file(trail, key):
+    from tools.ctgen.delivery import Digest, LogFile, digest_body
+
+    start = clock.epoch("2026-09-15T14:01:31Z")
+    late = LogFile(
+        "111122223333",
+        "us-east-1",
+        start + 1800,
+        "LateLateLateLate",
+        minimal_files("111122223333", "us-east-1", start, 1, 1, IdSource("late", 1))[0].records,
+    )
+    (trail.root / late.key).write_bytes(gzip_bytes(late.body()))
+    assert "verify-log-uncovered" in kinds_of(check(trail))
+    d = Digest(
+        "111122223333",
+        "us-east-1",
+        "us-east-1",
+        "org-trail",
+        "amzn-s3-demo-bucket",
+        start,
+        start + 3600,
+        [(late, late.body())],
+    )
+    backfill_key = d.key.replace(".json.gz", "_backfill.json.gz")
+    body = orjson.dumps(
+        digest_body(d, fingerprint=key.fingerprint, previous=None, digest_key=backfill_key)
+    )
+    (trail.root / backfill_key).write_bytes(gzip_bytes(body))
+    signature = sign_digest(key, clock.iso(d.end), d.bucket, backfill_key, body, None)
+    trail.signatures_path.write_text(
+        json.dumps({trail.newest.key: trail.newest.signature, backfill_key: signature})
+    )
+    result = check(trail)
+    assert result.passed and result.findings == ()
+    assert result.counts.signatures_verified == 4 and result.counts.logs_valid == 7
+
+
+def test_spans_cover_with_overlaps():
+    from datetime import UTC, datetime, timedelta
+
+    from kmslog.verify.check import _Spans
+
+    t = datetime(2026, 9, 15, tzinfo=UTC)
+    h = timedelta(hours=1)
+    spans = _Spans.of([(t, t + 3 * h), (t + h, t + 2 * h), (t + 5 * h, t + 6 * h)])
+    assert spans.covers(t + 2 * h, t + 2 * h + timedelta(minutes=1))  # inside the long one
+    assert not spans.covers(t + 3 * h, t + 3 * h + timedelta(minutes=1))
+    assert not spans.covers(t - h, t)
+    assert spans.covers(t + 5 * h, t + 6 * h)
+    assert not spans.covers(t + 6 * h - timedelta(seconds=30), t + 6 * h + timedelta(seconds=30))
+
+
+def test_long_signatures_are_accepted_up_to_the_cap(trail):
+    doc = _valid_doc(trail)
+    doc["previousDigestSignature"] = "ab" * 1024  # an RSA-16384 signature
+    assert parse_digest("d", orjson.dumps(doc)).previous_signature == "ab" * 1024
+    doc["previousDigestSignature"] = "ab" * 2049
+    with pytest.raises(DigestFormatError, match="longer than"):
+        parse_digest("d", orjson.dumps(doc))

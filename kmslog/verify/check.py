@@ -10,6 +10,7 @@ no digest lists.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -556,13 +557,38 @@ def _check_entry(
             run.counts.logs_valid += 1
 
 
+@dataclass(frozen=True)
+class _Spans:
+    """The digests' time spans of one account and Region, for "is this minute wholly
+    inside one of them" in O(log n): spans sorted by start, with the running maximum
+    of their ends."""
+
+    starts: tuple[datetime, ...]
+    max_ends: tuple[datetime, ...]
+
+    @classmethod
+    def of(cls, spans: list[tuple[datetime, datetime]]) -> _Spans:
+        spans = sorted(spans)
+        ends: list[datetime] = []
+        for _, end in spans:
+            ends.append(end if not ends or end > ends[-1] else ends[-1])
+        return cls(tuple(s for s, _ in spans), tuple(ends))
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        i = bisect_right(self.starts, start)
+        return i > 0 and self.max_ends[i - 1] >= end
+
+
 def _check_uncovered(run: _Run, logs: list[_LocalLog], listed: set[str]) -> None:
-    spans: dict[tuple[str | None, str, str], list[tuple[datetime, datetime]]] = defaultdict(list)
+    collected: dict[tuple[str | None, str, str], list[tuple[datetime, datetime]]] = defaultdict(
+        list
+    )
     for key, copies in run.digests.items():
         name = run.names.get(key)
         if name is not None:
             for d in copies:
-                spans[(name.org_id, name.account, name.region)].append((d.start, d.end))
+                collected[(name.org_id, name.account, name.region)].append((d.start, d.end))
+    spans = {group: _Spans.of(found) for group, found in collected.items()}
     unchecked: dict[tuple[str | None, str | None, str | None], list[_LocalLog]] = defaultdict(list)
     for log in logs:
         if log.key is not None and log.key in listed:
@@ -571,11 +597,8 @@ def _check_uncovered(run: _Run, logs: list[_LocalLog], listed: set[str]) -> None
             unchecked[(None, None, None)].append(log)
             continue
         at = log.delivered
-        inside = any(
-            start <= at and at + LOG_STAMP_SPAN <= end
-            for start, end in spans.get((log.org_id, log.account, log.region), ())
-        )
-        if not inside:
+        group_spans = spans.get((log.org_id, log.account, log.region))
+        if group_spans is None or not group_spans.covers(at, at + LOG_STAMP_SPAN):
             unchecked[(log.org_id, log.account, log.region)].append(log)
             continue
         run.counts.logs_uncovered += 1

@@ -109,15 +109,22 @@ def parse_time(text: str, name: str) -> datetime:
         raise DigestFormatError(f"{name} is not a valid time: {text[:64]!r}") from None
 
 
-def _string(obj: dict[str, Any], name: str, *, nullable: bool = False, where: str = "") -> Any:
+def _string(
+    obj: dict[str, Any],
+    name: str,
+    *,
+    nullable: bool = False,
+    where: str = "",
+    limit: int = MAX_KEY_LENGTH,
+) -> Any:
     value = obj.get(name)
     if value is None and nullable:
         return None
     if not isinstance(value, str):
         what = "missing" if name not in obj else f"not a string ({type(value).__name__})"
         raise DigestFormatError(f"{where}{name} is {what}")
-    if len(value) > MAX_KEY_LENGTH:
-        raise DigestFormatError(f"{where}{name} is longer than {MAX_KEY_LENGTH} characters")
+    if len(value) > limit:
+        raise DigestFormatError(f"{where}{name} is longer than {limit} characters")
     return value
 
 
@@ -168,10 +175,10 @@ def parse_digest(path: str, stored: bytes) -> Digest:
             raise DigestFormatError(f"required field {name} is missing")
     start_text = _string(doc, "digestStartTime")
     end_text = _string(doc, "digestEndTime")
-    previous_signature = _string(doc, "previousDigestSignature", nullable=True)
-    if previous_signature is not None and (
-        len(previous_signature) > MAX_SIGNATURE_HEX or not _HEX.match(previous_signature)
-    ):
+    previous_signature = _string(
+        doc, "previousDigestSignature", nullable=True, limit=MAX_SIGNATURE_HEX
+    )
+    if previous_signature is not None and not _HEX.match(previous_signature):
         raise DigestFormatError("previousDigestSignature is not a hex signature")
     previous_hash = _string(doc, "previousDigestHashValue", nullable=True)
     if previous_hash is not None and not _HEX64.match(previous_hash):
