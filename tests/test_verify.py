@@ -663,3 +663,18 @@ def test_long_signatures_are_accepted_up_to_the_cap(trail):
     doc["previousDigestSignature"] = "ab" * 2049
     with pytest.raises(DigestFormatError, match="longer than"):
         parse_digest("d", orjson.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    "field", ["previousDigestS3Bucket", "previousDigestSignature", "previousDigestHashValue"]
+)
+def test_a_previous_digest_named_incompletely_is_invalid(trail, field):
+    signed = trail.digests[1]
+    doc = signed.document
+    doc[field] = None
+    trail.digest_paths[signed.key].write_bytes(gzip_bytes(orjson.dumps(doc)))
+    result = check(trail, keys=False)
+    incomplete = [f for f in result.failures if "named incompletely" in f.summary]
+    assert [f.subject.resource for f in incomplete] == [signed.key]
+    # Its successor's hash of it no longer matches either: the change itself is seen.
+    assert any("does not match the hash" in f.summary for f in result.failures)

@@ -364,7 +364,7 @@ def _check_chain(run: _Run) -> None:
 
 
 def _check_link(run: _Run, key: str, d: Digest, older: tuple[str, Digest] | None) -> None:
-    if d.previous_object is None:
+    if d.previous_object is None and d.previous_bucket is None:
         if older is not None:
             run.add(
                 _digest_finding(
@@ -378,15 +378,22 @@ def _check_link(run: _Run, key: str, d: Digest, older: tuple[str, Digest] | None
                 )
             )
         return
-    previous = tail(d.previous_object)
-    if previous is None or d.previous_hash is None:
+    previous = None if d.previous_object is None else tail(d.previous_object)
+    if (
+        previous is None
+        or d.previous_bucket is None
+        or d.previous_hash is None
+        or d.previous_signature is None
+    ):
         run.add(
             _digest_finding(
                 kinds.DIGEST_INVALID,
                 d,
                 key,
-                f"digest {key}: previousDigestS3Object {d.previous_object!r} is not a "
-                "CloudTrail digest key, or previousDigestHashValue is missing",
+                f"digest {key}: its previous digest is named incompletely "
+                f"(previousDigestS3Bucket {d.previous_bucket!r}, previousDigestS3Object "
+                f"{d.previous_object!r}, previousDigestHashValue and previousDigestSignature "
+                "must all be set, or all null for the first digest of a chain)",
             )
         )
         return
