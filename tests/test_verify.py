@@ -678,3 +678,12 @@ def test_a_previous_digest_named_incompletely_is_invalid(trail, field):
     assert [f.subject.resource for f in incomplete] == [signed.key]
     # Its successor's hash of it no longer matches either: the change itself is seen.
     assert any("does not match the hash" in f.summary for f in result.failures)
+
+
+def test_an_unusable_sidecar_is_noted_and_the_chain_still_verifies(trail):
+    newest = trail.digest_paths[trail.newest.key]
+    Path(str(newest) + ".metadata.json").write_text("{not json")
+    result = check(trail, signatures=False)
+    notes = [f for f in result.findings if "unusable" in f.summary]
+    assert len(notes) == 1 and "unusable" in notes[0].summary and "invalid JSON" in notes[0].summary
+    assert result.passed and result.counts.signatures_verified == 2

@@ -183,3 +183,13 @@ def test_ctgen_writes_a_signed_trail_that_verifies(tmp_path, capsys):
         str(out), "--public-keys", written["public_keys"], "--signatures", written["signatures"]
     )
     assert result.exit_code == 0 and result.stdout.rstrip().endswith("PASSED")
+
+
+def test_no_sidecars_ignores_metadata_files(trail):
+    middle = trail.digests[1]
+    sidecar = str(trail.digest_paths[middle.key]) + ".metadata.json"
+    with open(sidecar, "w") as handle:
+        json.dump({"Metadata": {"signature": "ab" * 256}}, handle)
+    assert run(str(trail.root), *with_keys(trail)).exit_code == 1  # sources disagree
+    result = run(str(trail.root), "--no-sidecars", *with_keys(trail))
+    assert result.exit_code == 0, result.output
