@@ -129,6 +129,24 @@ def _shapes(records: list[bytes]) -> list[bytes]:
     ]
 
 
+def sample_digests() -> tuple[bytes, ...]:
+    """The digest files of ``sample_logs/`` as stored (gzip)."""
+    return tuple(p.read_bytes() for p in sorted(SAMPLE_LOGS.rglob("*CloudTrail-Digest_*.json.gz")))
+
+
+@functools.cache
+def verify_documents() -> tuple[bytes, ...]:
+    """A list-public-keys document with a real RSA key, and a --signatures document."""
+    from tools.ctgen.digests import new_signing_key
+
+    entry = new_signing_key().public_key_entry(0, 2_000_000_000)
+    key = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/09/15/x.json.gz"
+    return (
+        orjson.dumps({"PublicKeyList": [entry]}),
+        orjson.dumps({f"s3://b/{key}": {"signature": "ab" * 256}, key[:-3]: "cd" * 256}),
+    )
+
+
 def seeds(target: str) -> list[bytes]:
     """The starting inputs of ``target``."""
     records = list(sample_records())
@@ -152,4 +170,9 @@ def seeds(target: str) -> list[bytes]:
         return [builtin_toml().encode()]
     if target == "rules_json":
         return [aws_json()]
+    if target == "digest":
+        found = sample_digests()
+        return list(found) + [gzip.decompress(d) for d in found]
+    if target == "verify_inputs":
+        return list(verify_documents())
     raise KeyError(target)

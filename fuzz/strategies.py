@@ -436,6 +436,45 @@ def aws_json_file(draw: st.DrawFn) -> bytes:
     return draw(mutated(dump(pieces).encode("utf-8", "surrogatepass")))
 
 
+DIGEST_FIELDS = [
+    "awsAccountId", "digestStartTime", "digestEndTime", "digestS3Bucket", "digestS3Object",
+    "digestPublicKeyFingerprint", "digestSignatureAlgorithm", "previousDigestS3Bucket",
+    "previousDigestS3Object", "previousDigestHashValue", "previousDigestHashAlgorithm",
+    "previousDigestSignature", "logFiles",
+]  # fmt: skip
+LOG_ENTRY_FIELDS = ["s3Bucket", "s3Object", "hashValue", "hashAlgorithm", "newestEventTime"]
+
+
+@st.composite
+def digest_file(draw: st.DrawFn) -> bytes:
+    """A sample digest with hostile fields, in a log entry or at the top, maybe gzip."""
+    document = json.loads(gzip.decompress(draw(st.sampled_from(seeds.sample_digests()))))
+    for _ in range(draw(st.integers(1, 4))):
+        value = draw(json_values)
+        entries = document.get("logFiles")
+        if draw(st.booleans()) and isinstance(entries, list) and entries:
+            if isinstance(entries[0], dict):
+                entries[0] = {**entries[0], draw(st.sampled_from(LOG_ENTRY_FIELDS)): value}
+        else:
+            document[draw(st.sampled_from(DIGEST_FIELDS))] = value
+    text = draw(mutated(dump(document).encode("utf-8", "surrogatepass")))
+    return gzip.compress(text) if draw(st.booleans()) else text
+
+
+@st.composite
+def verify_file(draw: st.DrawFn) -> bytes:
+    """A list-public-keys or --signatures document with hostile fields."""
+    keys, signatures = (json.loads(d) for d in seeds.verify_documents())
+    if draw(st.booleans()):
+        entry = keys["PublicKeyList"][0]
+        field = draw(st.sampled_from(["Value", "Fingerprint", "ValidityStartTime", "x"]))
+        keys["PublicKeyList"][0] = {**entry, field: draw(json_values)}
+        document: Any = keys if draw(st.booleans()) else keys["PublicKeyList"]
+    else:
+        document = {**signatures, draw(key): draw(json_values)}
+    return draw(mutated(dump(document).encode("utf-8", "surrogatepass")))
+
+
 STRATEGIES: dict[str, st.SearchStrategy[bytes]] = {
     "decode": shaped_file(),
     "split": shaped_file(),
@@ -445,4 +484,6 @@ STRATEGIES: dict[str, st.SearchStrategy[bytes]] = {
     "pattern_event": pattern_events,
     "rules_toml": toml_file(),
     "rules_json": aws_json_file(),
+    "digest": digest_file(),
+    "verify_inputs": verify_file(),
 }

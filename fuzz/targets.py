@@ -27,6 +27,9 @@ from kmslog.patterns import PatternError, parse
 from kmslog.patterns.syntax import MAX_PATTERN_LENGTH
 from kmslog.sources import local
 from kmslog.sources.local import SourceError
+from kmslog.verify.digest import DigestFormatError, parse_digest
+from kmslog.verify.keys import InputFileError, load_public_keys, load_signatures
+from kmslog.verify.signing import string_to_sign
 
 SOURCE = "fuzz"
 # Small on purpose: a few KiB of gzip can inflate past it, so the cap's path is reached.
@@ -244,6 +247,42 @@ def rules_json(data: bytes) -> None:
     _load(data, ".json")
 
 
+# --- kmslog verify ------------------------------------------------------------------------
+
+
+def digest(data: bytes) -> None:
+    """A digest file (gzip or plain): only DigestFormatError escapes; a digest that
+    parses has a signing string and well-formed hashes."""
+    try:
+        parsed = parse_digest("fuzz.json.gz", data)
+    except DigestFormatError as exc:
+        _check(bool(exc.reason), "DigestFormatError without a reason")
+        return
+    _check(isinstance(string_to_sign(parsed), bytes), "no signing string")
+    _check(parsed.start <= parsed.end, "a digest that ends before it starts")
+    for entry in parsed.logs:
+        _check(
+            len(entry.hash_value) == 64 and entry.hash_value == entry.hash_value.lower(),
+            "a log hash that is not lower-case hex SHA-256",
+        )
+
+
+def verify_inputs(data: bytes) -> None:
+    """The same bytes as a list-public-keys file and as a --signatures file: only
+    InputFileError (naming the file) escapes."""
+    fd, path = tempfile.mkstemp(prefix="kmslog-fuzz-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        for load in (load_public_keys, load_signatures):
+            try:
+                load(path)
+            except InputFileError as exc:
+                _check(exc.path == path and bool(exc.reason), "InputFileError without its file")
+    finally:
+        os.unlink(path)
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "decode": decode,
     "split": split,
@@ -253,4 +292,6 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "pattern_event": pattern_event,
     "rules_toml": rules_toml,
     "rules_json": rules_json,
+    "digest": digest,
+    "verify_inputs": verify_inputs,
 }

@@ -20,7 +20,15 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from kmslog.commands import baseline, filter_cmd, lifecycle, scan, test_event_pattern, test_pattern
+from kmslog.commands import (
+    baseline,
+    filter_cmd,
+    lifecycle,
+    scan,
+    test_event_pattern,
+    test_pattern,
+    verify,
+)
 from kmslog.commands.options import EXIT_INTERNAL, exit_statuses
 from kmslog.report import safe
 
@@ -164,7 +172,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for module in (scan, filter_cmd, test_pattern, test_event_pattern, lifecycle, baseline):
+for module in (scan, filter_cmd, test_pattern, test_event_pattern, lifecycle, baseline, verify):
     module.register(app)
 
 

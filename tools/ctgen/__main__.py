@@ -1,4 +1,5 @@
-"""``python -m tools.ctgen sample|corpus`` — write the shipped sample or a benchmark corpus."""
+"""``python -m tools.ctgen sample|corpus|signed-trail`` — write the shipped sample, a
+benchmark corpus, or a small trail with a signed digest chain (for ``kmslog verify``)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,42 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--start", default="2026-09-01")
     c.add_argument("--mean-per-file", type=float, default=2500.0)
     c.add_argument("--level", type=int, default=2, choices=range(0, 4), help="ISA-L gzip level 0-3")
+    t = sub.add_parser(
+        "signed-trail",
+        help="write log files with a digest chain signed by a freshly generated RSA key, "
+        "plus OUT-list-public-keys.json and OUT-signatures.json beside OUT",
+    )
+    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--hours", type=int, default=3)
+    t.add_argument("--per-hour", type=int, default=2)
+    t.add_argument("--org-id", default=None, help="organisation trail layout (o-…)")
+    t.add_argument("--prefix", default="", help="S3 key prefix before AWSLogs/ (end it with /)")
     args = ap.parse_args(argv)
+
+    if args.cmd == "signed-trail":
+        from tools.ctgen.digests import new_signing_key, write_signed_trail
+
+        if args.hours < 1 or args.per_hour < 0:
+            ap.error("--hours must be positive and --per-hour not negative")
+        trail = write_signed_trail(
+            args.out,
+            new_signing_key(),
+            hours=args.hours,
+            per_hour=args.per_hour,
+            org_id=args.org_id,
+            prefix=args.prefix,
+        )
+        print(
+            json.dumps(
+                {
+                    "logs": len(trail.log_paths),
+                    "digests": len(trail.digest_paths),
+                    "public_keys": str(trail.public_keys_path),
+                    "signatures": str(trail.signatures_path),
+                }
+            )
+        )
+        return 0
 
     if args.cmd == "sample":
         from tools.ctgen.sample import truth_json, write_sample

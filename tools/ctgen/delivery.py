@@ -127,45 +127,61 @@ class Digest:
         return f"AWSLogs/{self.account_id}/CloudTrail-Digest/{self.region}/{day}/{name}"
 
 
+def digest_body(
+    d: Digest,
+    *,
+    fingerprint: str,
+    previous: tuple[str, bytes, str] | None,
+    digest_key: str | None = None,
+    log_key: object = None,
+) -> dict:
+    """The JSON object of digest ``d``. ``previous`` is (key, uncompressed JSON,
+    signature) of the digest before it (None: the first of a chain); ``digest_key``
+    and ``log_key`` (a function of a LogFile) give S3 keys other than the plain layout
+    (a key prefix, an organisation trail)."""
+    key_of = log_key if callable(log_key) else (lambda lf: lf.key)
+    times = [
+        (min(event_epoch(r) for r in lf.records), max(event_epoch(r) for r in lf.records))
+        for lf, _ in d.files
+    ]
+    return {
+        "awsAccountId": d.account_id,
+        "digestStartTime": clock.iso(d.start),
+        "digestEndTime": clock.iso(d.end),
+        "digestS3Bucket": d.bucket,
+        "digestS3Object": digest_key or d.key,
+        "digestPublicKeyFingerprint": fingerprint,
+        "digestSignatureAlgorithm": "SHA256withRSA",
+        "newestEventTime": clock.iso(max(t[1] for t in times)) if times else None,
+        "oldestEventTime": clock.iso(min(t[0] for t in times)) if times else None,
+        "previousDigestS3Bucket": d.bucket if previous else None,
+        "previousDigestS3Object": previous[0] if previous else None,
+        "previousDigestHashValue": hashlib.sha256(previous[1]).hexdigest() if previous else None,
+        "previousDigestHashAlgorithm": "SHA-256" if previous else None,
+        "previousDigestSignature": previous[2] if previous else None,
+        "logFiles": [
+            {
+                "s3Bucket": d.bucket,
+                "s3Object": key_of(lf),
+                "hashValue": hashlib.sha256(raw).hexdigest(),
+                "hashAlgorithm": "SHA-256",
+                "newestEventTime": clock.iso(tmax),
+                "oldestEventTime": clock.iso(tmin),
+            }
+            for (lf, raw), (tmin, tmax) in zip(d.files, times, strict=True)
+        ],
+    }
+
+
 def digest_chain(digests: list[Digest], ids: IdSource) -> list[tuple[str, bytes]]:
     """Bodies of consecutive digests; the first has null ``previous*`` fields (validation
-    just started). Returns (key, uncompressed JSON) pairs. Signatures are placeholders:
-    the real ones are RSA signatures we cannot produce."""
+    just started). Returns (key, uncompressed JSON) pairs. Signatures are placeholders
+    (``digests.signed_digest_chain`` makes real ones with a generated key)."""
     out: list[tuple[str, bytes]] = []
-    prev: tuple[Digest, bytes, str] | None = None
+    prev: tuple[str, bytes, str] | None = None
     for d in digests:
-        times = [
-            (min(event_epoch(r) for r in lf.records), max(event_epoch(r) for r in lf.records))
-            for lf, _ in d.files
-        ]
-        body = {
-            "awsAccountId": d.account_id,
-            "digestStartTime": clock.iso(d.start),
-            "digestEndTime": clock.iso(d.end),
-            "digestS3Bucket": d.bucket,
-            "digestS3Object": d.key,
-            "digestPublicKeyFingerprint": ids.hex(32),
-            "digestSignatureAlgorithm": "SHA256withRSA",
-            "newestEventTime": clock.iso(max(t[1] for t in times)) if times else None,
-            "oldestEventTime": clock.iso(min(t[0] for t in times)) if times else None,
-            "previousDigestS3Bucket": d.bucket if prev else None,
-            "previousDigestS3Object": prev[0].key if prev else None,
-            "previousDigestHashValue": hashlib.sha256(prev[1]).hexdigest() if prev else None,
-            "previousDigestHashAlgorithm": "SHA-256" if prev else None,
-            "previousDigestSignature": prev[2] if prev else None,
-            "logFiles": [
-                {
-                    "s3Bucket": d.bucket,
-                    "s3Object": lf.key,
-                    "hashValue": hashlib.sha256(raw).hexdigest(),
-                    "hashAlgorithm": "SHA-256",
-                    "newestEventTime": clock.iso(tmax),
-                    "oldestEventTime": clock.iso(tmin),
-                }
-                for (lf, raw), (tmin, tmax) in zip(d.files, times, strict=True)
-            ],
-        }
+        body = digest_body(d, fingerprint=ids.hex(32), previous=prev)
         raw_digest = orjson.dumps(body)
         out.append((d.key, raw_digest))
-        prev = (d, raw_digest, ids.hex(512))
+        prev = (d.key, raw_digest, ids.hex(512))
     return out
