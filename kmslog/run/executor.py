@@ -11,6 +11,7 @@ order and settles duplicates across groups in that order (see ``dedup``).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
 import os
 import pickle
@@ -219,6 +220,11 @@ def run(
         executor = make_executor(_jobs_for(options, files, len(batches)))
     pool = executor
     states = [a.start() for a in analyses]
+    # The fold loop unpickles and combines states made of many small objects
+    # that never form cycles: collector passes over them are pure cost (as in
+    # ``process_group``).
+    collecting = gc.isenabled()
+    gc.disable()
     # Group index per key: where to look for the first record of a conflict.
     seen_keys = HashSet(tagged=True)
     seen_contents = HashSet()
@@ -258,6 +264,8 @@ def run(
             prefetch.close()
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
+        if collecting:
+            gc.enable()
     return RunResult(stats, {a.name: a.finish(s) for a, s in zip(analyses, states, strict=True)})
 
 

@@ -9,6 +9,7 @@ tens of thousands of rows, not per file.
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 from collections.abc import Sequence
@@ -99,6 +100,28 @@ def needed_columns(analyses: tuple[Analysis[Any, Any], ...]) -> Columns:
             return None
         wanted |= columns
     return normalize(wanted)
+
+
+@functools.cache
+def _polars_types() -> dict[str, pl.DataType]:
+    return dict(pl.from_arrow(S.empty_batch()).schema)  # type: ignore[union-attr]
+
+
+def _frame(parts: Sequence[pa.RecordBatch], columns: Columns) -> pl.DataFrame:
+    """The batches as one frame of the whole schema. Chunked as decoded (joining
+    the parts would copy every cell once more); the columns not decoded are
+    typed null constants, not converted all-null arrays (polars would build a
+    view per row of each)."""
+    table = pa.Table.from_batches(parts, schema=S.SCHEMA)
+    if columns is None:
+        return pl.from_arrow(table, rechunk=False)  # type: ignore[return-value]
+    built: pl.DataFrame = pl.from_arrow(  # type: ignore[assignment]
+        table.select([n for n in S.SCHEMA.names if n in columns]), rechunk=False
+    )
+    types = _polars_types()
+    return built.with_columns(
+        pl.lit(None, dtype=types[n]).alias(n) for n in S.SCHEMA.names if n not in columns
+    ).select(S.SCHEMA.names)
 
 
 def process_group(task: GroupTask, decoded: Sequence[Any] | None = None) -> GroupOutcome:
@@ -197,10 +220,7 @@ class _Group:
         out.problems.extend(late)
         if not parts:
             return
-        # Chunked as decoded: joining the parts would copy every cell once more.
-        frame: pl.DataFrame = pl.from_arrow(  # type: ignore[assignment]
-            pa.Table.from_batches(parts, schema=S.SCHEMA), rechunk=False
-        )
+        frame = _frame(parts, self.columns)
         if self.select is not None:
             before = frame.height
             frame = frame.filter(self.select)
