@@ -23,7 +23,7 @@ import polars as pl
 
 from kmslog.analyses.base import columns_read
 from kmslog.decode import schema as S
-from kmslog.decode.records import decode_chunk
+from kmslog.decode.native import decode_texts
 from kmslog.kms.dates import iso_z
 from kmslog.metrics import existence, key_material
 from kmslog.metrics.alarm import AlarmSpec, AlarmState, epoch_time, period_values, replay
@@ -297,9 +297,7 @@ def _with_evidence(marked: pl.DataFrame) -> pl.DataFrame:
     keeps the frame's cells."""
     cells = _evidence_cells()
     raws = [b"" if r is None else r.encode() for r in marked[S.RAW].to_list()]
-    batch, _ = decode_chunk(
-        raws, list(range(len(raws))), "matched rows", "record", frozenset(cells)
-    )
+    batch = decode_texts(raws, "matched rows", frozenset(cells))
     decoded = pl.DataFrame(pl.from_arrow(batch))
     again = [decoded[c].alias(f"{c}__decoded") for c in cells]
     if decoded.height == marked.height:

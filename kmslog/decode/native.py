@@ -25,7 +25,14 @@ import pyarrow as pa
 
 from kmslog.decode import schema as S
 from kmslog.decode.jsontext import MEANINGFUL_KEYS
-from kmslog.decode.records import CHUNK_ROWS, WHOLE_FILE_BYTES, Columns, Segment, normalize
+from kmslog.decode.records import (
+    CHUNK_ROWS,
+    WHOLE_FILE_BYTES,
+    Columns,
+    Segment,
+    decode_chunk,
+    normalize,
+)
 from kmslog.sources.names import display_name
 from kmslog.sources.regular import special_kind
 
@@ -251,3 +258,19 @@ def segments(result: FileResult) -> Iterator[Segment]:
     for start in range(0, batch.num_rows, CHUNK_ROWS):
         part = batch.slice(start, CHUNK_ROWS)
         yield Segment(result.source, result.position_kind, part.num_rows, [], [], None, [], part)
+
+
+def decode_texts(raws: Sequence[bytes], source: str, columns: Columns = None) -> pa.RecordBatch:
+    """Record texts (each one JSON object) decoded into a batch whose
+    ``record_index`` is the text's index; rejected texts are left out. Natively
+    as one JSON array when the extension is there and takes it whole, else by
+    the Python decoder (the same cells either way)."""
+    if _native is not None and raws and all(raws):
+        results = decode_contents(
+            [(b"[" + b",".join(raws) + b"]", source)], WHOLE_FILE_BYTES, columns
+        )
+        batch = results[0].batch
+        if batch is not None and batch.num_rows == len(raws):
+            return batch
+    batch, _ = decode_chunk(raws, list(range(len(raws))), source, "record", columns)
+    return batch
