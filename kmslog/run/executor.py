@@ -39,7 +39,7 @@ from kmslog.sources.registry import discover
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # Consecutive files are read as one task until they reach this many compressed
 # bytes (or files): small files then share batches, big ones go alone.
-GROUP_BYTES = 4 * 1024 * 1024
+GROUP_BYTES = 8 * 1024 * 1024
 GROUP_FILES = 1024
 # Rejection details kept per run; the counts stay exact beyond it.
 MAX_REJECTION_DETAILS = 10_000

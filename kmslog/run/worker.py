@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from kmslog.analyses.base import Analysis, columns_of
 from kmslog.decode import schema as S
-from kmslog.decode.records import Assembler, Columns, normalize, read_segments
+from kmslog.decode.records import CHUNK_BYTES, Assembler, Columns, normalize, read_segments
 from kmslog.run.api import EventIdConflict, Rejection, ScanOptions
 from kmslog.run.dedup import (
     HASH,
@@ -34,6 +34,11 @@ from kmslog.run.dedup import (
 )
 from kmslog.sources.local import SourceError
 from kmslog.sources.names import display_name
+
+
+# Rows of natively decoded files folded as one frame (at most: a group's end
+# folds what it has).
+FOLD_ROWS = 49_152
 
 
 @dataclass(frozen=True)
@@ -208,7 +213,10 @@ class _Group:
         segment = run_segment(run)
         self.out.seen += segment.seen
         self.assembler.add(segment)
-        if self.assembler.full():
+        # Natively decoded rows cost nothing to hold as they are (chunks, no
+        # copy), while every fold pays a fixed cost per frame: fold them in
+        # bigger frames than the Python path assembles.
+        if self.assembler.rows >= FOLD_ROWS or self.assembler.bytes >= CHUNK_BYTES:
             self._flush(last=False)
 
     def _flush(self, last: bool) -> None:
