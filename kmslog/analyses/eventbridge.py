@@ -457,7 +457,8 @@ def _read_columns(rules: tuple[EventRule, ...]) -> frozenset[str] | None:
         KMS_DTYPE,
         ESCAPED,
     ]
+    # The evidence and the configuration calls' cells are decoded again from ``raw``
+    # for the kept rows (``_with_evidence``), so they are not read from the frame.
     exprs = [*_derived(), *marks, keep, pl.col(S.EVENT_TIME), pl.col(S.SOURCE)]
-    exprs += [pl.col(S.RECORD_INDEX), pl.col(S.RAW), pl.col(S.ERROR_CODE), pl.col(S.EVENT_ID)]
-    exprs += [pl.col(S.IDENTITY_ARN)]
+    exprs += [pl.col(S.RECORD_INDEX), pl.col(S.RAW)]
     return columns_read(exprs, made=made)
