@@ -13,12 +13,13 @@ import polars as pl
 import pytest
 
 from kmslog.analyses.base import fold
-from kmslog.analyses.eventbridge import EventBridgeAnalysis, compile_event_rules
+from kmslog.analyses.eventbridge import EventBridgeAnalysis, compile_event_rules, never_matches
 from kmslog.decode import schema as S
 from kmslog.decode.memory import frame_from_records
 from kmslog.eventbridge.envelope import envelopes
 from kmslog.eventbridge.rules import ENABLED_ALL, EventRule, make_event_rule
 from kmslog.eventpatterns import loads_event, matches
+from kmslog.eventpatterns import parse as parse_pattern
 from kmslog.metrics.loaders import builtin_rules
 from kmslog.run.api import ScanOptions
 from kmslog.run.executor import run
@@ -75,6 +76,34 @@ def replayed(result: Any) -> set[tuple]:
     }
 
 
+class Keep:
+    """Keeps every record's raw text, source and index."""
+
+    name = "keep"
+
+    def __init__(self) -> None:
+        self.frames: list[pl.DataFrame] = []
+
+    def start(self) -> list:
+        return []
+
+    def update(self, s: list, frame: pl.DataFrame) -> list:
+        self.frames.append(frame.select(S.RAW, S.SOURCE, S.RECORD_INDEX))
+        return s
+
+    def combine(self, a: list, b: list) -> list:
+        return a
+
+    def finish(self, s: list) -> None:
+        return None
+
+
+def run_keeping_raw(*analyses: Any) -> tuple[Any, list[tuple[str, str, int]]]:
+    keep = Keep()
+    out = run([str(SAMPLE)], [*analyses, keep], ScanOptions(jobs=1))
+    return out, [r for f in keep.frames for r in f.iter_rows()]
+
+
 def test_the_patterns_take_both_paths() -> None:
     compiled = compile_event_rules(rules_for(PATTERNS))
     cloudtrail = [c.masks[0] is not None for c in compiled]
@@ -85,26 +114,7 @@ def test_the_patterns_take_both_paths() -> None:
 @pytest.mark.parametrize("state", ["ENABLED", ENABLED_ALL])
 def test_vectorized_equals_reference_on_the_sample(state: str) -> None:
     rules = rules_for(PATTERNS, state=state) + builtin_rules().event_rules
-    frames: list[pl.DataFrame] = []
-
-    class Keep:
-        name = "keep"
-
-        def start(self) -> list:
-            return []
-
-        def update(self, s: list, frame: pl.DataFrame) -> list:
-            frames.append(frame.select(S.RAW, S.SOURCE, S.RECORD_INDEX))
-            return s
-
-        def combine(self, a: list, b: list) -> list:
-            return a
-
-        def finish(self, s: list) -> None:
-            return None
-
-    out = run([str(SAMPLE)], [EventBridgeAnalysis(rules), Keep()], ScanOptions(jobs=1))
-    raws = [r for f in frames for r in f.iter_rows()]
+    out, raws = run_keeping_raw(EventBridgeAnalysis(rules))
     want = reference(rules, raws)
     assert len(want) > 1000
     assert replayed(out.results["eventbridge"]) == want
@@ -246,8 +256,55 @@ def test_a_rule_file_state_is_assumed_when_the_logs_say_nothing() -> None:
     assert (row["enabled"], row["state_from_logs"], row["would_deliver"]) == (False, False, False)
 
 
+def test_no_rules_and_only_configuration_calls() -> None:
+    frame = frame_from_records([config(1, "PutRule", {"name": "r0"})])
+    result = fold(EventBridgeAnalysis(()), [frame])
+    assert result.matches.height == 0 and result.rules == ()
+
+
 def test_empty_input() -> None:
     result = fold(EventBridgeAnalysis(builtin_rules().event_rules), [])
     assert result.matches.height == 0 and result.events == 0
     assert datetime(2026, 1, 1, tzinfo=UTC)  # schema of an empty result is usable
     assert result.matches.schema["event_time"] == pl.Datetime("ms", "UTC")
+
+
+PRUNED = [
+    ('{"detail-type": ["KMS CMK Rotation", "KMS CMK Deletion"]}', "cloudtrail"),
+    ('{"version": ["1"]}', "cloudtrail"),
+    ('{"version": [{"exists": false}]}', "kms"),
+    ('{"source": ["aws.events"]}', "kms"),
+    ('{"detail": {"eventName": ["DeleteKey"]}}', "kms"),
+    ('{"detail": {"key-id": {"nested": ["x"]}}}', "kms"),
+    ('{"$or": [{"version": ["2"]}, {"detail-type": [{"prefix": "KMS"}]}]}', "cloudtrail"),
+]
+KEPT = [
+    ('{"detail-type": [{"prefix": "KMS"}]}', "kms"),
+    ('{"detail-type": [{"anything-but": "KMS CMK Rotation"}]}', "kms"),
+    ('{"detail": {"key-id": [{"exists": true}]}}', "kms"),
+    ('{"detail": {"eventName": [{"exists": false}]}}', "kms"),
+    ('{"version": [{"exists": true}], "detail-type": [{"suffix": "CloudTrail"}]}', "cloudtrail"),
+    ('{"$or": [{"version": ["2"]}, {"source": ["aws.kms"]}]}', "cloudtrail"),
+    ('{"version": [{"numeric": ["=", 0]}, "0"]}', "kms"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "view"), PRUNED + KEPT)
+def test_never_matches_prunes_only_what_no_event_of_the_view_can_match(
+    pattern: str, view: str
+) -> None:
+    assert never_matches(parse_pattern(pattern), view) == ((pattern, view) in PRUNED)
+
+
+@pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_logs absent")
+def test_a_pruned_pattern_matches_no_event_of_the_sample() -> None:
+    patterns = [parse_pattern(p) for p, _ in PRUNED + KEPT] + [parse_pattern(p) for p in PATTERNS]
+    seen = {"cloudtrail": 0, "kms": 0}
+    _, raws = run_keeping_raw()
+    for raw, _source, _index in raws:
+        for env in envelopes(loads_event(raw)):
+            seen[env.kind] += 1
+            for p in patterns:
+                if never_matches(p, env.kind):
+                    assert not matches(p, env.event)
+    assert seen["kms"] >= 3 and seen["cloudtrail"] > 1000
