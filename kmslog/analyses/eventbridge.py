@@ -29,7 +29,8 @@ from kmslog.eventbridge import history as H
 from kmslog.eventbridge.rules import DEFAULT_BUS, DISABLED, EventRule
 from kmslog.eventpatterns import EventPatternError, loads_event, matches
 from kmslog.eventpatterns import ast as A
-from kmslog.eventpatterns.match import branches, leaf_matches
+from kmslog.eventpatterns.match import branches, iter_paths, leaf_matches
+from kmslog.eventpatterns.parser import ip_bytes
 from kmslog.eventpatterns.vectorize import to_polars
 
 VIEWS = ("cloudtrail", "kms")
@@ -45,7 +46,6 @@ SRC, DTYPE, ACCT, REGION, VERSION, READ_ONLY = (
     "__eb_read_only",
 )
 KMS_SRC, KMS_DTYPE = "__eb_kms_source", "__eb_kms_detail_type"
-KMS_CANDIDATE = "__eb_kms"
 
 
 def mask_name(index: int, view: str) -> str:
@@ -62,12 +62,16 @@ def _kms_candidate() -> pl.Expr:
     ).fill_null(False)
 
 
-def _derived() -> list[pl.Expr]:
-    """The envelope fields of the ``… via CloudTrail`` view, for every row."""
+@lru_cache(maxsize=1)
+def _ct_derived() -> tuple[pl.Expr, ...]:
+    """The envelope fields of the ``… via CloudTrail`` view."""
     source = pl.col(S.EVENT_SOURCE)
-    ct_type = pl.col(S.EVENT_TYPE).replace_strict(
-        E.CLOUDTRAIL_DETAIL_TYPES, default=None, return_dtype=pl.String
-    )
+    # A chain of comparisons: cheaper than ``replace_strict`` on a few values.
+    ct_type = pl.lit(None, dtype=pl.String)
+    for event_type, detail_type in E.CLOUDTRAIL_DETAIL_TYPES.items():
+        ct_type = (
+            pl.when(pl.col(S.EVENT_TYPE) == event_type).then(pl.lit(detail_type)).otherwise(ct_type)
+        )
     data = (pl.col(S.EVENT_CATEGORY) == "Data").fill_null(False) | (
         pl.col(S.MANAGEMENT_EVENT) == False  # noqa: E712 - a polars comparison
     ).fill_null(False)
@@ -77,7 +81,7 @@ def _derived() -> list[pl.Expr]:
         & ~data
         & pl.col(S.EVENT_NAME).str.contains(prefixes).fill_null(False)
     )
-    return [
+    return (
         pl.when(source.is_not_null()).then(ct_type).alias(DTYPE),
         (pl.lit("aws.") + source.str.strip_suffix(E.SUFFIX)).alias(SRC),
         pl.coalesce(
@@ -86,14 +90,20 @@ def _derived() -> list[pl.Expr]:
         pl.coalesce(pl.col(S.AWS_REGION), pl.lit("")).alias(REGION),
         pl.lit("0").alias(VERSION),
         read_only.alias(READ_ONLY),
-        _kms_candidate().alias(KMS_CANDIDATE),
-    ]
+    )
 
 
-def _kms_derived() -> list[pl.Expr]:
-    """The envelope fields of the KMS view (on the kept rows)."""
+@lru_cache(maxsize=1)
+def _derived() -> tuple[pl.Expr, ...]:
+    """The envelope fields of both views (on the candidate rows)."""
+    return (*_ct_derived(), *_kms_derived())
+
+
+@lru_cache(maxsize=1)
+def _kms_derived() -> tuple[pl.Expr, ...]:
+    """The envelope fields of the KMS view."""
     kms_type = (
-        pl.when(pl.col(KMS_CANDIDATE))
+        pl.when(_kms_candidate())
         .then(
             pl.col(S.EVENT_NAME).replace_strict(
                 E.KMS_DETAIL_TYPES, default=None, return_dtype=pl.String
@@ -101,7 +111,7 @@ def _kms_derived() -> list[pl.Expr]:
         )
         .otherwise(pl.lit(None, dtype=pl.String))
     )
-    return [kms_type.alias(KMS_DTYPE), pl.lit("aws.kms").alias(KMS_SRC)]
+    return (kms_type.alias(KMS_DTYPE), pl.lit("aws.kms").alias(KMS_SRC))
 
 
 def _view_columns(view: str) -> dict[tuple[str, ...], str]:
@@ -138,22 +148,69 @@ _ALWAYS_THERE = frozenset(
 )
 
 
+def absent_name(column: str) -> str:
+    return f"__eb_absent_{column}"
+
+
 def _absent_when(columns: dict[tuple[str, ...], str]) -> dict[str, pl.Expr]:
     """For the record's own columns, where a null cell surely means "absent": never
     for the fields every record carries (the reference matcher decides those rare
     rows), and for the others where the raw text holds neither the field's name as
-    a key nor any escape."""
+    a key nor any escape (``absent_proofs``, computed once per frame)."""
     out: dict[str, pl.Expr] = {}
     for path, column in columns.items():
         if path[0] != "detail":
             continue
-        if column in _ALWAYS_THERE:
-            out[column] = pl.lit(False)
-            continue
-        key = '"' + path[-1] + '"'
-        raw = pl.col(S.RAW).str
-        out[column] = ~raw.contains(key, literal=True) & ~raw.contains("\\u", literal=True)
+        out[column] = pl.lit(False) if column in _ALWAYS_THERE else pl.col(absent_name(column))
     return out
+
+
+@lru_cache(maxsize=16)
+def proved_columns(rules: tuple[EventRule, ...]) -> tuple[tuple[str, str], ...]:
+    """(column, key) of every record column some rule's ``… via CloudTrail`` mask
+    asks about whose null cell needs the raw text to tell "absent" apart."""
+    columns = _view_columns("cloudtrail")
+    found: dict[str, str] = {}
+    for rule in rules:
+        if never_matches(rule.parsed, "cloudtrail"):
+            continue
+        for path in iter_paths(rule.parsed):
+            column = columns.get(path)
+            if path[0] == "detail" and column is not None and column not in _ALWAYS_THERE:
+                found[column] = path[-1]
+    return tuple(sorted(found.items()))
+
+
+def absent_proofs(frame: pl.DataFrame, proved: Sequence[tuple[str, str]]) -> list[pl.Series]:
+    """Per column: true where the cell is null and ``raw`` holds neither ``"key"``
+    nor a ``\\u`` escape, so the field is surely absent (a null cell may also be a
+    number, a null or an object). ``raw`` is scanned only on the null cells' rows,
+    and for the escape once for all columns."""
+    raw = frame[S.RAW]
+    nulls = {column: frame[column].is_null() for column, _ in proved}
+    if not nulls:
+        return []
+    union = reduce(lambda a, b: a | b, nulls.values())
+    escaped = _contains_on(raw, union, "\\u")
+    out = []
+    for column, key in proved:
+        keyed = _contains_on(raw, nulls[column], '"' + key + '"')
+        proof = nulls[column] & ~keyed & ~escaped
+        out.append(proof.alias(absent_name(column)))
+    return out
+
+
+def _contains_on(raw: pl.Series, rows: pl.Series, text: str) -> pl.Series:
+    """``raw.str.contains(text)`` where ``rows`` holds, false elsewhere; a gather
+    when few rows are asked."""
+    picked = rows.arg_true()
+    if picked.len() == 0:
+        return pl.repeat(False, raw.len(), dtype=pl.Boolean, eager=True)
+    if picked.len() * 2 > raw.len():
+        return raw.str.contains(text, literal=True) & rows
+    hits = raw.gather(picked).str.contains(text, literal=True)
+    out = pl.repeat(False, raw.len(), dtype=pl.Boolean, eager=True)
+    return out.scatter(picked.filter(hits), True)
 
 
 # What every event of a view holds at these paths, whatever the record.
@@ -193,6 +250,95 @@ def never_matches(pattern: A.EventPattern, view: str) -> bool:
         if possible:
             return False
     return True
+
+
+def _inverse_source(value: str) -> list[str]:
+    """The ``eventSource`` values whose envelope ``source`` is ``value``."""
+    if not value.startswith("aws."):
+        return []
+    name = value.removeprefix("aws.")
+    return [name + E.SUFFIX] + ([] if name.endswith(E.SUFFIX) else [name])
+
+
+def _exact_strings(matchers: tuple[A.Matcher, ...]) -> list[str] | None:
+    """The values when every matcher is a plain exact string, else None."""
+    if all(isinstance(m, A.Exact) and isinstance(m.value, str) for m in matchers):
+        return [m.value for m in matchers if isinstance(m, A.Exact) and isinstance(m.value, str)]
+    return None
+
+
+def _string_only(m: A.Matcher) -> bool:
+    """Matchers that only a string can satisfy."""
+    if isinstance(m, A.Exact):
+        return isinstance(m.value, str)
+    return isinstance(m, A.ExactOp | A.Prefix | A.Suffix | A.EqualsIgnoreCase | A.Wildcard | A.Cidr)
+
+
+def _possible(path: tuple[str, ...], matchers: tuple[A.Matcher, ...]) -> pl.Expr | None:
+    """A cheap condition on the record's columns that holds wherever this field of
+    the ``… via CloudTrail`` event may satisfy ``matchers``; None: no such test."""
+    if any(isinstance(m, A.Exists) and not m.present for m in matchers):
+        return None
+    exact = _exact_strings(matchers)
+    if path == ("source",):
+        if exact is None:
+            return None
+        sources = [u for v in exact for u in _inverse_source(v)]
+        return _one_of(pl.col(S.EVENT_SOURCE), sources) if sources else pl.lit(False)
+    if path == ("detail-type",):
+        if exact is None:
+            return None
+        types = [k for k, v in E.CLOUDTRAIL_DETAIL_TYPES.items() if v in exact]
+        return _one_of(pl.col(S.EVENT_TYPE), types) if types else pl.lit(False)
+    column = _view_columns("cloudtrail").get(path)
+    if column is None or path[0] != "detail":
+        return None
+    col = pl.col(column)
+    if column in _ALWAYS_THERE:
+        unsure = col.is_null()  # the reference matcher decides
+    else:
+        # A null cell may be an array, a number, an object: unless surely absent.
+        unsure = col.is_null() & ~pl.col(absent_name(column))
+    if all(isinstance(m, A.Exists) for m in matchers):
+        return col.is_not_null() | unsure
+    if not all(_string_only(m) for m in matchers):
+        return None
+    found: list[pl.Expr] = []
+    plain: list[str] = []
+    for m in matchers:
+        if isinstance(m, A.Exact) and isinstance(m.value, str) and ip_bytes(m.value) is None:
+            plain.append(m.value)  # (an IP literal also matches other spellings)
+        elif isinstance(m, A.Prefix) and not m.ignore_case:
+            found.append(col.str.starts_with(m.text))
+        elif isinstance(m, A.Suffix) and not m.ignore_case:
+            found.append(col.str.ends_with(m.text))
+        else:
+            found.append(col.is_not_null())
+    if plain:
+        found.append(_one_of(col, plain))
+    return reduce(lambda a, b: a | b, found) | unsure
+
+
+def _one_of(col: pl.Expr, values: Sequence[str]) -> pl.Expr:
+    """``col.is_in(values)``; for a few values a chain of comparisons, cheaper."""
+    if len(values) > 8:
+        return col.is_in(list(values))
+    return reduce(lambda a, b: a | b, (col == v for v in values))
+
+
+def possible(pattern: A.EventPattern) -> pl.Expr:
+    """True on every row whose ``… via CloudTrail`` event may match ``pattern`` (a
+    necessary condition on typed columns, for the rows kept before the envelope
+    columns are computed)."""
+    if never_matches(pattern, "cloudtrail"):
+        return pl.lit(False)
+    ors: list[pl.Expr] = []
+    for branch in branches(pattern):
+        tests = [t for t in (_possible(p, ms) for p, ms in branch.items()) if t is not None]
+        if not tests:
+            return pl.lit(True)
+        ors.append(reduce(lambda a, b: a & b, tests).fill_null(True))
+    return reduce(lambda a, b: a | b, ors, pl.lit(False))
 
 
 @dataclass(frozen=True)
@@ -310,26 +456,31 @@ class EventBridgeAnalysis:
         if frame.height == 0:
             return state
         state.events += frame.height
-        compiled = compile_event_rules(self.active)
-        marks, keep, keep_columns = _marking(self.active)
-        rows = (
-            frame.lazy()
-            .with_columns(_derived())
-            .with_columns(*marks)
-            .filter(keep)
-            .select(*keep_columns)
-            .collect()
-        )
-        if rows.height == 0:
+        active = self.active
+        compiled = compile_event_rules(active)
+        marks, keep, keep_columns = _marking(active)
+        # First the rows some rule may match, the KMS service events and the rule
+        # configuration calls (tests of typed columns, and ``raw`` for a field's
+        # absence); then, on those few, the envelope columns and every mask. Eager
+        # on purpose: the lazy optimizer's pass over these expressions costs more
+        # per frame than it saves.
+        proofs = absent_proofs(frame, proved_columns(active))
+        if proofs:
+            frame = frame.with_columns(proofs)
+        frame = frame.filter(_candidates(active))
+        if frame.height == 0:
             return state
-        rows = _kms_view(compiled, rows)
-        rows, decided = _decide(compiled, rows)
-        state.decided_by_reference += decided
+        rows = (
+            frame.with_columns(*_derived()).with_columns(*marks).filter(keep).select(*keep_columns)
+        )
         names = [mask_name(i, v) for i in range(len(compiled)) for v in VIEWS]
-        hit = rows.filter(reduce(lambda a, b: a | b, [pl.col(n) for n in names], pl.col(CONFIG)))
-        if hit.height:
+        if any(rows[n].null_count() for n in names):
+            rows, decided = _decide(compiled, rows)
+            state.decided_by_reference += decided
+            rows = rows.filter(_hit(names))
+        if rows.height:
             # Evidence and configuration calls are decoded from ``raw`` once, in finish.
-            state.matches.append(hit)
+            state.matches.append(rows)
         if len(state.matches) > _COMPACT_AT:
             state.matches = [pl.concat(state.matches, how="vertical_relaxed")]
         return state
@@ -447,17 +598,8 @@ def _long(wide: pl.DataFrame, rules: int) -> pl.DataFrame:
     return pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
 
 
-def _kms_view(compiled: Sequence[CompiledRule], rows: pl.DataFrame) -> pl.DataFrame:
-    """The KMS view's masks, on the kept rows (the KMS service events are among them)."""
-    masks = [
-        (pl.lit(None, dtype=pl.Boolean) if c.masks[1] is None else c.masks[1])
-        .and_(pl.col(KMS_CANDIDATE))
-        .alias(mask_name(i, "kms"))
-        for i, c in enumerate(compiled)
-    ]
-    if not masks:
-        return rows.with_columns(_kms_derived())
-    return rows.with_columns(_kms_derived()).with_columns(*masks)
+def _hit(names: Sequence[str]) -> pl.Expr:
+    return reduce(lambda a, b: a | b, [pl.col(n) for n in names], pl.col(CONFIG))
 
 
 def _annotate(rule: EventRule, group: pl.DataFrame, ws: list[H.RuleWindow] | None) -> pl.DataFrame:
@@ -572,25 +714,30 @@ def _marking(
     them: built once per rule set."""
     compiled = compile_event_rules(rules)
     marks: list[pl.Expr] = []
-    keep_any: list[pl.Expr] = [pl.col(CONFIG), pl.col(KMS_CANDIDATE)]
     for i, c in enumerate(compiled):
-        name = mask_name(i, "cloudtrail")
-        mask = c.masks[0]
-        if mask is None:
+        ct, kms = c.masks
+        if ct is None:
             # The reference matcher decides for every delivered row.
-            mask = (
+            ct = (
                 pl.when(pl.col(DTYPE).is_not_null() & _place(c.rule))
                 .then(pl.lit(None, dtype=pl.Boolean))
                 .otherwise(False)
             )
-        marks.append(mask.alias(name))
-        keep_any.append(pl.col(name).is_null() | pl.col(name))
+        if kms is None:
+            kms = pl.when(pl.col(KMS_DTYPE).is_not_null()).then(pl.lit(None, dtype=pl.Boolean))
+            kms = kms.otherwise(False)
+        marks.append(ct.alias(mask_name(i, "cloudtrail")))
+        marks.append(kms.alias(mask_name(i, "kms")))
     marks.append(H.frame_filter().fill_null(False).alias(CONFIG))
-    keep = reduce(lambda a, b: a | b, keep_any)
+    names = [mask_name(i, v) for i in range(len(compiled)) for v in VIEWS]
+    # Some mask true or undecided, or a configuration call.
+    keep = reduce(
+        lambda a, b: a | b, [pl.col(n).is_null() | pl.col(n) for n in names], pl.col(CONFIG)
+    )
     keep_columns = [
-        *(pl.col(mask_name(i, "cloudtrail")) for i in range(len(compiled))),
+        *(pl.col(n) for n in names),
         pl.col(CONFIG),
-        *(pl.col(c) for c in (DTYPE, SRC, ACCT, REGION, VERSION, KMS_CANDIDATE)),
+        *(pl.col(c) for c in (DTYPE, KMS_DTYPE, ACCT, REGION)),
         *(pl.col(c) for c in (S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, S.RAW)),
         *(pl.col(c) for c in _evidence_cells() if c != S.RAW),
     ]
@@ -598,16 +745,22 @@ def _marking(
 
 
 @lru_cache(maxsize=16)
+def _candidates(rules: tuple[EventRule, ...]) -> pl.Expr:
+    """Rows the main pass looks at: some rule may match their ``… via CloudTrail``
+    event, they are a KMS service event, or a rule configuration call."""
+    tests = [possible(r.parsed) for r in rules]
+    tests += [H.frame_filter().fill_null(False), _kms_candidate()]
+    return reduce(lambda a, b: a | b, tests)
+
+
+@lru_cache(maxsize=16)
 def _read_columns(rules: tuple[EventRule, ...]) -> frozenset[str] | None:
     marks, keep, _ = _marking(rules)
-    made = [mask_name(i, "cloudtrail") for i in range(len(rules))]
-    made += [CONFIG, SRC, DTYPE, ACCT, REGION, VERSION, READ_ONLY, KMS_CANDIDATE]
+    made = [mask_name(i, v) for i in range(len(rules)) for v in VIEWS]
+    made += [CONFIG, SRC, DTYPE, ACCT, REGION, VERSION, READ_ONLY, KMS_DTYPE, KMS_SRC]
+    made += [absent_name(c) for c, _ in proved_columns(rules)]
     # The evidence and the configuration calls' cells are decoded again from ``raw``
     # for the kept rows (``_with_evidence``), so they are not read from the frame.
-    # The KMS view reads the same columns as the main pass (``_kms_candidate``).
-    exprs = [*_derived(), *marks, keep, pl.col(S.EVENT_TIME), pl.col(S.SOURCE)]
+    exprs = [*_derived(), *marks, keep, _candidates(rules), pl.col(S.EVENT_TIME), pl.col(S.SOURCE)]
     exprs += [pl.col(S.RECORD_INDEX), pl.col(S.RAW)]
-    for c in compile_event_rules(rules):
-        exprs += [m for m in c.masks[1:] if m is not None]
-    made += [KMS_DTYPE, KMS_SRC]
     return columns_read(exprs, made=made)

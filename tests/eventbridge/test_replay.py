@@ -11,18 +11,21 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kmslog.analyses.base import fold
 from kmslog.analyses.eventbridge import EventBridgeAnalysis, compile_event_rules, never_matches
 from kmslog.decode import schema as S
 from kmslog.decode.memory import frame_from_records
 from kmslog.eventbridge.envelope import envelopes
-from kmslog.eventbridge.rules import ENABLED_ALL, EventRule, make_event_rule
+from kmslog.eventbridge.rules import ENABLED_ALL, EventRule, EventRuleError, make_event_rule
 from kmslog.eventpatterns import loads_event, matches
 from kmslog.eventpatterns import parse as parse_pattern
 from kmslog.metrics.loaders import builtin_rules
 from kmslog.run.api import ScanOptions
 from kmslog.run.executor import run
+from tests.eventpatterns.test_properties import leaf
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_logs"
 
@@ -164,6 +167,15 @@ HOSTILE_PATTERNS = [
     '{"account": [""]}',
     '{"detail": {"eventName": [{"equals-ignore-case": "dİsablekey"}]}}',
     '{"detail-type": ["KMS CMK Rotation"], "detail": {"key-id": ["k"]}}',
+    # The typed-column test that picks the rows first must keep every possible match:
+    '{"source": ["aws.kms"], "detail": {"errorCode": [{"exists": true}]}}',
+    '{"detail": {"errorCode": ["AccessDenied"]}}',
+    '{"detail": {"eventName": [{"prefix": "Disable"}, {"suffix": "KEY"}]}}',
+    '{"detail": {"sourceIPAddress": ["10.1.2.3"]}}',
+    '{"detail": {"sourceIPAddress": ["10.01.2.3"]}}',
+    '{"source": ["aws.kms"], "detail-type": ["AWS API Call via CloudTrail"]}',
+    '{"detail-type": ["AWS Service Event via CloudTrail"], "detail": {"eventName": ["RotateKey"]}}',
+    '{"detail": {"userIdentity": {"type": ["IAMUser"]}}}',
 ]
 
 
@@ -178,10 +190,14 @@ def test_vectorized_equals_reference_on_hostile_records(state: str) -> None:
         pl.lit(escaped).alias(S.RAW), pl.lit(15, dtype=pl.Int64).alias(S.RECORD_INDEX)
     )
     frame = pl.concat([frame, extra], how="vertical_relaxed")
-    rules = rules_for(HOSTILE_PATTERNS, state=state)
-    result = fold(EventBridgeAnalysis(rules), [frame])
     raws = list(frame.select(S.RAW, S.SOURCE, S.RECORD_INDEX).iter_rows())
-    assert replayed(result) == reference(rules, raws)
+    rules = rules_for(HOSTILE_PATTERNS, state=state)
+    assert replayed(fold(EventBridgeAnalysis(rules), [frame])) == reference(rules, raws)
+    # One by one too: together, one rule's rows would hide another's missed ones.
+    for pattern in HOSTILE_PATTERNS:
+        alone = rules_for([pattern], state=state)
+        got = replayed(fold(EventBridgeAnalysis(alone), [frame]))
+        assert got == reference(alone, raws), pattern
 
 
 def test_read_only_events_need_the_all_management_events_state() -> None:
@@ -308,3 +324,49 @@ def test_a_pruned_pattern_matches_no_event_of_the_sample() -> None:
                 if never_matches(p, env.kind):
                     assert not matches(p, env.event)
     assert seen["kms"] >= 3 and seen["cloudtrail"] > 1000
+
+
+DETAIL_FIELDS = ["eventName", "eventSource", "errorCode", "sourceIPAddress", "eventType"]
+
+
+def replay_pattern() -> st.SearchStrategy[str]:
+    top = st.dictionaries(st.sampled_from(["source", "detail-type", "account"]), leaf(), max_size=2)
+    detail = st.dictionaries(st.sampled_from(DETAIL_FIELDS), leaf(), max_size=2)
+
+    def build(t: dict[str, str], d: dict[str, str]) -> str:
+        parts = [json.dumps(k) + ":" + v for k, v in t.items()]
+        if d:
+            inner = ",".join(json.dumps(k) + ":" + v for k, v in d.items())
+            parts.append('"detail":{' + inner + "}")
+        return "{" + ",".join(parts) + "}"
+
+    return st.builds(build, top, detail).filter(lambda p: p != "{}")
+
+
+HOSTILE_EXTRA = [
+    record(16, eventName="DisableKEY", errorCode="AccessDenied"),
+    record(17, errorCode=["AccessDenied"], sourceIPAddress=["10.1.2.3"]),
+    record(18, eventSource="aws.kms", eventName="x"),
+    record(19, eventSource="kms", sourceIPAddress="10.01.2.3"),
+]
+
+
+def same_as_reference(patterns: list[str], frame: pl.DataFrame) -> None:
+    raws = list(frame.select(S.RAW, S.SOURCE, S.RECORD_INDEX).iter_rows())
+    sets = [patterns] + ([[p] for p in patterns] if len(patterns) > 1 else [])
+    for subset in sets:
+        # One by one too: together, one rule's rows would hide another's missed ones.
+        rules = rules_for(subset)
+        assert replayed(fold(EventBridgeAnalysis(rules), [frame])) == reference(rules, raws), subset
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(replay_pattern(), min_size=1, max_size=3))
+def test_replay_equals_reference_for_any_pattern(patterns: list[str]) -> None:
+    """The fold (typed-column preselection, masks, reference fallback) finds exactly
+    what the reference matcher finds on every rebuilt envelope."""
+    try:
+        rules_for(patterns)
+    except EventRuleError:
+        return
+    same_as_reference(patterns, frame_from_records(HOSTILE + HOSTILE_EXTRA))
