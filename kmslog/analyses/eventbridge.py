@@ -386,6 +386,9 @@ class EventBridgeState:
     matches: list[pl.DataFrame] = field(default_factory=list)
     events: int = 0
     decided_by_reference: int = 0
+    # Rows picked by the typed-column test, not yet through the masks: a few frames'
+    # worth go through them at once (``_BATCH_ROWS``, ``_BATCH_FRAMES``).
+    pending: list[pl.DataFrame] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -457,32 +460,21 @@ class EventBridgeAnalysis:
             return state
         state.events += frame.height
         active = self.active
-        compiled = compile_event_rules(active)
-        marks, keep, keep_columns = _marking(active)
         # First the rows some rule may match, the KMS service events and the rule
         # configuration calls (tests of typed columns, and ``raw`` for a field's
-        # absence); then, on those few, the envelope columns and every mask. Eager
-        # on purpose: the lazy optimizer's pass over these expressions costs more
-        # per frame than it saves.
+        # absence); then, on those few, a batch at a time, the envelope columns and
+        # every mask (``_flush``).
         proofs = absent_proofs(frame, proved_columns(active))
         if proofs:
             frame = frame.with_columns(proofs)
-        frame = frame.filter(_candidates(active))
-        if frame.height == 0:
-            return state
-        rows = (
-            frame.with_columns(*_derived()).with_columns(*marks).filter(keep).select(*keep_columns)
-        )
-        names = [mask_name(i, v) for i in range(len(compiled)) for v in VIEWS]
-        if any(rows[n].null_count() for n in names):
-            rows, decided = _decide(compiled, rows)
-            state.decided_by_reference += decided
-            rows = rows.filter(_hit(names))
-        if rows.height:
-            # Evidence and configuration calls are decoded from ``raw`` once, in finish.
-            state.matches.append(rows)
-        if len(state.matches) > _COMPACT_AT:
-            state.matches = [pl.concat(state.matches, how="vertical_relaxed")]
+        picked = frame.filter(_candidates(active))
+        if picked.height:
+            state.pending.append(picked)
+        if (
+            sum(p.height for p in state.pending) >= _BATCH_ROWS
+            or len(state.pending) >= _BATCH_FRAMES
+        ):
+            _flush(active, state)
         return state
 
     def combine(self, a: EventBridgeState, b: EventBridgeState) -> EventBridgeState:
@@ -490,10 +482,12 @@ class EventBridgeAnalysis:
             matches=a.matches + b.matches,
             events=a.events + b.events,
             decided_by_reference=a.decided_by_reference + b.decided_by_reference,
+            pending=a.pending + b.pending,
         )
 
     def finish(self, state: EventBridgeState) -> EventBridgeResult:
         active = self.active
+        _flush(active, state)
         changes: list[H.RuleChange] = []
         long = pl.DataFrame()
         if state.matches:
@@ -596,6 +590,33 @@ def _long(wide: pl.DataFrame, rules: int) -> pl.DataFrame:
     ]
     parts = [p for p in parts if p.height]
     return pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
+
+
+_BATCH_ROWS = 8192
+_BATCH_FRAMES = 16
+
+
+def _flush(rules: tuple[EventRule, ...], state: EventBridgeState) -> None:
+    """The pending rows through the envelope columns and every mask; the matched
+    ones and the configuration calls join ``state.matches``. Eager on purpose: the
+    lazy optimizer's pass over these expressions costs more than it saves."""
+    if not state.pending:
+        return
+    rows = pl.concat(state.pending, how="vertical_relaxed")
+    state.pending = []
+    compiled = compile_event_rules(rules)
+    marks, keep, keep_columns = _marking(rules)
+    rows = rows.with_columns(*_derived()).with_columns(*marks).filter(keep).select(*keep_columns)
+    names = [mask_name(i, v) for i in range(len(compiled)) for v in VIEWS]
+    if any(rows[n].null_count() for n in names):
+        rows, decided = _decide(compiled, rows)
+        state.decided_by_reference += decided
+        rows = rows.filter(_hit(names))
+    if rows.height:
+        # Evidence and configuration calls are decoded from ``raw`` once, in finish.
+        state.matches.append(rows)
+    if len(state.matches) > _COMPACT_AT:
+        state.matches = [pl.concat(state.matches, how="vertical_relaxed")]
 
 
 def _hit(names: Sequence[str]) -> pl.Expr:

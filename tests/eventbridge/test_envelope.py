@@ -6,11 +6,13 @@ management events")."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 
 from kmslog.eventbridge.envelope import (
+    ID_NAMESPACE,
     cloudtrail_envelope,
     envelope_id,
     envelopes,
@@ -180,6 +182,16 @@ def test_account_falls_back_to_the_identity_and_ids_are_stable() -> None:
     env = cloudtrail_envelope(record)
     assert env is not None and env.event["account"] == "444455556666"
     assert envelope_id("a", "e") == envelope_id("a", "e") != envelope_id("b", "e")
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "event_id"),
+    [("a", "e"), ("AWS API Call via CloudTrail", "x" * 80), ("é", "ß\u0000"), ("", "")],
+)
+def test_envelope_ids_are_uuid5_in_the_kmslog_namespace(detail_type: str, event_id: str) -> None:
+    want = uuid.uuid5(ID_NAMESPACE, f"{detail_type}\n{event_id}")
+    assert envelope_id(detail_type, event_id) == str(want)
+    assert uuid.UUID(envelope_id(detail_type, event_id)).version == 5
 
 
 @pytest.mark.skipif(

@@ -370,3 +370,26 @@ def test_replay_equals_reference_for_any_pattern(patterns: list[str]) -> None:
     except EventRuleError:
         return
     same_as_reference(patterns, frame_from_records(HOSTILE + HOSTILE_EXTRA))
+
+
+@pytest.mark.parametrize(("rows", "frames"), [(1, 16), (3, 2), (10**6, 10**6)])
+def test_batching_the_picked_rows_changes_nothing(
+    rows: int, frames: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kmslog.analyses.eventbridge._BATCH_ROWS", rows)
+    monkeypatch.setattr("kmslog.analyses.eventbridge._BATCH_FRAMES", frames)
+    whole = frame_from_records(HOSTILE + HOSTILE_EXTRA)
+    rules = rules_for(HOSTILE_PATTERNS)
+    analysis = EventBridgeAnalysis(rules)
+    parts = [whole.slice(i, 1) for i in range(whole.height)]
+    # Two partial folds combined, as groups of files are.
+    half = len(parts) // 2
+    left, right = analysis.start(), analysis.start()
+    for p in parts[:half]:
+        left = analysis.update(left, p)
+    for p in parts[half:]:
+        right = analysis.update(right, p)
+    split = analysis.finish(analysis.combine(left, right))
+    raws = list(whole.select(S.RAW, S.SOURCE, S.RECORD_INDEX).iter_rows())
+    assert replayed(split) == reference(rules, raws)
+    assert split.events == whole.height
