@@ -25,6 +25,7 @@ import polars as pl
 from kmslog.analyses.base import columns_read
 from kmslog.analyses.detections import _evidence_cells, _with_evidence
 from kmslog.decode import schema as S
+from kmslog.decode.records import decode_chunk
 from kmslog.eventbridge import envelope as E
 from kmslog.eventbridge import history as H
 from kmslog.eventbridge.rules import DEFAULT_BUS, DISABLED, EventRule
@@ -603,6 +604,7 @@ def _flush(rules: tuple[EventRule, ...], state: EventBridgeState) -> None:
     state.pending = []
     compiled = compile_event_rules(rules)
     marks, keep, keep_columns = _marking(rules)
+    rows = _with_cells(rows, _redecoded(rules))
     rows = rows.with_columns(*_derived()).with_columns(*marks).filter(keep).select(*keep_columns)
     names = [mask_name(i, v) for i in range(len(compiled)) for v in VIEWS]
     if any(rows[n].null_count() for n in names):
@@ -774,11 +776,56 @@ def _candidates(rules: tuple[EventRule, ...]) -> pl.Expr:
 @lru_cache(maxsize=16)
 def _read_columns(rules: tuple[EventRule, ...]) -> frozenset[str] | None:
     marks, keep, _ = _marking(rules)
-    made = [mask_name(i, v) for i in range(len(rules)) for v in VIEWS]
-    made += [CONFIG, SRC, DTYPE, ACCT, REGION, VERSION, READ_ONLY, KMS_DTYPE, KMS_SRC]
-    made += [absent_name(c) for c, _ in proved_columns(rules)]
+    made = _made(rules)
     # The evidence and the configuration calls' cells are decoded again from ``raw``
-    # for the kept rows (``_with_evidence``), so they are not read from the frame.
+    # for the kept rows (``_with_evidence``), so they are not read from the frame; so
+    # are the cells only the envelope columns need (``_redecoded``).
     exprs = [*_derived(), *marks, keep, _candidates(rules), pl.col(S.EVENT_TIME), pl.col(S.SOURCE)]
     exprs += [pl.col(S.RECORD_INDEX), pl.col(S.RAW)]
-    return columns_read(exprs, made=made)
+    read = columns_read(exprs, made=made)
+    if read is None:
+        return None
+    return read - set(_redecoded(rules))
+
+
+def _made(rules: tuple[EventRule, ...]) -> list[str]:
+    made = [mask_name(i, v) for i in range(len(rules)) for v in VIEWS]
+    made += [CONFIG, SRC, DTYPE, ACCT, REGION, VERSION, READ_ONLY, KMS_DTYPE, KMS_SRC]
+    return made + [absent_name(c) for c, _ in proved_columns(rules)]
+
+
+# Cells only the envelope columns read (the read-only and data-event tests, the
+# account's fallback): decoded again from ``raw`` for the picked rows, not for all.
+_ENVELOPE_CELLS = (S.READ_ONLY, S.MANAGEMENT_EVENT, S.EVENT_CATEGORY, S.IDENTITY_ACCOUNT_ID)
+
+
+@lru_cache(maxsize=16)
+def _redecoded(rules: tuple[EventRule, ...]) -> tuple[str, ...]:
+    """The envelope cells no pattern reads (those a pattern reads are decoded for
+    every row anyway)."""
+    marks, _, _ = _marking(rules)
+    by_patterns = columns_read([*marks, _candidates(rules)], made=_made(rules))
+    if by_patterns is None:
+        return ()
+    return tuple(c for c in _ENVELOPE_CELLS if c not in by_patterns)
+
+
+def _with_cells(rows: pl.DataFrame, cells: tuple[str, ...]) -> pl.DataFrame:
+    """``rows`` with ``cells`` decoded again from ``raw``: a cell the frame holds is
+    kept, a null one (not decoded by the run) is filled from the decode; a row whose
+    text does not decode alone keeps the frame's cells."""
+    if not cells or rows.height == 0:
+        return rows
+    raws = [b"" if r is None else r.encode() for r in rows[S.RAW].to_list()]
+    batch, _ = decode_chunk(raws, list(range(len(raws))), "picked rows", "record", frozenset(cells))
+    decoded = pl.DataFrame(pl.from_arrow(batch))
+    again = decoded.select(
+        pl.col(S.RECORD_INDEX).cast(pl.UInt32).alias("__eb_pos"),
+        *(pl.col(c).alias(f"{c}__again") for c in cells),
+    )
+    joined = rows.with_row_index("__eb_pos").join(
+        again, on="__eb_pos", how="left", maintain_order="left"
+    )
+    return joined.with_columns(pl.coalesce(c, f"{c}__again").alias(c) for c in cells).drop(
+        "__eb_pos", *(f"{c}__again" for c in cells)
+    )

@@ -393,3 +393,31 @@ def test_batching_the_picked_rows_changes_nothing(
     raws = list(whole.select(S.RAW, S.SOURCE, S.RECORD_INDEX).iter_rows())
     assert replayed(split) == reference(rules, raws)
     assert split.events == whole.height
+
+
+def test_cells_only_the_envelope_needs_are_decoded_again_for_the_picked_rows(
+    tmp_path: Path,
+) -> None:
+    """A scan decodes only the columns the rules read: the read-only test and the
+    account's fallback still see readOnly, managementEvent, eventCategory and
+    userIdentity.accountId (decoded again from raw for the picked rows)."""
+    records = [
+        record(1, eventName="DescribeKey", readOnly=True),
+        record(2, eventName="GetObject", readOnly=True, eventCategory="Data"),
+        record(3, eventName="GetKeyPolicy", readOnly=True, managementEvent=False),
+        {**record(4), "recipientAccountId": None, "userIdentity": {"accountId": "444455556666"}},
+    ]
+    (tmp_path / "log.json").write_text(json.dumps({"Records": records}), encoding="utf-8")
+    pattern = ['{"source": ["aws.kms"]}']
+    analysis = EventBridgeAnalysis(rules_for(pattern))
+    assert analysis.columns is not None and S.READ_ONLY not in analysis.columns
+    assert S.IDENTITY_ACCOUNT_ID not in analysis.columns
+    out = run([str(tmp_path)], [analysis], ScanOptions(jobs=1)).results["eventbridge"]
+    got = {(r["event_name"], r["account"]) for r in out.matches.iter_rows(named=True)}
+    # DescribeKey is a read-only management event: not for an ENABLED rule; the data
+    # event and the non-management call are delivered; account 4 comes from the identity.
+    assert got == {
+        ("GetObject", "111122223333"),
+        ("GetKeyPolicy", "111122223333"),
+        ("DisableKey", "444455556666"),
+    }
