@@ -111,7 +111,8 @@ def scan(
             "--rules",
             metavar="FILE",
             help="Rule file: TOML, or the JSON of `aws logs describe-metric-filters` / "
-            "`aws cloudwatch describe-alarms` (repeatable).",
+            "`aws cloudwatch describe-alarms` / `aws events list-rules` / "
+            "`aws events describe-rule` (repeatable).",
         ),
     ] = None,
     no_builtin_rules: Annotated[
@@ -145,7 +146,8 @@ def scan(
     ] = None,
 ) -> None:
     """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay
-    their CloudWatch alarms, and (with --baseline) flag usage that departs from the profile."""
+    their CloudWatch alarms, replay the EventBridge rules over the events EventBridge would
+    have seen, and (with --baseline) flag usage that departs from the profile."""
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,
@@ -182,6 +184,12 @@ def scan(
         raise typer.Exit(EXIT_USAGE) from None
     detections = detections_section(rule_set, None if as_of is None else parse_instant(as_of))
     chosen.append(detections)
+    eventbridge = None
+    if rule_set.event_rules:
+        from kmslog.report.eventbridge_section import eventbridge_section
+
+        eventbridge = eventbridge_section(rule_set.event_rules)
+        chosen.append(eventbridge)
     if baseline is not None:
         from kmslog.report.anomalies_section import anomaly_section
 
@@ -208,11 +216,14 @@ def scan(
         unreadable=unreadable,
     )
     status = exit_status(result.results[detections.analysis.name], fail_mode)
+    replayed = None if eventbridge is None else result.results[eventbridge.analysis.name]
+    if fail_mode is FailOn.finding and replayed is not None and replayed.matches.height:
+        status = 1
     if output_format is OutputFormat.html:
         assert output is not None
         from kmslog.commands.scan_html import write_scan_html
 
-        write_scan_html(result, result.results[detections.analysis.name], paths, output)
+        write_scan_html(result, result.results[detections.analysis.name], paths, output, replayed)
         raise typer.Exit(status)
     _render(result, chosen, output_format)
     raise typer.Exit(status)

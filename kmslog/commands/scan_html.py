@@ -1,8 +1,8 @@
 """``kmslog scan --format html -o FILE``: the evidence report of a scan.
 
 The findings come from the shared adapters (rule matches grouped by rule, key and
-principal; alarms; key material); anomalies join when the scan renders through the
-renderer registry.
+principal; alarms; key material; EventBridge rule matches); anomalies join when the
+scan renders through the renderer registry.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kmslog.analyses.detections import DetectionsResult
-from kmslog.findings.adapters import detection_findings
+from kmslog.analyses.eventbridge import EventBridgeResult
+from kmslog.findings.adapters import detection_findings, eventbridge_findings
 from kmslog.findings.context import build_context, command_line, ingest_figures
 from kmslog.report.html_scan import render_scan_html
 from kmslog.run.api import RunResult
@@ -20,7 +21,11 @@ EVIDENCE_CAP = 20
 
 
 def write_scan_html(
-    run_result: RunResult, detections: DetectionsResult, paths: Sequence[str], output: Path
+    run_result: RunResult,
+    detections: DetectionsResult,
+    paths: Sequence[str],
+    output: Path,
+    eventbridge: EventBridgeResult | None = None,
 ) -> None:
     context = build_context(
         command_line(),
@@ -30,4 +35,7 @@ def write_scan_html(
         ingest_figures(run_result.stats),
     )
     with output.open("w", encoding="utf-8") as handle:
-        render_scan_html(detection_findings(detections), context, handle)
+        findings = detection_findings(detections)
+        if eventbridge is not None:
+            findings += eventbridge_findings(eventbridge)
+        render_scan_html(findings, context, handle)

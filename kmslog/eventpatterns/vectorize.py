@@ -97,9 +97,18 @@ def _matcher(m: A.Matcher, col: pl.Expr) -> pl.Expr | None:
     return None  # Exists is handled by the caller
 
 
-def to_polars(pattern: A.EventPattern, columns: Mapping[Path, str]) -> pl.Expr | None:
+def to_polars(
+    pattern: A.EventPattern,
+    columns: Mapping[Path, str],
+    absent_when: Mapping[str, pl.Expr] | None = None,
+) -> pl.Expr | None:
     """A Boolean expression (null: "ask the reference matcher") or None when the
-    pattern cannot be answered from ``columns`` at all."""
+    pattern cannot be answered from ``columns`` at all.
+
+    ``absent_when`` names columns whose null cell may also stand for a value that is
+    not a string (a number, null, an object: the event schema's typing rule): for
+    such a column the expression given is true where a null cell surely means the
+    field is absent, and elsewhere the answer is left to the reference matcher."""
     ors: list[pl.Expr] = []
     for branch in branches(pattern):
         ands: list[pl.Expr] = []
@@ -122,7 +131,14 @@ def to_polars(pattern: A.EventPattern, columns: Mapping[Path, str]) -> pl.Expr |
                     return None
                 present.append(e)
             any_present = reduce(lambda a, b: a | b, present, FALSE)
-            ands.append(pl.when(col.is_null()).then(pl.lit(absent_ok)).otherwise(any_present))
+            when_null: pl.Expr = pl.lit(absent_ok)
+            if absent_when is not None and name in absent_when:
+                when_null = (
+                    pl.when(absent_when[name])
+                    .then(pl.lit(absent_ok))
+                    .otherwise(pl.lit(None, dtype=pl.Boolean))
+                )
+            ands.append(pl.when(col.is_null()).then(when_null).otherwise(any_present))
         ors.append(reduce(lambda a, b: a & b, ands, TRUE))
     return reduce(lambda a, b: a | b, ors, FALSE)
 

@@ -12,11 +12,22 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from kmslog.findings.model import Evidence, Finding, FindingKind, Subject, kinds, register_kind
+from kmslog.findings.model import (
+    SEVERITIES as SEVERITY_NAMES,
+)
+from kmslog.findings.model import (
+    Evidence,
+    Finding,
+    FindingKind,
+    Subject,
+    kinds,
+    register_kind,
+)
 
 if TYPE_CHECKING:
     from kmslog.analyses.anomalies import AnomalyResult
     from kmslog.analyses.detections import DetectionsResult
+    from kmslog.analyses.eventbridge import EventBridgeResult
 
 EVIDENCE_CAP = 10
 
@@ -214,6 +225,98 @@ def material_findings(result: DetectionsResult) -> list[Finding]:
 
 def detection_findings(result: DetectionsResult) -> list[Finding]:
     return rule_findings(result) + alarm_findings(result) + material_findings(result)
+
+
+EVENTBRIDGE_SILENT_KIND = register_kind(
+    FindingKind(
+        id="eventbridge-rule-silent",
+        title="EventBridge rule matched but would not have delivered",
+        severity="critical",
+        source="eventbridge",
+        rationale="The rule's pattern matches the event, but at the event's time the logs "
+        "show the rule deleted, disabled or without a target: nobody was told.",
+        remediation="Enable the rule, restore its targets, and review who changed them.",
+    )
+)
+
+
+def _eventbridge_kind(rule: Any) -> FindingKind:
+    known = kinds().get(rule.id)
+    if known is not None:
+        return known
+    rationale, _, remediation = " ".join(rule.description.split()).partition(" Remediation: ")
+    return register_kind(
+        FindingKind(
+            id=rule.id,
+            title=rule.title or rule.id,
+            severity=rule.severity if rule.severity in SEVERITY_NAMES else "medium",
+            source="eventbridge",
+            rationale=rationale,
+            remediation=remediation,
+            references=tuple(rule.references),
+        )
+    )
+
+
+def _delivery(row: dict[str, Any]) -> str:
+    if row.get("rule_existed") is False:
+        return "rule deleted or not yet created"
+    if row.get("enabled") is False:
+        return "rule disabled"
+    if row.get("has_target") is False:
+        return "rule had no target"
+    return "delivered" if row.get("state_from_logs") else "delivered (state assumed)"
+
+
+def eventbridge_findings(result: EventBridgeResult) -> list[Finding]:
+    """Matches grouped by rule x key x principal x delivery: a group the rule would
+    not have delivered is an ``eventbridge-rule-silent`` finding about the rule."""
+    meta = {r.rule.id: r.rule for r in result.rules}
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in result.matches.iter_rows(named=True):
+        mark = (row["rule"], row.get("key_arn"), row.get("principal_arn"), _delivery(row))
+        groups.setdefault(mark, []).append(row)
+    out: list[Finding] = []
+    for (rule_id, key_arn, principal, delivery), rows in groups.items():
+        rule = meta[rule_id]
+        silent = not rows[0]["would_deliver"]
+        times = [r["event_time"] for r in rows if r["event_time"] is not None]
+        types = sorted({r["detail_type"] for r in rows if r.get("detail_type")})
+        names = sorted({r["event_name"] for r in rows if r.get("event_name")})
+        first = rows[0]
+        out.append(
+            Finding(
+                kind=EVENTBRIDGE_SILENT_KIND if silent else _eventbridge_kind(rule),
+                subject=Subject(
+                    key_arn=key_arn,
+                    principal=principal,
+                    account=first.get("account"),
+                    region=first.get("region"),
+                    resource=f"rule/{rule.event_bus}/{rule.name}" if silent else None,
+                ),
+                first=min(times) if times else None,
+                last=max(times) if times else None,
+                count=len(rows),
+                summary=f"{len(rows)} event(s) ({', '.join(types)}: {', '.join(names)}) "
+                f"matched EventBridge rule {rule.name}: {delivery}",
+                evidence=tuple(_evidence(r) for r in rows[:EVIDENCE_CAP]),
+                details=MappingProxyType(
+                    {
+                        "rule": rule.name,
+                        "event_bus": rule.event_bus,
+                        "delivery": delivery,
+                        "detail_types": types,
+                        "event_names": names,
+                        "envelope_ids": [r["envelope_id"] for r in rows[:EVIDENCE_CAP]],
+                        "source_ips": sorted({r["source_ip"] for r in rows if r.get("source_ip")}),
+                        "user_agents": sorted(
+                            {r["user_agent"] for r in rows if r.get("user_agent")}
+                        ),
+                    }
+                ),
+            )
+        )
+    return out
 
 
 def anomaly_findings(result: AnomalyResult) -> list[Finding]:

@@ -15,6 +15,13 @@ from typing import Any
 
 import orjson
 
+from kmslog.eventbridge.rules import (
+    EventRule,
+    EventRuleError,
+    is_aws_rules_json,
+    make_event_rule,
+    parse_aws_rules,
+)
 from kmslog.metrics.alarm import ANOMALY_DETECTION_OPERATORS, Comparison
 from kmslog.metrics.rules import (
     SEVERITIES,
@@ -106,7 +113,7 @@ def parse_toml(text: str, where: str) -> RuleSet:
         doc = tomllib.loads(text)
     except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
         raise RuleError("-", "-", f"invalid TOML: {exc}", where) from None
-    unknown = set(doc) - {"rule", "key_material"}
+    unknown = set(doc) - {"rule", "key_material", "event_rule"}
     if unknown:
         raise RuleError(
             "-", sorted(unknown)[0] or "'' (an empty key)", "unknown top-level table", where
@@ -134,7 +141,56 @@ def parse_toml(text: str, where: str) -> RuleSet:
             key_material = _toml_key_material(doc["key_material"])
         except RuleError as exc:
             raise exc.located(f"{where}: key_material") from None
-    return RuleSet(tuple(filters), tuple(alarms), key_material)
+    event_rules = _toml_event_rules(doc.get("event_rule", []), where)
+    return RuleSet(tuple(filters), tuple(alarms), key_material, event_rules=event_rules)
+
+
+_EVENT_RULE_FIELDS = {
+    "id",
+    "title",
+    "severity",
+    "description",
+    "references",
+    "name",
+    "pattern",
+    "state",
+    "event_bus",
+}
+
+
+def _toml_event_rules(entries: Any, where: str) -> tuple[EventRule, ...]:
+    """``[[event_rule]]`` tables: an EventBridge rule with catalogue metadata."""
+    if not isinstance(entries, list):
+        raise RuleError("-", "event_rule", "must be an array of tables ([[event_rule]])", where)
+    out: list[EventRule] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        position = f"{where}: event_rule[{index}]"
+        entry = _table(f"event_rule[{index}]", "event_rule", entry)
+        rule_id = entry.get("id")
+        if not isinstance(rule_id, str) or not rule_id:
+            raise RuleError(f"event_rule[{index}]", "id", "is required", position)
+        try:
+            _check_keys(rule_id, entry, _EVENT_RULE_FIELDS, "")
+            meta = _metadata(rule_id, entry)
+            rule = make_event_rule(
+                rule_id,
+                name=entry.get("name", rule_id),
+                pattern=entry.get("pattern"),
+                state=entry.get("state", "ENABLED"),
+                event_bus=entry.get("event_bus"),
+                origin="builtin" if where == "builtin" else where,
+                **meta,
+            )
+        except RuleError as exc:
+            raise exc.located(position) from None
+        except EventRuleError as exc:
+            raise RuleError(rule_id, exc.field, exc.detail, position) from None
+        if rule_id in seen:
+            raise RuleError(rule_id, "id", "duplicate event rule id", position)
+        seen.add(rule_id)
+        out.append(rule)
+    return tuple(out)
 
 
 def _table(rule: str, name: str, value: Any) -> Mapping[str, Any]:
@@ -266,15 +322,23 @@ def _toml_key_material(entry: Any) -> KeyMaterialRule:
 
 
 def parse_aws_json(document: Any, where: str) -> RuleSet:
-    """Rules from ``describe-metric-filters`` and/or ``describe-alarms`` output."""
+    """Rules from ``describe-metric-filters`` and/or ``describe-alarms`` output, or the
+    EventBridge rules of ``aws events list-rules`` / ``describe-rule``."""
+    if is_aws_rules_json(document):
+        try:
+            event_rules, notes = parse_aws_rules(document, where)
+        except EventRuleError as exc:
+            raise RuleError(exc.rule, exc.field, exc.detail) from None
+        return RuleSet(skipped=tuple(notes), event_rules=tuple(event_rules))
     if not isinstance(document, Mapping) or not (
         "metricFilters" in document or "MetricAlarms" in document
     ):
         raise RuleError(
             "-",
             "-",
-            "expected the JSON of `aws logs describe-metric-filters` (metricFilters) or "
-            "`aws cloudwatch describe-alarms` (MetricAlarms)",
+            "expected the JSON of `aws logs describe-metric-filters` (metricFilters), "
+            "`aws cloudwatch describe-alarms` (MetricAlarms) or `aws events list-rules` / "
+            "`describe-rule` (Rules, or Name + State + EventPattern)",
             where,
         )
     for section in ("metricFilters", "MetricAlarms", "CompositeAlarms"):

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kmslog.eventbridge.rules import EventRule
 from kmslog.metrics.alarm import (
     ANOMALY_DETECTION_OPERATORS,
     AlarmSpec,
@@ -104,6 +105,8 @@ class RuleSet:
     key_material: KeyMaterialRule | None = None
     # Alarms a loaded configuration holds that kmslog cannot replay, with why.
     skipped: tuple[str, ...] = field(default=())
+    # EventBridge rules (docs/rules.md, "EventBridge rules").
+    event_rules: tuple[EventRule, ...] = ()
 
     def merged(self, other: RuleSet) -> RuleSet:
         """``other`` added to this set. A filter or alarm with the same name replaces
@@ -132,6 +135,7 @@ class RuleSet:
             alarms=tuple(a for a in self.alarms if not _replaced(a, other.alarms)) + other.alarms,
             key_material=other.key_material or self.key_material,
             skipped=self.skipped + other.skipped,
+            event_rules=_merged_event_rules(self.event_rules, other.event_rules),
         )
 
     def alarms_for(self, key: tuple[str, str]) -> list[AlarmSpec]:
@@ -141,6 +145,50 @@ class RuleSet:
         """Alarms on metrics no loaded filter produces (nothing to replay)."""
         produced = {r.metric_filter.metric_key for r in self.filters}
         return [a for a in self.alarms if (a.namespace, a.metric_name) not in produced]
+
+
+def _merged_event_rules(
+    ours: tuple[EventRule, ...], theirs: tuple[EventRule, ...]
+) -> tuple[EventRule, ...]:
+    """A loaded EventBridge rule with the name of one of ours replaces it and keeps our
+    catalogue metadata (id, title, severity, description, references); the same name in
+    two known places (account, Region) is two rules."""
+    kept: list[EventRule] = []
+    incoming = list(theirs)
+    for rule in ours:
+        same = [
+            r
+            for r in incoming
+            if r.name == rule.name
+            and r.event_bus == rule.event_bus
+            and (
+                not (r.owned and rule.owned) or (r.account, r.region) == (rule.account, rule.region)
+            )
+        ]
+        if not same:
+            kept.append(rule)
+            continue
+        for r in same:
+            incoming.remove(r)
+            kept.append(
+                replace(
+                    r,
+                    id=rule.id if len(same) == 1 else r.id,
+                    title=rule.title,
+                    severity=rule.severity,
+                    description=rule.description or r.description,
+                    references=rule.references,
+                )
+            )
+    ids = {r.id for r in kept}
+    for r in incoming:
+        if r.id in ids and not any(k.name == r.name for k in kept):
+            raise RuleError(
+                r.id, "id", "an EventBridge rule with this id is already loaded", r.origin
+            )
+        ids.add(r.id)
+        kept.append(r)
+    return tuple(kept)
 
 
 def _replaced(alarm: AlarmSpec, incoming: Iterable[AlarmSpec]) -> bool:

@@ -824,3 +824,50 @@ def alarm_names_op(
         request={"alarmNames": alarms},
         event_id=event_id,
     )
+
+
+# --------------------------------------------------------------------------- EventBridge
+
+EVENTS = "events.amazonaws.com"
+
+
+def eventbridge_rule_op(
+    ids: IdSource,
+    t: int,
+    region: str,
+    caller: Caller,
+    name: str,
+    rule: str,
+    *,
+    pattern: str | None = None,
+    state: str | None = None,
+    targets: list[dict] | None = None,
+    target_ids: list[str] | None = None,
+    event_id: str | None = None,
+) -> Record:
+    """PutRule / EnableRule / DisableRule / DeleteRule (``name``) and PutTargets /
+    RemoveTargets (``rule``), with the API's parameter names in lowerCamelCase."""
+    acct = caller.principal.account_id
+    arn = f"arn:aws:events:{region}:{acct}:rule/{rule}"
+    req: dict = {"rule": rule} if name in ("PutTargets", "RemoveTargets") else {"name": rule}
+    response: dict | None = None
+    if name == "PutRule":
+        req.update({"eventPattern": pattern, "state": state or "ENABLED"})
+        response = {"ruleArn": arn}
+    elif name == "PutTargets":
+        req["targets"] = targets or []
+        response = {"failedEntryCount": 0, "failedEntries": []}
+    elif name == "RemoveTargets":
+        req["ids"] = target_ids or []
+        response = {"failedEntryCount": 0, "failedEntries": []}
+    return api_call(
+        ids,
+        t,
+        caller=caller,
+        region=region,
+        source=EVENTS,
+        name=name,
+        request=req,
+        response=response,
+        event_id=event_id,
+    )

@@ -564,6 +564,7 @@ scenario_times: dict[str, int] = {
     "s9_setup_a": T("2026-09-01T09:10:00Z"),
     "s9_setup_b": T("2026-09-01T09:40:00Z"),
     "s9_setup_c": T("2026-09-01T10:05:00Z"),
+    "s11_put_rule": T("2026-09-01T09:25:00Z"),
     "s8_create_v1": T("2026-09-01T10:00:00Z"),
     "s8_create_alias": T("2026-09-01T10:01:30Z"),
     "s7_create": T("2026-09-02T11:00:00Z"),
@@ -602,8 +603,10 @@ scenario_times: dict[str, int] = {
     "s10a_exfil": T("2026-10-05T01:00:00Z"),
     "s10c_disable_alarm_actions": T("2026-10-05T02:38:12Z"),
     "s10c_delete_alarm": T("2026-10-05T02:49:40Z"),
+    "s11_disable_rule": T("2026-10-05T02:53:18Z"),
     "s10c_disable": T("2026-10-05T02:59:51Z"),
     "s10c_schedule": T("2026-10-05T03:02:07Z"),
     "s10f_dormant": T("2026-10-05T10:15:00Z"),
+    "s11_enable_rule": T("2026-10-05T09:40:00Z"),
     "s10d_probe": T("2026-10-06T11:02:00Z"),
 }

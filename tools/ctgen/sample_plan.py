@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tools.ctgen import agents, clock
@@ -17,6 +18,7 @@ from tools.ctgen.records import (
     err_access_denied,
     err_not_found,
     err_not_pending_deletion,
+    eventbridge_rule_op,
     get_parameters_for_import,
     import_key_material,
     key_op,
@@ -666,7 +668,60 @@ def plant(sw: SampleWorld) -> list[Plan]:
             calls=24,
         )
     )
+    plant_eventbridge_rule(sw, new)
     return plans
+
+
+# The EventBridge rule of scenario 11 (tests/eventbridge/list-rules.json holds
+# what `aws events list-rules` prints for it).
+EB_RULE = "kms-disable-or-delete-alert"
+EB_PATTERN = json.dumps(
+    {
+        "source": ["aws.kms"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {
+            "eventSource": ["kms.amazonaws.com"],
+            "eventName": ["DisableKey", "ScheduleKeyDeletion"],
+        },
+    },
+    separators=(",", ":"),
+)
+
+
+def plant_eventbridge_rule(sw: SampleWorld, new: Callable[..., Plan]) -> None:
+    """11 — an EventBridge rule for DisableKey / ScheduleKeyDeletion in 111122223333
+    us-east-1: created with an SNS target during the CloudWatch setup, disabled by the
+    same intruder minutes before the disable-and-delete of customer-pii (10c), and
+    enabled again by the security baseline in the morning."""
+    p, S = sw.p, scenario_times
+    pl = new("s11_eventbridge_rule", "EventBridge rule created, disabled before 10c, re-enabled")
+    region = "us-east-1"
+    base = Caller(p["secbase-a"], ip="10.9.0.15", agent=TF_AGENT)
+    bot = _cli(p["legacy-deploy"], "45.137.21.9", agents.KALI_CLI_2)
+    topic = f"arn:aws:sns:{region}:{A}:security-alerts"
+    pl.add(
+        eventbridge_rule_op(
+            pl.ids, S["s11_put_rule"], region, base, "PutRule", EB_RULE, pattern=EB_PATTERN
+        ),
+        eventbridge_rule_op(
+            pl.ids,
+            S["s11_put_rule"] + 6,
+            region,
+            base,
+            "PutTargets",
+            EB_RULE,
+            targets=[{"id": "security-alerts", "arn": topic}],
+        ),
+        eventbridge_rule_op(pl.ids, S["s11_disable_rule"], region, bot, "DisableRule", EB_RULE),
+        eventbridge_rule_op(pl.ids, S["s11_enable_rule"], region, base, "EnableRule", EB_RULE),
+    )
+    pl.notes.update(
+        {
+            "rule": EB_RULE,
+            "pattern": EB_PATTERN,
+            "disabled": [clock.iso(S["s11_disable_rule"]), clock.iso(S["s11_enable_rule"])],
+        }
+    )
 
 
 def tag_labels_with_scenario(plans: list[Plan]) -> None:
