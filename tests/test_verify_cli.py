@@ -167,7 +167,13 @@ def test_the_sample_digests_verify_their_hour_and_note_the_rest():
     doc = json.loads(result.stdout)
     counts = doc["counts"]
     assert (counts["digests"], counts["chain_links_verified"]) == (2, 1)
-    assert counts["logs_listed"] == counts["logs_valid"] == 6
+    # Every log file the sample's digests list (read here without kmslog) is valid.
+    listed = sum(
+        len(json.loads(gzip.decompress(d.read_bytes()))["logFiles"])
+        for d in sample.rglob("*CloudTrail-Digest*.json.gz")
+    )
+    assert listed >= 6
+    assert counts["logs_listed"] == counts["logs_valid"] == listed
     assert counts["signatures_unchecked"] == 2 and counts["logs_uncovered"] == 0
     assert counts["logs_unchecked"] > 2000
 
