@@ -25,7 +25,7 @@ import polars as pl
 from kmslog.analyses.base import columns_read
 from kmslog.analyses.detections import _evidence_cells, _with_evidence
 from kmslog.decode import schema as S
-from kmslog.decode.records import decode_chunk
+from kmslog.decode.native import decode_texts
 from kmslog.eventbridge import envelope as E
 from kmslog.eventbridge import history as H
 from kmslog.eventbridge.rules import DEFAULT_BUS, DISABLED, EventRule
@@ -817,7 +817,7 @@ def _with_cells(rows: pl.DataFrame, cells: tuple[str, ...]) -> pl.DataFrame:
     if not cells or rows.height == 0:
         return rows
     raws = [b"" if r is None else r.encode() for r in rows[S.RAW].to_list()]
-    batch, _ = decode_chunk(raws, list(range(len(raws))), "picked rows", "record", frozenset(cells))
+    batch = decode_texts(raws, "picked rows", frozenset(cells))
     decoded = pl.DataFrame(pl.from_arrow(batch))
     again = decoded.select(
         pl.col(S.RECORD_INDEX).cast(pl.UInt32).alias("__eb_pos"),

@@ -35,7 +35,6 @@ from kmslog.run.dedup import (
 from kmslog.sources.local import SourceError
 from kmslog.sources.names import display_name
 
-
 # Rows of natively decoded files folded as one frame (at most: a group's end
 # folds what it has).
 FOLD_ROWS = 49_152
