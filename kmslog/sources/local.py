@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from isal import isal_zlib
 
 from kmslog.sources.base import SourceError
-from kmslog.sources.regular import NotRegularError, open_regular
+from kmslog.sources.regular import open_failure, open_regular
 from kmslog.sources.sniff import NotJSONError, sniffed
 
 # isal's stubs declare ``error`` as an instance, not an exception class.
@@ -138,10 +138,8 @@ def decompressed_chunks(path: str, max_size: int) -> Iterator[bytes]:
     which is refused from its first bytes instead of being inflated to the cap."""
     try:
         handle = open_regular(path)
-    except NotRegularError as exc:
-        raise SourceError(f"not a regular file: {exc.kind}") from None
     except OSError as exc:
-        raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
+        raise SourceError(open_failure(exc)) from None
     with handle:
         try:
             first = handle.read(READ_SIZE)

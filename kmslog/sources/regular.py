@@ -63,6 +63,13 @@ def special_kind(path: str) -> tuple[os.stat_result | None, str | None]:
     return info, kind_of_mode(info.st_mode)
 
 
+def open_failure(exc: OSError) -> str:
+    """Why ``open_regular`` refused or failed, as a rejection reason."""
+    if isinstance(exc, NotRegularError):
+        return f"not a regular file: {exc.kind}"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
 def open_regular(path: str) -> io.FileIO:
     """``path`` opened for reading, only if it is a regular file. Raises
     :class:`NotRegularError` for anything else and ``OSError`` when it cannot be opened."""

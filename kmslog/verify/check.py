@@ -24,7 +24,7 @@ from kmslog.sources.base import SourceError
 from kmslog.sources.discover import parse_layout
 from kmslog.sources.local import GZIP_MAGIC, READ_SIZE, inflate
 from kmslog.sources.names import display_name
-from kmslog.sources.regular import NotRegularError, open_regular
+from kmslog.sources.regular import open_failure, open_regular
 from kmslog.verify import kinds
 from kmslog.verify.digest import Digest, DigestFormatError, read_digest
 from kmslog.verify.keys import InputFileError, PublicKey, Signature, read_sidecar
@@ -136,10 +136,8 @@ def log_sha256(path: str, max_size: int) -> str:
     streamed; raises :class:`SourceError` when it cannot be read or exceeds the cap."""
     try:
         handle = open_regular(path)
-    except NotRegularError as exc:
-        raise SourceError(f"not a regular file: {exc.kind}") from None
     except OSError as exc:
-        raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
+        raise SourceError(open_failure(exc)) from None
     digest = hashlib.sha256()
     with handle:
         try:

@@ -21,7 +21,7 @@ from typing import Any
 from kmslog.decode.jsontext import RecordTextError, duplicate_key, loads_record
 from kmslog.sources.base import SourceError
 from kmslog.sources.local import GZIP_MAGIC, READ_SIZE, inflate
-from kmslog.sources.regular import NotRegularError, open_regular
+from kmslog.sources.regular import open_failure, open_regular
 
 # An hourly digest lists the log files of one hour: a few hundred bytes each, so even
 # a very busy Region stays far below these.
@@ -229,10 +229,8 @@ def read_limited(path: str, limit: int) -> bytes:
     """The bytes of the regular file ``path``, refused beyond ``limit`` bytes."""
     try:
         handle = open_regular(path)
-    except NotRegularError as exc:
-        raise DigestFormatError(f"not a regular file: {exc.kind}") from None
     except OSError as exc:
-        raise DigestFormatError(f"cannot read file: {exc.strerror or exc}") from None
+        raise DigestFormatError(open_failure(exc)) from None
     with handle:
         try:
             chunks: list[bytes] = []
