@@ -523,9 +523,9 @@ class Assembler:
         if segment.texts is not None:
             self.bytes += segment.texts.buffers()[2].size
 
-    def full(self) -> bool:
+    def full(self, rows: int = CHUNK_ROWS) -> bool:
         """Whether the rows added so far make a batch of the target size."""
-        return self.rows >= CHUNK_ROWS or self.bytes >= CHUNK_BYTES
+        return self.rows >= rows or self.bytes >= CHUNK_BYTES
 
     def take(self) -> tuple[pa.RecordBatch, list[Rejection]]:
         """The rows added so far, in order, and the records rejected while

@@ -203,8 +203,6 @@ class HashSet:
         best = np.full(len(values), -1, dtype=np.int64)
         for level, tags in self._levels:
             assert tags is not None, "tags() needs a tagged HashSet"
-            if not len(level):
-                continue
             pos = np.minimum(np.searchsorted(level, ordered), len(level) - 1)
             tag = np.where(level[pos] == ordered, tags[pos].astype(np.int64), -1)
             better = (tag >= 0) & ((best < 0) | (tag < best))

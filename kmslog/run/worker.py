@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from kmslog.analyses.base import Analysis, columns_of
 from kmslog.decode import schema as S
-from kmslog.decode.records import CHUNK_BYTES, Assembler, Columns, normalize, read_segments
+from kmslog.decode.records import Assembler, Columns, normalize, read_segments
 from kmslog.run.api import EventIdConflict, Rejection, ScanOptions
 from kmslog.run.dedup import (
     HASH,
@@ -215,7 +215,7 @@ class _Group:
         # Natively decoded rows cost nothing to hold as they are (chunks, no
         # copy), while every fold pays a fixed cost per frame: fold them in
         # bigger frames than the Python path assembles.
-        if self.assembler.rows >= FOLD_ROWS or self.assembler.bytes >= CHUNK_BYTES:
+        if self.assembler.full(FOLD_ROWS):
             self._flush(last=False)
 
     def _flush(self, last: bool) -> None:
