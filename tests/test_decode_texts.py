@@ -74,3 +74,28 @@ def test_plain_records_are_decoded_natively(monkeypatch: pytest.MonkeyPatch) -> 
         {"eventVersion": "1.08", "eventTime": "2026-01-02T03:04:05Z", "eventID": "e1"}
     ).encode()
     assert native.decode_texts([raw, raw], "t", CELLS).num_rows == 2
+
+
+@pytest.mark.skipif(not native.available(), reason="the native extension is not built")
+def test_many_texts_past_the_piece_size_stay_native(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Evidence of a big scan is thousands of texts: together a document the
+    # native engine reads in pieces, which it only does for the Records shape.
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("fell back to the Python decoder")
+
+    monkeypatch.setattr(native, "decode_chunk", refuse)
+    pad = "x" * 2000  # 5000 texts: past the 8 MiB the native engine reads whole
+    raws = [
+        json.dumps(
+            {
+                "eventVersion": "1.08",
+                "eventTime": "2026-01-02T03:04:05Z",
+                "eventID": f"e{i}",
+                "userAgent": pad,
+            }
+        ).encode()
+        for i in range(5000)
+    ]
+    batch = native.decode_texts(raws, "t", CELLS)
+    assert batch.column(S.RECORD_INDEX).to_pylist() == list(range(5000))
+    assert batch.column(S.EVENT_ID).to_pylist() == [f"e{i}" for i in range(5000)]

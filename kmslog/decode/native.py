@@ -263,12 +263,13 @@ def segments(result: FileResult) -> Iterator[Segment]:
 def decode_texts(raws: Sequence[bytes], source: str, columns: Columns = None) -> pa.RecordBatch:
     """Record texts (each one JSON object) decoded into a batch whose
     ``record_index`` is the text's index; rejected texts are left out. Natively
-    as one JSON array when the extension is there and takes it whole, else by
-    the Python decoder (the same cells either way)."""
+    as one ``{"Records": [...]}`` document when the extension is there and takes
+    it whole, else by the Python decoder (the same cells either way). The Records
+    shape, not a bare array, because that is the shape the native engine also
+    takes in pieces when the texts add up to a big document."""
     if _native is not None and raws and all(raws):
-        results = decode_contents(
-            [(b"[" + b",".join(raws) + b"]", source)], WHOLE_FILE_BYTES, columns
-        )
+        document = b'{"Records":[' + b",".join(raws) + b"]}"
+        results = decode_contents([(document, source)], WHOLE_FILE_BYTES, columns)
         batch = results[0].batch
         if batch is not None and batch.num_rows == len(raws):
             return batch
