@@ -40,6 +40,7 @@ COLUMN_SETS: list[frozenset[str] | None] = [
     None,
     SummaryAnalysis.columns,
     frozenset({S.KEY_IDS, S.IDENTITY_SESSION_ISSUER_ARN, S.READ_ONLY}),
+    frozenset({S.NULLS_ABSENT, S.USER_AGENT, S.IDENTITY_INVOKED_BY, S.READ_ONLY}),
 ]
 
 
@@ -105,7 +106,7 @@ def _good(i: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("shape", ["records", "records_gz", "array", "ndjson", "single"])
-@pytest.mark.parametrize("columns", COLUMN_SETS, ids=["all", "summary", "some"])
+@pytest.mark.parametrize("columns", COLUMN_SETS, ids=["all", "summary", "some", "nulls"])
 def test_common_shapes_are_decoded_natively(shape, columns):
     records = [_good(i) for i in range(1 if shape == "single" else 40)]
     assert assert_same(encode(records, shape), columns)
@@ -320,7 +321,7 @@ def test_big_documents_are_parsed_in_pieces_exactly():
 
 
 @pytest.mark.parametrize("key", ["eventName", "eventSource", "awsRegion", "userIdentity"])
-@pytest.mark.parametrize("columns", COLUMN_SETS, ids=["all", "summary", "some"])
+@pytest.mark.parametrize("columns", COLUMN_SETS, ids=["all", "summary", "some", "nulls"])
 def test_a_repeated_meaningful_key_is_seen_whatever_the_projection(key, columns):
     # The Python path rejects such a record whatever the columns asked for; the
     # native decoder must not keep it because the key's column is not built.

@@ -21,8 +21,10 @@ from kmslog.analyses.detections import DetectionsAnalysis
 from kmslog.analyses.filtering import FilterAnalysis
 from kmslog.analyses.summary import SummaryAnalysis
 from kmslog.cli import app
+from kmslog.decode import jsontext
 from kmslog.decode import records as R
 from kmslog.decode import schema as S
+from kmslog.decode.flatten import nulls_absent
 from kmslog.patterns import parse
 from kmslog.run import worker
 from kmslog.run.api import ScanOptions
@@ -56,6 +58,7 @@ COLUMN_SETS = [
     frozenset({S.KEY_IDS, S.IDENTITY_ARN}),
     frozenset({S.IDENTITY_SESSION_ISSUER_ARN, S.READ_ONLY, S.USER_AGENT}),
     frozenset(S.SCHEMA.names) - {S.KEY_IDS},
+    frozenset({S.NULLS_ABSENT, S.USER_AGENT, S.IDENTITY_ARN, S.READ_ONLY}),
 ]
 
 
@@ -68,7 +71,15 @@ def _check_projection(full: pa.RecordBatch, part: pa.RecordBatch, columns: froze
     assert part.num_rows == full.num_rows
     built = R.ALWAYS | columns
     for name in S.SCHEMA.names:
-        if name in built:
+        if name == S.NULLS_ABSENT and name in built:
+            # Speaks of the columns read, so it is checked against the reference.
+            scope = R.null_scope(R.normalize(columns))
+            expected = [
+                nulls_absent(jsontext.loads_record(raw.encode()), scope)
+                for raw in part.column(S.RAW).to_pylist()
+            ]
+            assert part.column(name).to_pylist() == expected
+        elif name in built:
             assert part.column(name).equals(full.column(name)), name
         else:
             assert part.column(name).null_count == part.num_rows, name

@@ -33,7 +33,7 @@ def _text(rec: Any) -> bytes:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     recs=st.lists(st.one_of(_record, _record, _json), min_size=1, max_size=6),
-    columns=st.sampled_from([None, CELLS]),
+    columns=st.sampled_from([None, CELLS, CELLS | {S.NULLS_ABSENT}]),
 )
 def test_native_and_python_agree(recs: list[Any], columns: Any) -> None:
     raws = [_text(r) for r in recs]

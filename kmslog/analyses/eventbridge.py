@@ -184,16 +184,23 @@ def proved_columns(rules: tuple[EventRule, ...]) -> tuple[tuple[str, str], ...]:
 
 
 def absent_proofs(frame: pl.DataFrame, proved: Sequence[tuple[str, str]]) -> list[pl.Series]:
-    """Per column: true where the cell is null and ``raw`` holds neither ``"key"``
-    nor a ``\\u`` escape, so the field is surely absent (a null cell may also be a
-    number, a null or an object). ``raw`` is searched once per column, for both
-    texts at once, and only on the null cells' rows."""
+    """Per column: true where the cell is null and the field is surely absent (a
+    null cell may also be a number, a null or an object). The decoder's
+    ``nulls_absent`` proves it for most rows; on the others ``raw`` must hold
+    neither ``"key"`` nor a ``\\u`` escape, searched once per column, for both
+    texts at once, and only on those rows' null cells."""
     raw = frame[S.RAW]
+    decoded = (
+        frame[S.NULLS_ABSENT].fill_null(False)
+        if S.NULLS_ABSENT in frame.columns
+        else pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    )
     out = []
     for column, key in proved:
         null = frame[column].is_null()
         either = re.escape('"' + key + '"') + "|" + re.escape("\\u")
-        proof = null & ~_contains_on(raw, null, either)
+        unproved = null & ~decoded
+        proof = null & (decoded | ~_contains_on(raw, unproved, either))
         out.append(proof.alias(absent_name(column)))
     return out
 
@@ -782,6 +789,8 @@ def _read_columns(rules: tuple[EventRule, ...]) -> frozenset[str] | None:
     # are the cells only the envelope columns need (``_redecoded``).
     exprs = [*_derived(), *marks, keep, _candidates(rules), pl.col(S.EVENT_TIME), pl.col(S.SOURCE)]
     exprs += [pl.col(S.RECORD_INDEX), pl.col(S.RAW)]
+    if proved_columns(rules):
+        exprs.append(pl.col(S.NULLS_ABSENT))  # read by ``absent_proofs``
     read = columns_read(exprs, made=made)
     if read is None:
         return None

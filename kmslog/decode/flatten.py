@@ -5,9 +5,11 @@ This is the reference flattening: the fast decoder must produce the same cells.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+import pyarrow as pa
 
 from kmslog.decode import schema as S
 
@@ -95,6 +97,41 @@ def key_ids(record: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+_TYPED = tuple(
+    (path, S.SCHEMA.field(column).type == pa.bool_()) for path, column in S.SELECTOR_COLUMNS.items()
+)
+
+
+def typed_paths(columns: Iterable[str] | None) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """(path, is-bool) of each string or boolean column among ``columns`` (None: all)."""
+    if columns is None:
+        return _TYPED
+    wanted = frozenset(columns)
+    return tuple(t for t in _TYPED if S.SELECTOR_COLUMNS[t[0]] in wanted)
+
+
+def nulls_absent(record: Mapping[str, Any], paths: Iterable[tuple[tuple[str, ...], bool]]) -> bool:
+    """The ``nulls_absent`` cell: no path holds a null or a value of the wrong type
+    where an object on the way is there. An absent or null object on the way makes
+    the field absent; any other value there is no object to read it from, so the
+    cell's null is not absence."""
+    for path, is_bool in paths:
+        node: Any = record
+        for name in path[:-1]:
+            node = node.get(name)
+            if node is None:
+                break
+            if not isinstance(node, Mapping):
+                return False
+        else:
+            if path[-1] not in node:
+                continue
+            value = node[path[-1]]
+            if not (isinstance(value, bool) if is_bool else isinstance(value, str)):
+                return False
+    return True
+
+
 def flatten(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """Schema cells for one record, without the provenance columns.
 
@@ -132,4 +169,5 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any] | None:
         S.IDENTITY_SESSION_ISSUER_ARN: _str(issuer.get("arn")),
         S.IDENTITY_INVOKED_BY: _str(identity.get("invokedBy")),
         S.KEY_IDS: key_ids(record),
+        S.NULLS_ABSENT: nulls_absent(record, _TYPED),
     }

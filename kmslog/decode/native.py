@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 
 from kmslog.decode import schema as S
-from kmslog.decode.jsontext import MEANINGFUL_KEYS
 from kmslog.decode.records import (
     CHUNK_ROWS,
     WHOLE_FILE_BYTES,
@@ -32,6 +31,7 @@ from kmslog.decode.records import (
     Segment,
     decode_chunk,
     normalize,
+    read_for,
 )
 from kmslog.sources.names import display_name
 from kmslog.sources.regular import special_kind
@@ -103,6 +103,8 @@ def _kind(field: pa.Field) -> str:
         return "record_index"
     if field.name == S.KEY_IDS:
         return "key_ids"
+    if field.name == S.NULLS_ABSENT:
+        return "nulls_absent"
     if field.type == S.UTC_TS:
         return "timestamp"
     if field.type == pa.bool_():
@@ -128,25 +130,6 @@ def decoder(columns: Columns) -> Any:
         raise RuntimeError("the native decode engine is not built in this installation")
     sources = [(list(path), needle) for path, needle in S.KEY_ID_SOURCES]
     return _native.Decoder(column_spec(columns), sources, list(_STOPS))
-
-
-def _watched() -> frozenset[str]:
-    """A column per meaning-changing key (``jsontext.MEANINGFUL_KEYS``): the Python
-    path rejects a record holding one of them twice whatever the projection, and the
-    native decoder sees repeated keys only among the fields it reads, so it always
-    reads these (the cells of unasked ones are then dropped)."""
-    chosen: dict[str, str] = {}
-    for name, path in S.COLUMN_PATHS.items():
-        if path and path[0] in MEANINGFUL_KEYS:
-            chosen.setdefault(path[0], name)
-    return frozenset(chosen.values())
-
-
-WATCHED = _watched()
-
-
-def _read_for(columns: Columns) -> Columns:
-    return None if columns is None else columns | WATCHED
 
 
 class FileResult(NamedTuple):
@@ -218,7 +201,7 @@ def decode_files(paths: Sequence[str], max_size: int, columns: Columns = None) -
     # Beyond the whole-file limit the Python path streams the text (bounded memory,
     # and it refuses bombs from their first bytes): the native decoder stops there.
     cap = min(max_size, WHOLE_FILE_BYTES)
-    out = decoder(_read_for(columns)).decode_files(native, cap)
+    out = decoder(read_for(columns)).decode_files(native, cap)
     decoded = iter(_results(native, out, columns))
     return [
         next(decoded) if why is None else FileResult(path, "record", None, why)
@@ -231,9 +214,7 @@ def decode_contents(
 ) -> list[FileResult]:
     """Decode files given as (bytes, source) pairs, gzip or plain."""
     columns = normalize(columns)
-    out = decoder(_read_for(columns)).decode_contents(
-        [(bytes(d), s) for d, s in contents], max_size
-    )
+    out = decoder(read_for(columns)).decode_contents([(bytes(d), s) for d, s in contents], max_size)
     return _results([s for _, s in contents], out, columns)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -26,7 +27,14 @@ from msgspec import Raw
 
 from kmslog.decode import jsontext
 from kmslog.decode import schema as S
-from kmslog.decode.flatten import NO_EVENT_TIME, event_time_problem, flatten, parse_event_time
+from kmslog.decode.flatten import (
+    NO_EVENT_TIME,
+    event_time_problem,
+    flatten,
+    nulls_absent,
+    parse_event_time,
+    typed_paths,
+)
 from kmslog.decode.scanner import ScanError
 from kmslog.decode.shapes import Entry, split_records, stream_entries
 from kmslog.run.api import Rejection
@@ -173,6 +181,83 @@ def normalize(columns: Iterable[str] | None) -> Columns:
     if unknown:
         raise ValueError(f"not columns of the event schema: {sorted(unknown)}")
     return None if wanted == frozenset(S.SCHEMA.names) else wanted
+
+
+def _watched() -> frozenset[str]:
+    """A column per meaning-changing key (``jsontext.MEANINGFUL_KEYS``): the Python
+    path rejects a record holding one of them twice whatever the projection, and the
+    native decoder sees repeated keys only among the fields it reads, so it always
+    reads these (the cells of unasked ones are then dropped)."""
+    chosen: dict[str, str] = {}
+    for name, path in S.COLUMN_PATHS.items():
+        if path and path[0] in jsontext.MEANINGFUL_KEYS:
+            chosen.setdefault(path[0], name)
+    return frozenset(chosen.values())
+
+
+WATCHED = _watched()
+
+
+def read_for(columns: Columns) -> Columns:
+    """The columns a decode of ``columns`` reads from the record (None: all)."""
+    return None if columns is None else columns | WATCHED
+
+
+@functools.cache
+def null_scope(columns: Columns) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """The paths ``nulls_absent`` speaks of in a decode of ``columns``: the string
+    and boolean columns it reads, the same as the native decoder's."""
+    return typed_paths(read_for(columns))
+
+
+def _wants_nulls(columns: Columns) -> bool:
+    return columns is None or S.NULLS_ABSENT in columns
+
+
+_WS = "[ \\t\\n\\r]*"
+
+
+@functools.cache
+def _null_suspect(columns: Columns) -> re.Pattern[str]:
+    """A superset of the texts whose ``nulls_absent`` is false once the fast decoder
+    took them: a name on a path read followed by a value that cannot be there (a
+    leaf neither a string nor a boolean as its column wants, an object on the way
+    neither an object nor null), or an escape that could spell a name. The fast
+    decoder checks types only for the columns asked; the paths read are more."""
+    allowed: dict[str, set[str]] = {}
+    for path, is_bool in null_scope(columns):
+        for name in path[:-1]:
+            allowed.setdefault(name, {"{", "n"})
+            allowed[name] &= {"{", "n"}
+        leaf = path[-1]
+        allowed.setdefault(leaf, {"t", "f"} if is_bool else {'"'})
+        allowed[leaf] &= {"t", "f"} if is_bool else {'"'}
+    alternatives = []
+    for name, firsts in sorted(allowed.items()):
+        value = "[^" + re.escape("".join(sorted(firsts))) + " \\t\\n\\r]" if firsts else ""
+        alternatives.append('"' + re.escape(name) + '"' + _WS + ":" + _WS + value)
+    return re.compile("|".join([*alternatives, "\\\\u"]))
+
+
+def _nulls_absent_column(texts: pa.Array, columns: Columns) -> pa.Array:
+    """``nulls_absent`` of rows the fast decoder took: a text search, then the
+    reference test on the few texts it finds."""
+    pattern = _null_suspect(columns)
+    if len(texts) < _SCREEN_IN_POLARS:
+        suspects = [i for i, t in enumerate(texts.to_pylist()) if pattern.search(t)]
+    else:
+        hits = pl.Series(pl.from_arrow(texts)).str.contains(pattern.pattern)
+        suspects = hits.arg_true().to_list() if hits.any() else []
+    out = np.ones(len(texts), dtype=bool)
+    scope = null_scope(columns)
+    for i in suspects:
+        try:
+            record = jsontext.loads_record(texts[i].as_py().encode())
+        except jsontext.RecordTextError:
+            out[i] = False
+            continue
+        out[i] = isinstance(record, dict) and nulls_absent(record, scope)
+    return pa.array(out, pa.bool_())
 
 
 @functools.cache
@@ -383,13 +468,18 @@ def _fast_batch(
     rejected with the reason: no usable eventTime, or what :func:`_screen` finds."""
     stamps = [r.eventTime for r in recs]
     times = event_times(stamps)
-    cols = _columns(recs, columns)
+    cols: dict[str, Any] = _columns(recs, columns)
+    if _wants_nulls(columns):
+        cols[S.NULLS_ABSENT] = _nulls_absent_column(texts, columns)
     n = len(recs)
     arrays = [times]
     for f in S.SCHEMA:
         if f.name in (S.EVENT_TIME, S.RAW, S.SOURCE, S.RECORD_INDEX):
             continue
         values = cols.get(f.name)
+        if isinstance(values, pa.Array):
+            arrays.append(values)
+            continue
         arrays.append(pa.nulls(n, f.type) if values is None else pa.array(values, f.type))
     arrays.append(texts)
     arrays.append(sources)
@@ -423,7 +513,9 @@ def _repeat(source: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(source, pa.string()), n)
 
 
-def _reference_cells(raw: bytes | Raw) -> tuple[dict[str, Any] | None, str | None]:
+def _reference_cells(
+    raw: bytes | Raw, columns: Columns = None
+) -> tuple[dict[str, Any] | None, str | None]:
     """(cells, None) or (None, rejection reason) through the reference path."""
     text = bytes(raw)
     try:
@@ -439,6 +531,8 @@ def _reference_cells(raw: bytes | Raw) -> tuple[dict[str, Any] | None, str | Non
     cells = flatten(record)
     if cells is None:
         return None, event_time_problem(record.get("eventTime"))
+    if columns is not None:
+        cells[S.NULLS_ABSENT] = nulls_absent(record, null_scope(columns))
     return cells, None
 
 
@@ -632,7 +726,7 @@ def _mixed_chunk(
             pass
         except RecursionError:
             pass  # the reference path measures the depth and says why
-        cells, reason = _reference_cells(raw)
+        cells, reason = _reference_cells(raw, columns)
         if cells is None:
             rejections.append(Rejection(source, _pos(indexes[i], kind), kind, reason or ""))
             continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Top-level record fields.
 EVENT_TIME = "event_time"
@@ -54,6 +54,13 @@ IDENTITY_INVOKED_BY = "identity_invoked_by"
 # ARN is an analysis concern (it needs alias history).
 KEY_IDS = "key_ids"
 
+# True when no JSON null (nor a value of another type) sits at the path of any
+# string or boolean column the decode read, so each null cell among those columns
+# means the field (or an object on its path) is absent. Relative to the columns
+# read: a consumer may rely on it for the columns it reads itself. Null where not
+# built; a consumer then looks at ``raw``.
+NULLS_ABSENT = "nulls_absent"
+
 # Evidence and provenance.
 RAW = "raw"
 SOURCE = "source"
@@ -89,6 +96,7 @@ SCHEMA = pa.schema(
         pa.field(IDENTITY_SESSION_ISSUER_ARN, pa.string()),
         pa.field(IDENTITY_INVOKED_BY, pa.string()),
         pa.field(KEY_IDS, pa.list_(pa.string())),
+        pa.field(NULLS_ABSENT, pa.bool_()),
         pa.field(RAW, pa.string(), nullable=False),
         pa.field(SOURCE, pa.string(), nullable=False),
         pa.field(RECORD_INDEX, pa.int64(), nullable=False),

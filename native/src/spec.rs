@@ -18,6 +18,9 @@ pub enum Kind {
     Source,
     /// The record's position in the file (array index or 0-based line).
     RecordIndex,
+    /// True when no string or boolean column's path holds a JSON null, so each
+    /// null cell means the field is absent (other types send the file to Python).
+    NullsAbsent,
 }
 
 impl Kind {
@@ -30,6 +33,7 @@ impl Kind {
             "raw" => Kind::Raw,
             "source" => Kind::Source,
             "record_index" => Kind::RecordIndex,
+            "nulls_absent" => Kind::NullsAbsent,
             _ => return None,
         })
     }
@@ -169,7 +173,7 @@ impl Spec {
                     }
                     0
                 }
-                Kind::Raw | Kind::Source | Kind::RecordIndex => 0,
+                Kind::Raw | Kind::Source | Kind::RecordIndex | Kind::NullsAbsent => 0,
             };
             spec.columns.push(Column {
                 name: name.clone(),

@@ -38,6 +38,8 @@ struct Cells<'a> {
     bools: Vec<Option<bool>>,
     time: Option<&'a str>,
     keys: Vec<(usize, &'a str)>,
+    /// A JSON null where a string or boolean column reads.
+    leaf_null: bool,
 }
 
 impl<'a> Cells<'a> {
@@ -47,6 +49,7 @@ impl<'a> Cells<'a> {
             bools: vec![None; spec.bools],
             time: None,
             keys: Vec::new(),
+            leaf_null: false,
         }
     }
 
@@ -55,6 +58,7 @@ impl<'a> Cells<'a> {
         self.bools.iter_mut().for_each(|c| *c = None);
         self.time = None;
         self.keys.clear();
+        self.leaf_null = false;
     }
 }
 
@@ -66,6 +70,7 @@ pub struct Builders {
     keys: Option<StringLists>,
     raw: Strings,
     indexes: Vec<i64>,
+    nulls_absent: Option<Bools>,
 }
 
 /// Builder lengths to roll back to when a file falls back.
@@ -75,6 +80,7 @@ pub struct Mark {
     keys: Option<(usize, (usize, usize))>,
     raw: (usize, usize),
     rows: usize,
+    nulls_absent: Option<(usize, usize)>,
 }
 
 impl Builders {
@@ -100,6 +106,7 @@ impl Builders {
             keys: self.keys.as_ref().map(StringLists::mark),
             raw: self.raw.mark(),
             rows: self.rows(),
+            nulls_absent: self.nulls_absent.as_ref().map(Bools::mark),
         }
     }
 
@@ -111,6 +118,9 @@ impl Builders {
             b.rollback(m);
         }
         if let (Some(b), Some(m)) = (self.keys.as_mut(), mark.keys) {
+            b.rollback(m);
+        }
+        if let (Some(b), Some(m)) = (self.nulls_absent.as_mut(), mark.nulls_absent) {
             b.rollback(m);
         }
         self.raw.rollback(mark.raw);
@@ -131,6 +141,7 @@ impl Builders {
             keys: wants(Kind::KeyIds).then(|| StringLists::with_capacity(rows)),
             raw: Strings::with_capacity(rows, if wants(Kind::Raw) { bytes } else { 0 }),
             indexes: Vec::with_capacity(rows),
+            nulls_absent: wants(Kind::NullsAbsent).then(|| Bools::with_capacity(rows)),
         }
     }
 }
@@ -181,7 +192,16 @@ fn walk<'a>(
             return Err("EventBridge envelope (or a record with a detail field)");
         }
         match tape[t] {
-            Node::Static(StaticNode::Null) => t += 1,
+            Node::Static(StaticNode::Null) => {
+                if child
+                    .leaves
+                    .iter()
+                    .any(|leaf| matches!(leaf, Leaf::Str(_) | Leaf::Bool(_)))
+                {
+                    cells.leaf_null = true;
+                }
+                t += 1;
+            }
             Node::String(value) => {
                 if child.object.is_some() || child.each.is_some() {
                     return Err("a string where an object or array is read");
@@ -280,6 +300,9 @@ fn emit(
     }
     if !b.raw.push(Some(raw)) {
         return Err("a column above 2 GiB");
+    }
+    if let Some(flags) = b.nulls_absent.as_mut() {
+        flags.push(Some(!cells.leaf_null));
     }
     b.indexes.push(index);
     Ok(())
@@ -617,8 +640,13 @@ pub fn finish(
 ) -> Result<Vec<(String, ArrayRef)>, Fallback> {
     let mut strings = b.strings.into_iter().map(Some).collect::<Vec<_>>();
     let mut bools = b.bools.into_iter().map(Some).collect::<Vec<_>>();
-    let (mut times, mut keys, mut raw, mut indexes) =
-        (Some(b.times), b.keys, Some(b.raw), Some(b.indexes));
+    let (mut times, mut keys, mut raw, mut indexes, mut flags) = (
+        Some(b.times),
+        b.keys,
+        Some(b.raw),
+        Some(b.indexes),
+        b.nulls_absent,
+    );
     let mut columns = Vec::with_capacity(spec.columns.len());
     for column in &spec.columns {
         let array: ArrayRef = match column.kind {
@@ -645,6 +673,7 @@ pub fn finish(
             ),
             Kind::Source => Arc::new(repeated(sources).map_err(|_| "source column")?),
             Kind::RecordIndex => Arc::new(int64s(indexes.take().ok_or("spec")?)),
+            Kind::NullsAbsent => Arc::new(flags.take().ok_or("spec")?.finish()),
         };
         columns.push((column.name.clone(), array));
     }
@@ -654,7 +683,7 @@ pub fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Array, ListArray, StringArray, TimestampMillisecondArray};
+    use arrow_array::{Array, BooleanArray, ListArray, StringArray, TimestampMillisecondArray};
 
     fn spec() -> Spec {
         let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -671,6 +700,7 @@ mod tests {
             ("raw".into(), "raw".into(), vec![]),
             ("source".into(), "source".into(), vec![]),
             ("record_index".into(), "record_index".into(), vec![]),
+            ("nulls_absent".into(), "nulls_absent".into(), vec![]),
         ];
         let keys = vec![
             (p(&["resources", "[]", "ARN"]), Some(":kms:".to_string())),
@@ -731,6 +761,26 @@ mod tests {
                 .unwrap()
                 .value(0),
             "r"
+        );
+    }
+
+    #[test]
+    fn nulls_absent_tells_a_json_null_from_an_absent_field() {
+        let spec = spec();
+        let doc = r#"[{"eventTime":"1970-01-01T00:00:01Z"},
+            {"eventTime":"1970-01-01T00:00:01Z","eventName":null},
+            {"eventTime":"1970-01-01T00:00:01Z","readOnly":null},
+            {"eventTime":"1970-01-01T00:00:01Z","userIdentity":null},
+            {"eventTime":"1970-01-01T00:00:01Z","userIdentity":{"sessionContext":null}},
+            {"eventTime":"1970-01-01T00:00:01Z",
+             "userIdentity":{"sessionContext":{"sessionIssuer":{"arn":null}}}},
+            {"eventTime":"1970-01-01T00:00:01Z","requestParameters":{"keyId":null},"x":null}]"#;
+        let cols = run(&spec, &[doc]).unwrap();
+        let flags = &cols.iter().find(|c| c.0 == "nulls_absent").unwrap().1;
+        let flags = flags.as_any().downcast_ref::<BooleanArray>().unwrap();
+        assert_eq!(
+            flags.iter().collect::<Vec<_>>(),
+            [true, false, false, true, true, false, true].map(Some)
         );
     }
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from kmslog.analyses.base import fold
 from kmslog.analyses.eventbridge import EventBridgeAnalysis, compile_event_rules, never_matches
+from kmslog.decode import native
 from kmslog.decode import schema as S
 from kmslog.decode.memory import frame_from_records
 from kmslog.eventbridge.envelope import envelopes
@@ -186,8 +187,11 @@ def test_vectorized_equals_reference_on_hostile_records(state: str) -> None:
     escaped = json.dumps(record(15, errorCode="AccessDenied")).replace(
         '"errorCode"', '"error\\u0043ode"'
     )
+    # Cells not decoded from this text: nothing proves its null cells absent.
     extra = frame_from_records([record(15)]).with_columns(
-        pl.lit(escaped).alias(S.RAW), pl.lit(15, dtype=pl.Int64).alias(S.RECORD_INDEX)
+        pl.lit(escaped).alias(S.RAW),
+        pl.lit(15, dtype=pl.Int64).alias(S.RECORD_INDEX),
+        pl.lit(None, dtype=pl.Boolean).alias(S.NULLS_ABSENT),
     )
     frame = pl.concat([frame, extra], how="vertical_relaxed")
     raws = list(frame.select(S.RAW, S.SOURCE, S.RECORD_INDEX).iter_rows())
@@ -421,3 +425,47 @@ def test_cells_only_the_envelope_needs_are_decoded_again_for_the_picked_rows(
         ("GetKeyPolicy", "111122223333"),
         ("DisableKey", "444455556666"),
     }
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "python",
+        pytest.param(
+            "native",
+            marks=pytest.mark.skipif(not native.available(), reason="native engine not built"),
+        ),
+    ],
+)
+def test_absence_proofs_hold_on_decoded_columns(tmp_path: Path, engine: str) -> None:
+    """Through a scan's own projected decode: a null, a number, an escaped key name
+    or a non-object identity at a field a rule asks about is no absence, whatever
+    ``nulls_absent`` says of the other rows."""
+    texts = [json.dumps(r) for r in HOSTILE + HOSTILE_EXTRA]
+    texts += [
+        json.dumps(record(20, errorCode=None)),
+        json.dumps(record(21, errorCode=5, eventName=None)),
+        json.dumps(record(22, errorCode="AccessDenied")).replace(
+            '"errorCode"', '"error\\u0043ode"'
+        ),
+        json.dumps(record(23, userIdentity="root")),
+        json.dumps(record(24, userIdentity=None)),
+        json.dumps(record(25, userIdentity={"type": None})),
+        json.dumps(record(26, userAgent=None)),
+    ]
+    (tmp_path / "log.json").write_text('{"Records": [' + ",".join(texts) + "]}", encoding="utf-8")
+    patterns = [
+        '{"source": ["aws.kms"], "detail": {"errorCode": [{"exists": true}]}}',
+        '{"detail": {"errorCode": [{"exists": false}]}}',
+        '{"detail": {"userIdentity": {"type": [{"exists": false}]}}}',
+        '{"detail": {"eventName": [{"exists": false}], "errorCode": [{"exists": true}]}}',
+    ]
+    rules = rules_for(patterns)
+    analysis = EventBridgeAnalysis(rules)
+    assert analysis.columns is not None and S.NULLS_ABSENT in analysis.columns
+    out = run([str(tmp_path)], [analysis], ScanOptions(jobs=1, engine=engine))
+    got = {(r, d, i) for r, d, _, i in replayed(out.results["eventbridge"])}
+    raws = [(t, "log.json", i) for i, t in enumerate(texts)]
+    expected = {(r, d, i) for r, d, _, i in reference(rules, raws)}
+    assert got == expected
+    assert {i for _, _, i in got} >= {20, 21, 22, 24, 25}
