@@ -16,7 +16,7 @@ from kmslog.decode.jsontext import MAX_DEPTH, MEANINGFUL_KEYS
 from kmslog.decode.records import _reference_cells, decode_bytes, decode_chunk, event_times
 from tests.ingest_fixtures import SHAPES, encode, record
 
-CELLS = [f.name for f in S.SCHEMA if f.name not in (S.RAW, S.SOURCE, S.RECORD_INDEX)]
+CELLS = [f.name for f in S.SCHEMA if f.name not in (S.RAW, S.SOURCE, S.RECORD_INDEX, S.ENVELOPE)]
 EXTERNAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "external"
 
 
@@ -42,6 +42,10 @@ def fast(records: list[Any], shape: str = "records") -> list[dict[str, Any] | No
     out: list[dict[str, Any] | None] = [None] * sum(c.seen for c in chunks)
     for row in table.to_pylist():
         assert json.loads(row[S.RAW]) == records[row[S.RECORD_INDEX]]
+        if shape == "eventbridge":  # the envelope it came in, as it was
+            assert json.loads(row[S.ENVELOPE])["detail"] == records[row[S.RECORD_INDEX]]
+        else:
+            assert row[S.ENVELOPE] is None
         out[row[S.RECORD_INDEX]] = {c: row[c] for c in CELLS}
     rejected = {
         (r.position or 0) - (r.position_kind == "line") for c in chunks for r in c.rejections

@@ -28,6 +28,7 @@ from kmslog.decode import schema as S
 from kmslog.decode.native import decode_texts
 from kmslog.eventbridge import envelope as E
 from kmslog.eventbridge import history as H
+from kmslog.eventbridge.archived import archived
 from kmslog.eventbridge.rules import DEFAULT_BUS, DISABLED, EventRule
 from kmslog.eventpatterns import EventPatternError, loads_event, matches
 from kmslog.eventpatterns import ast as A
@@ -48,6 +49,7 @@ SRC, DTYPE, ACCT, REGION, VERSION, READ_ONLY = (
     "__eb_read_only",
 )
 KMS_SRC, KMS_DTYPE = "__eb_kms_source", "__eb_kms_detail_type"
+ARCHIVED_ID = "__eb_archived_id"  # the id of an archived event (null: rebuilt)
 
 
 def mask_name(index: int, view: str) -> str:
@@ -567,6 +569,7 @@ class EventBridgeAnalysis:
 
 
 _LONG_COLUMNS = (
+    ARCHIVED_ID,
     S.EVENT_ID,
     S.EVENT_TIME,
     S.EVENT_NAME,
@@ -612,8 +615,9 @@ def _flush(rules: tuple[EventRule, ...], state: EventBridgeState) -> None:
     compiled = compile_event_rules(rules)
     marks, keep, keep_columns = _marking(rules)
     rows = _with_cells(rows, _redecoded(rules))
-    rows = rows.with_columns(*_derived()).with_columns(*marks).filter(keep).select(*keep_columns)
     names = [mask_name(i, v) for i in range(len(compiled)) for v in VIEWS]
+    rows = _as_archived(rows.with_columns(*_derived()).with_columns(*marks), names)
+    rows = rows.filter(keep).select(*keep_columns)
     if any(rows[n].null_count() for n in names):
         rows, decided = _decide(compiled, rows)
         state.decided_by_reference += decided
@@ -625,6 +629,40 @@ def _flush(rules: tuple[EventRule, ...], state: EventBridgeState) -> None:
         state.matches = [pl.concat(state.matches, how="vertical_relaxed")]
 
 
+def _as_archived(rows: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """Rows read from an archived EventBridge event take its detail-type, account,
+    Region and id, and leave every mask to the reference matcher on that event."""
+    texts = rows[S.ENVELOPE]
+    if texts.null_count() == rows.height:
+        return rows.with_columns(pl.lit(None, dtype=pl.String).alias(ARCHIVED_ID))
+    found = [archived(t) for t in texts.to_list()]
+    is_archived = texts.is_not_null()
+
+    def cells(pick: Any) -> pl.Series:
+        return pl.Series([None if a is None else pick(a) for a in found], dtype=pl.String)
+
+    def view(kind: str) -> Any:
+        return lambda a: a.detail_type if a.envelope.kind == kind else None
+
+    override = {
+        DTYPE: cells(view("cloudtrail")),
+        KMS_DTYPE: cells(view("kms")),
+        ACCT: cells(lambda a: a.account),
+        REGION: cells(lambda a: a.region),
+    }
+    return rows.with_columns(
+        *(
+            pl.when(is_archived).then(values).otherwise(pl.col(name)).alias(name)
+            for name, values in override.items()
+        ),
+        *(
+            pl.when(is_archived).then(pl.lit(None, dtype=pl.Boolean)).otherwise(pl.col(n)).alias(n)
+            for n in names
+        ),
+        cells(lambda a: a.id).alias(ARCHIVED_ID),
+    )
+
+
 def _hit(names: Sequence[str]) -> pl.Expr:
     return reduce(lambda a, b: a | b, [pl.col(n) for n in names], pl.col(CONFIG))
 
@@ -634,8 +672,8 @@ def _annotate(rule: EventRule, group: pl.DataFrame, ws: list[H.RuleWindow] | Non
     at each event's time: the logs' windows when they mention the rule there, else
     the rule file's state, assumed throughout."""
     ids = [
-        E.envelope_id(t or "", e or "")
-        for t, e in zip(group["detail_type"], group[S.EVENT_ID], strict=True)
+        a if a is not None else E.envelope_id(t or "", e or "")
+        for t, e, a in zip(group["detail_type"], group[S.EVENT_ID], group[ARCHIVED_ID], strict=True)
     ]
     base = group.select(
         pl.lit(rule.id).alias("rule"),
@@ -691,12 +729,16 @@ def _decide(compiled: Sequence[CompiledRule], rows: pl.DataFrame) -> tuple[pl.Da
         return rows, 0
     columns = {n: rows[n].to_list() for n in names}
     raws = rows[S.RAW].to_list()
+    envelopes = rows[S.ENVELOPE].to_list()
     decided = 0
     for r, undecided in enumerate(open_rows.to_list()):
         if not undecided:
             continue
         decided += 1
-        by_view = _envelopes_by_view(raws[r])
+        kept = archived(envelopes[r])
+        by_view = (
+            _envelopes_by_view(raws[r]) if kept is None else {kept.envelope.kind: kept.envelope}
+        )
         for i, c in enumerate(compiled):
             for view in VIEWS:
                 n = mask_name(i, view)
@@ -715,7 +757,7 @@ def _delivered(rule: EventRule, env: E.Envelope) -> bool:
     if env.read_only and not rule.sees_read_only:
         return False
     if rule.owned:
-        return (env.event["account"], env.event["region"]) == (rule.account, rule.region)
+        return (env.event.get("account"), env.event.get("region")) == (rule.account, rule.region)
     return True
 
 
@@ -766,6 +808,8 @@ def _marking(
         pl.col(CONFIG),
         *(pl.col(c) for c in (DTYPE, KMS_DTYPE, ACCT, REGION)),
         *(pl.col(c) for c in (S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, S.RAW)),
+        pl.col(S.ENVELOPE),
+        pl.col(ARCHIVED_ID),
         *(pl.col(c) for c in _evidence_cells() if c != S.RAW),
     ]
     return tuple(marks), keep, tuple(keep_columns)
@@ -777,6 +821,7 @@ def _candidates(rules: tuple[EventRule, ...]) -> pl.Expr:
     event, they are a KMS service event, or a rule configuration call."""
     tests = [possible(r.parsed) for r in rules]
     tests += [H.frame_filter().fill_null(False), _kms_candidate()]
+    tests.append(pl.col(S.ENVELOPE).is_not_null())  # archived events: matched as they are
     return reduce(lambda a, b: a | b, tests)
 
 

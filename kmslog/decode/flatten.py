@@ -132,12 +132,13 @@ def nulls_absent(record: Mapping[str, Any], paths: Iterable[tuple[tuple[str, ...
     return True
 
 
-def flatten(record: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Schema cells for one record, without the provenance columns.
+def flatten(record: Mapping[str, Any], time_field: str = "eventTime") -> dict[str, Any] | None:
+    """Schema cells for one record, without the provenance columns (``time_field``:
+    ``time`` for an EventBridge event that is its own record).
 
-    Returns None when the record has no usable ``eventTime`` (the caller rejects it).
+    Returns None when the record has no usable time there (the caller rejects it).
     """
-    when = parse_event_time(record.get("eventTime"))
+    when = parse_event_time(record.get(time_field))
     if when is None:
         return None
     identity = _obj(record.get("userIdentity"))

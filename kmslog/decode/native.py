@@ -94,6 +94,11 @@ def simd_kernel() -> str:
     return "" if _native is None else str(_native.simd_kernel())
 
 
+# Cells only the Python path can hold: the native engine hands EventBridge envelopes
+# to it, so their column is null in what it builds.
+PYTHON_ONLY = frozenset({S.ENVELOPE})
+
+
 def _kind(field: pa.Field) -> str:
     if field.name == S.RAW:
         return "raw"
@@ -119,7 +124,7 @@ def column_spec(columns: Columns) -> list[tuple[str, str, list[str]]]:
     return [
         (f.name, _kind(f), list(S.COLUMN_PATHS.get(f.name, ())))
         for f in S.SCHEMA
-        if columns is None or f.name in columns
+        if f.name not in PYTHON_ONLY and (columns is None or f.name in columns)
     ]
 
 
@@ -152,7 +157,9 @@ def _batch(columns_out: Sequence[Any], rows: int, columns: Columns) -> pa.Record
         name: pa.Array._import_from_c_capsule(schema, array) for name, schema, array in columns_out
     }
     arrays = [
-        built[f.name] if columns is None or f.name in columns else pa.nulls(rows, f.type)
+        built[f.name]
+        if f.name in built and (columns is None or f.name in columns)
+        else pa.nulls(rows, f.type)
         for f in S.SCHEMA
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=S.SCHEMA)

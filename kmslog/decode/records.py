@@ -36,7 +36,7 @@ from kmslog.decode.flatten import (
     typed_paths,
 )
 from kmslog.decode.scanner import ScanError
-from kmslog.decode.shapes import Entry, split_records, stream_entries
+from kmslog.decode.shapes import Entry, Wrapped, split_records, stream_entries
 from kmslog.run.api import Rejection
 from kmslog.sources.base import SourceError
 from kmslog.sources.names import display_name
@@ -463,6 +463,7 @@ def _fast_batch(
     indexes: Sequence[int],
     sources: pa.Array,
     columns: Columns = None,
+    envelopes: Sequence[str | None] | None = None,
 ) -> tuple[pa.RecordBatch, list[tuple[int, str]]]:
     """Batch of the records kept, and the positions (in ``recs``) of those
     rejected with the reason: no usable eventTime, or what :func:`_screen` finds."""
@@ -471,6 +472,8 @@ def _fast_batch(
     cols: dict[str, Any] = _columns(recs, columns)
     if _wants_nulls(columns):
         cols[S.NULLS_ABSENT] = _nulls_absent_column(texts, columns)
+    if envelopes is not None and (columns is None or S.ENVELOPE in columns):
+        cols[S.ENVELOPE] = pa.array(envelopes, pa.string())
     n = len(recs)
     arrays = [times]
     for f in S.SCHEMA:
@@ -513,6 +516,22 @@ def _repeat(source: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(source, pa.string()), n)
 
 
+def _is_envelope(raw: bytes | Raw) -> bool:
+    return isinstance(raw, Wrapped) and raw.is_envelope
+
+
+def _envelope_text(raw: bytes | Raw) -> str | None:
+    """The ``envelope`` cell of a record text (the envelope it was read from)."""
+    if not isinstance(raw, Wrapped):
+        return None
+    return raw.envelope.decode(errors="replace")
+
+
+def _envelopes(raws: Sequence[bytes | Raw]) -> list[str | None] | None:
+    found = [_envelope_text(r) for r in raws]
+    return found if any(e is not None for e in found) else None
+
+
 def _reference_cells(
     raw: bytes | Raw, columns: Columns = None
 ) -> tuple[dict[str, Any] | None, str | None]:
@@ -528,9 +547,11 @@ def _reference_cells(
         reason = jsontext.record_problem(text)
         if reason is not None:
             return None, reason
-    cells = flatten(record)
+    time_field = "time" if _is_envelope(raw) else "eventTime"
+    cells = flatten(record, time_field)
     if cells is None:
-        return None, event_time_problem(record.get("eventTime"))
+        return None, event_time_problem(record.get(time_field))
+    cells[S.ENVELOPE] = _envelope_text(raw)
     if columns is not None:
         cells[S.NULLS_ABSENT] = nulls_absent(record, null_scope(columns))
     return cells, None
@@ -561,6 +582,8 @@ class Segment(NamedTuple):
     texts: pa.Array | None
     indexes: list[int]
     batch: pa.RecordBatch | None = None
+    # Per fast row, the EventBridge envelope it was read from (None: no row was).
+    envelopes: list[str | None] | None = None
 
 
 def decode_segment(
@@ -579,6 +602,8 @@ def decode_segment(
     ``columns`` need are decoded (see :func:`normalize`)."""
     columns = normalize(columns)
     decoders = _decoders(columns)
+    # A file holding the text of exactly these records has no envelopes in it.
+    wrapped = array is None and document is None and any(isinstance(r, Wrapped) for r in raws)
     recs: list[Any] | None
     try:
         if document is not None:
@@ -594,8 +619,11 @@ def decode_segment(
         # the depth is measured and the too deep ones rejected for it.
         recs = None
     texts = None if recs is None else _valid_text(raws)
+    if wrapped and any(_is_envelope(r) for r in raws):
+        recs = None  # an event that is its own record is read by the reference path
     if recs is not None and texts is not None:
-        return Segment(source, kind, len(raws), [], recs, texts, list(indexes))
+        envelopes = _envelopes(raws) if wrapped else None
+        return Segment(source, kind, len(raws), [], recs, texts, list(indexes), None, envelopes)
     batch, rejections = _mixed_chunk(raws, indexes, source, kind, columns)
     return Segment(source, kind, len(raws), rejections, [], None, [], batch)
 
@@ -655,6 +683,9 @@ def _build_run(run: list[Segment], rejections: list[Rejection], columns: Columns
     enabled = gc.isenabled()
     gc.disable()
     try:
+        envelopes: list[str | None] | None = None
+        if any(seg.envelopes is not None for seg in run):
+            envelopes = [e for seg in run for e in (seg.envelopes or [None] * len(seg.recs))]
         if len(run) == 1:
             (one,) = run
             recs, texts, indexes = one.recs, one.texts, one.indexes
@@ -667,7 +698,7 @@ def _build_run(run: list[Segment], rejections: list[Rejection], columns: Columns
             owner = np.repeat(np.arange(len(run)), [len(seg.recs) for seg in run])
             sources = names.take(pa.array(owner))
         assert texts is not None
-        batch, bad = _fast_batch(recs, texts, indexes, sources, columns)
+        batch, bad = _fast_batch(recs, texts, indexes, sources, columns, envelopes)
         if bad:
             ends = np.cumsum([len(seg.recs) for seg in run])
             for row, reason in bad:
@@ -719,9 +750,11 @@ def _mixed_chunk(
             rejections.append(Rejection(source, _pos(indexes[i], kind), kind, why))
             continue
         try:
-            recs.append(decoder.decode(text))
-            fast.append(i)
-            continue
+            # An event that is its own record is timed by its ``time``: the reference reads it.
+            if not _is_envelope(raw):
+                recs.append(decoder.decode(text))
+                fast.append(i)
+                continue
         except (msgspec.DecodeError, msgspec.ValidationError):
             pass
         except RecursionError:
@@ -738,7 +771,12 @@ def _mixed_chunk(
     if recs:
         texts = _string_array([raws[i] for i in fast])
         batch, bad = _fast_batch(
-            recs, texts, [indexes[i] for i in fast], _repeat(source, len(recs)), columns
+            recs,
+            texts,
+            [indexes[i] for i in fast],
+            _repeat(source, len(recs)),
+            columns,
+            _envelopes([raws[i] for i in fast]),
         )
         rejections.extend(
             Rejection(source, _pos(indexes[fast[i]], kind), kind, reason) for i, reason in bad

@@ -61,6 +61,12 @@ KEY_IDS = "key_ids"
 # built; a consumer then looks at ``raw``.
 NULLS_ABSENT = "nulls_absent"
 
+# The EventBridge event a record was read from, as the user archived it (its text;
+# null for records read from CloudTrail's own files). An event whose ``detail`` is
+# no CloudTrail record (KMS's three events) is its own record: ``raw`` is then the
+# envelope too, its time the envelope's ``time``, and its other cells null.
+ENVELOPE = "envelope"
+
 # Evidence and provenance.
 RAW = "raw"
 SOURCE = "source"
@@ -97,6 +103,7 @@ SCHEMA = pa.schema(
         pa.field(IDENTITY_INVOKED_BY, pa.string()),
         pa.field(KEY_IDS, pa.list_(pa.string())),
         pa.field(NULLS_ABSENT, pa.bool_()),
+        pa.field(ENVELOPE, pa.string()),
         pa.field(RAW, pa.string(), nullable=False),
         pa.field(SOURCE, pa.string(), nullable=False),
         pa.field(RECORD_INDEX, pa.int64(), nullable=False),
@@ -157,7 +164,7 @@ KEY_ID_SOURCES: tuple[tuple[tuple[str, ...], str | None], ...] = (
 )
 
 STRING_COLUMNS: tuple[str, ...] = tuple(
-    f.name for f in SCHEMA if f.type == pa.string() and f.name not in (RAW, SOURCE)
+    f.name for f in SCHEMA if f.type == pa.string() and f.name not in (RAW, SOURCE, ENVELOPE)
 )
 
 

@@ -156,8 +156,46 @@ class _Trailing(Exception):
     """Text follows the first top-level value: the file is NDJSON."""
 
 
+class Wrapped(bytes):
+    """A record's text read from an EventBridge envelope; ``envelope`` is the
+    envelope's own text (the same text when the envelope carries no CloudTrail
+    record, e.g. KMS's ``KMS CMK Rotation``: the event is then its own record)."""
+
+    envelope: bytes
+
+    @property
+    def is_envelope(self) -> bool:
+        """The text is the whole envelope (its ``detail`` is no CloudTrail record)."""
+        return self.envelope is self
+
+
+def _wrapped(text: bytes | Raw, envelope: bytes | None = None) -> Wrapped:
+    out = Wrapped(bytes(text))
+    out.envelope = out if envelope is None else envelope
+    return out
+
+
+class _DetailProbe(msgspec.Struct, gc=False):
+    eventTime: Raw | UnsetType = UNSET
+
+
+_detail_probe = msgspec.json.Decoder(_DetailProbe)
+
+
+def _holds_record(detail: bytes | Raw) -> bool:
+    """A ``detail`` that is a CloudTrail record (an object with an ``eventTime``);
+    the three KMS events' ``{"key-id": …}`` is not."""
+    try:
+        return _detail_probe.decode(detail).eventTime is not UNSET
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        # One msgspec refuses (lone surrogates, depth): read as a record when it may
+        # be one, so that decoding names its problem.
+        return b'"eventTime"' in bytes(detail)
+
+
 def _unwrap(raw: bytes | Raw) -> bytes | Raw:
-    """The record inside an EventBridge envelope; anything else unchanged."""
+    """The record inside an EventBridge envelope, carrying the envelope's text; the
+    envelope itself when it carries no record; anything else unchanged."""
     if b'"detail"' not in (raw if isinstance(raw, bytes) else bytes(raw)):
         return raw
     try:
@@ -171,7 +209,9 @@ def _unwrap(raw: bytes | Raw) -> bytes | Raw:
         # problem (read as U+FFFD): find the envelope's parts with the scanner.
         return _unwrap_scanned(bytes(raw))
     if probe.detail is not UNSET and probe.detail_type is not UNSET:
-        return probe.detail
+        if _holds_record(probe.detail):
+            return _wrapped(probe.detail, bytes(raw))
+        return _wrapped(raw)
     return raw
 
 
@@ -183,7 +223,9 @@ def _unwrap_scanned(raw: bytes) -> bytes:
     keys = {item.name for item in items if item.kind == "key"}
     detail = [item.text for item in items if item.kind == "value" and item.name == "detail"]
     if {"detail", "detail-type"} <= keys and len(detail) == 1 and detail[0] is not None:
-        return detail[0]
+        if _holds_record(detail[0]):
+            return _wrapped(detail[0], raw)
+        return _wrapped(raw)
     return raw
 
 
