@@ -69,6 +69,8 @@ def main() -> None:
     bare_runs, eb_runs, bare_cpu, eb_cpu = [], [], [], []
     result = None
     for _ in range(args.repeat):
+        # Both configurations run with nothing of an earlier run alive.
+        result = None
         seconds, cpu, _ = timed(paths, without(), options)
         bare_runs.append(seconds)
         bare_cpu.append(cpu)
