@@ -8,7 +8,7 @@ from lifecycle_records import record
 
 from kmslog.decode.memory import frame_from_records
 from kmslog.metrics.existence import config_frame_filter
-from kmslog.metrics.logged import reconstruct
+from kmslog.metrics.logged import bind, reconstruct
 
 A, B = "111122223333", "444455556666"
 NS, METRIC = "CISBenchmark", "KMSCustomerKeyDisableOrDeleteEvents"
@@ -139,3 +139,55 @@ def test_unreplayable_alarm_is_a_problem_not_a_crash():
     )
     assert result.alarms == ()
     assert sorted(p.name for p in result.problems) == ["Math", "Page"]
+
+
+def placed_filter(time: str, account: str = A, region: str = "us-east-1", **kw: Any) -> dict:
+    rec = filter_put(time, **kw)
+    rec["recipientAccountId"] = account
+    rec["awsRegion"] = region
+    return rec
+
+
+def test_alarm_binds_to_the_filters_of_its_place_and_time():
+    result = logged(
+        [
+            placed_filter("2024-03-02T08:00:00Z"),
+            placed_filter("2024-03-02T08:00:00Z", B),  # another account
+            placed_filter("2024-03-02T08:00:00Z", A, "eu-west-1"),  # another Region
+            alarm_put("2024-03-02T09:00:00Z"),
+            monitoring(
+                record(
+                    "DeleteAlarms", "2024-03-02T10:00:00Z", None, request={"alarmNames": ["Page"]}
+                )
+            ),
+            # a filter version created after the alarm was deleted never fed it
+            placed_filter(
+                "2024-03-02T11:00:00Z", pattern='{ $.eventName = "ScheduleKeyDeletion" }'
+            ),
+        ]
+    )
+    (bound,) = bind(result)
+    (feed,) = bound.feeds
+    assert (feed.account, feed.region, feed.start.hour) == (A, "us-east-1", 8)
+    assert (bound.spec.account, bound.spec.region, bound.spec.name) == (A, "us-east-1", "Page")
+    (rule,) = bound.rules
+    assert rule.id.startswith("kms-changes@") and rule.metric_filter.metric_key == (NS, METRIC)
+
+
+def test_alarm_on_another_metric_has_no_feed():
+    result = logged(
+        [
+            placed_filter("2024-03-02T08:00:00Z"),
+            alarm_put("2024-03-02T09:00:00Z", metricName="Other"),
+        ]
+    )
+    (bound,) = bind(result)
+    assert bound.feeds == ()
+
+
+def test_validity_is_half_open():
+    first, second = logged(
+        [alarm_put("2024-03-02T09:00:00Z"), alarm_put("2024-03-02T10:00:00Z", threshold=5)]
+    ).alarms
+    assert first.valid_at(first.start) and not first.valid_at(second.start)
+    assert second.valid_at(second.start) and not second.valid_at(first.start)

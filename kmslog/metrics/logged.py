@@ -12,7 +12,7 @@ normalised to the ``describe-*`` shape so the loaders' validation is reused as i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,15 @@ class Version:
     end: datetime | None  # None = still in place at the end of the logs
     event_id: str | None
     end_event: str | None = None  # "PutMetricAlarm" (replaced) or the Delete's name
+
+    def valid_at(self, moment: datetime) -> bool:
+        """In place at ``moment``: from the Put (inclusive) to the replacing call."""
+        return self.start <= moment and (self.end is None or moment < self.end)
+
+    def overlaps(self, other: Version) -> bool:
+        return (other.end is None or self.start < other.end) and (
+            self.end is None or other.start < self.end
+        )
 
 
 @dataclass(frozen=True)
@@ -188,3 +197,48 @@ def reconstruct(rows: Iterable[Mapping[str, Any]]) -> Logged:
                     )
                 )
     return Logged(tuple(filters), tuple(alarms), tuple(problems))
+
+
+@dataclass(frozen=True)
+class LoggedAlarm:
+    """An alarm version with the filter versions that fed its metric while it existed."""
+
+    version: AlarmVersion
+    feeds: tuple[FilterVersion, ...]
+
+    @property
+    def spec(self) -> AlarmSpec:
+        """The alarm in the rule model, owned by its record's account and Region so
+        the replay only hears that place's records."""
+        assert self.version.alarm is not None
+        return replace(self.version.alarm, account=self.version.account, region=self.version.region)
+
+    @property
+    def rules(self) -> tuple[FilterRule, ...]:
+        """The feeding filters as rules; two versions of one filter get distinct ids
+        so both can be replayed side by side."""
+        out = []
+        for feed in self.feeds:
+            assert feed.rule is not None
+            out.append(replace(feed.rule, id=f"{feed.name}@{feed.event_id or feed.start}"))
+        return tuple(out)
+
+
+def bind(logged: Logged) -> tuple[LoggedAlarm, ...]:
+    """Each alarm version with the filter versions of its account and Region whose
+    metricTransformation publishes the alarm's (Namespace, MetricName) at some time
+    the alarm version existed."""
+    out = []
+    for version in logged.alarms:
+        assert version.alarm is not None
+        key = (version.alarm.namespace, version.alarm.metric_name)
+        feeds = tuple(
+            f
+            for f in logged.filters
+            if f.rule is not None
+            and (f.account, f.region) == (version.account, version.region)
+            and f.rule.metric_filter.metric_key == key
+            and f.overlaps(version)
+        )
+        out.append(LoggedAlarm(version, feeds))
+    return tuple(out)
