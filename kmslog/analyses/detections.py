@@ -13,7 +13,7 @@ concatenates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, reduce
@@ -42,7 +42,7 @@ from kmslog.metrics.metric_filter import (
     mask_column,
     rule_columns,
 )
-from kmslog.metrics.rules import FilterRule, KeyMaterialRule, RuleSet
+from kmslog.metrics.rules import FilterRule, KeyMaterialRule, MetricFilter, RuleSet
 from kmslog.metrics.statistics import Aggregate
 
 # Partial tables are compacted once this many have piled up in a state.
@@ -412,40 +412,7 @@ def _alarm_report(
         if r.metric_filter.metric_key == (alarm.namespace, alarm.metric_name)
     ]
     names = [f.name for f in feeding]
-    rows = samples.filter(
-        (pl.col(ACCOUNT) == account)
-        & pl.col(STREAM).is_in(names)
-        & (pl.col(DIMS) == dims_key(alarm.dimensions))
-    )
-    per_period: dict[int, list[Any]] = {}
-    p = alarm.period
-    matched_minutes: dict[str, set[int]] = {}
-    for row in rows.iter_rows(named=True):
-        matched_minutes.setdefault(row[STREAM], set()).add(row[MINUTE])
-        per_period.setdefault(row[MINUTE] - row[MINUTE] % p, []).append(row)
-    for f in feeding:
-        if f.default_value is None or f.dimensions or alarm.dimensions:
-            continue
-        seen = matched_minutes.get(f.name, set())
-        d = f.default_value
-        active = {m for a, r, m in state.active_minutes if a == account and region in (None, r)}
-        for m in active - seen:
-            per_period.setdefault(m - m % p, []).append(
-                {"count": 1, "sum": d, "min": d, "max": d, "values": [d]}
-            )
-    if alarm.statistic.needs_samples:
-        values = {t: [v for r in rs for v in (r["values"] or [])] for t, rs in per_period.items()}
-        datapoints = period_values(alarm, values)
-    else:
-        datapoints = {
-            t: Aggregate(
-                count=sum(r["count"] for r in rs),
-                total=sum(r["sum"] for r in rs),
-                minimum=min(r["min"] for r in rs),
-                maximum=max(r["max"] for r in rs),
-            ).statistic(alarm.statistic.kind)
-            for t, rs in per_period.items()
-        }
+    datapoints = alarm_datapoints(alarm, feeding, account, region, samples, state)
     transitions = []
     config = [c for c in state.config if c.account == account and region in (None, c.region)]
     alarm_segments = existence.alarm_segments(config, alarm.name)
@@ -465,6 +432,59 @@ def _alarm_report(
         datapoints=tuple((epoch_time(t), v) for t, v in sorted(datapoints.items())),
         region=region,
     )
+
+
+def alarm_datapoints(
+    alarm: AlarmSpec,
+    feeding: Sequence[MetricFilter],
+    account: str,
+    region: str | None,
+    samples: pl.DataFrame,
+    state: DetectionsState,
+    within: Callable[[str, int], bool] | None = None,
+) -> dict[int, float]:
+    """Period start -> the alarm's statistic over the metric ``feeding`` publishes in
+    ``account`` (``samples`` already narrowed to ``region`` when it is given).
+    ``within(stream, minute)``: whether that filter published in that minute (a
+    filter version only publishes while it exists)."""
+    names = [f.name for f in feeding]
+    rows = samples.filter(
+        (pl.col(ACCOUNT) == account)
+        & pl.col(STREAM).is_in(names)
+        & (pl.col(DIMS) == dims_key(alarm.dimensions))
+    )
+    per_period: dict[int, list[Any]] = {}
+    p = alarm.period
+    matched_minutes: dict[str, set[int]] = {}
+    for row in rows.iter_rows(named=True):
+        if within is not None and not within(row[STREAM], row[MINUTE]):
+            continue
+        matched_minutes.setdefault(row[STREAM], set()).add(row[MINUTE])
+        per_period.setdefault(row[MINUTE] - row[MINUTE] % p, []).append(row)
+    for f in feeding:
+        if f.default_value is None or f.dimensions or alarm.dimensions:
+            continue
+        seen = matched_minutes.get(f.name, set())
+        d = f.default_value
+        active = {m for a, r, m in state.active_minutes if a == account and region in (None, r)}
+        for m in active - seen:
+            if within is not None and not within(f.name, m):
+                continue
+            per_period.setdefault(m - m % p, []).append(
+                {"count": 1, "sum": d, "min": d, "max": d, "values": [d]}
+            )
+    if alarm.statistic.needs_samples:
+        values = {t: [v for r in rs for v in (r["values"] or [])] for t, rs in per_period.items()}
+        return period_values(alarm, values)
+    return {
+        t: Aggregate(
+            count=sum(r["count"] for r in rs),
+            total=sum(r["sum"] for r in rs),
+            minimum=min(r["min"] for r in rs),
+            maximum=max(r["max"] for r in rs),
+        ).statistic(alarm.statistic.kind)
+        for t, rs in per_period.items()
+    }
 
 
 def _ago(earlier: datetime, later: datetime) -> str:
