@@ -16,12 +16,23 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import polars as pl
+
 from kmslog.decode import schema as S
 from kmslog.decode.jsontext import RecordTextError, loads_record
+from kmslog.kms.dates import iso_z
 from kmslog.metrics.alarm import AlarmSpec
 from kmslog.metrics.existence import ALARM_EVENTS, FILTER_EVENTS, SOURCES
 from kmslog.metrics.loaders import _aws_alarm, _aws_filter
 from kmslog.metrics.rules import FilterRule, RuleError
+
+
+def kept_rows() -> pl.Expr:
+    """The rows logged metric filters are run over: KMS writes and failed KMS calls
+    (the filters are only known at the end of a scan, so the rows are kept ahead)."""
+    return (pl.col(S.EVENT_SOURCE) == "kms.amazonaws.com") & (
+        pl.col(S.READ_ONLY).fill_null(False).not_() | pl.col(S.ERROR_CODE).is_not_null()
+    )
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ def _lower_keys(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class _Call:
+class ConfigCall:
     time: datetime
     event_name: str
     event_id: str | None
@@ -105,8 +116,9 @@ class _Call:
     params: Mapping[str, Any]
 
 
-def _calls(rows: Iterable[Mapping[str, Any]]) -> list[_Call]:
-    out: list[_Call] = []
+def calls_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[ConfigCall]:
+    """The successful configuration calls among ``rows``, with their parameters."""
+    out: list[ConfigCall] = []
     for row in rows:
         name = row.get(S.EVENT_NAME)
         if row.get(S.ERROR_CODE) is not None or name not in SOURCES.get(
@@ -120,7 +132,7 @@ def _calls(rows: Iterable[Mapping[str, Any]]) -> list[_Call]:
         params = record.get("requestParameters") if isinstance(record, dict) else None
         if isinstance(params, dict):
             out.append(
-                _Call(
+                ConfigCall(
                     time=row[S.EVENT_TIME],
                     event_name=str(name),
                     event_id=row.get(S.EVENT_ID),
@@ -129,10 +141,10 @@ def _calls(rows: Iterable[Mapping[str, Any]]) -> list[_Call]:
                     params=params,
                 )
             )
-    return sorted(out, key=lambda c: c.time)
+    return out
 
 
-def _names(call: _Call) -> tuple[str, ...]:
+def _names(call: ConfigCall) -> tuple[str, ...]:
     p = _lower_keys(call.params)
     if call.event_name in ("PutMetricAlarm", "PutMetricFilter", "DeleteMetricFilter"):
         listed = [p.get("alarmName" if call.event_name == "PutMetricAlarm" else "filterName")]
@@ -146,20 +158,25 @@ def _names(call: _Call) -> tuple[str, ...]:
 def reconstruct(rows: Iterable[Mapping[str, Any]]) -> Logged:
     """Versions of every filter and alarm configured in ``rows`` (config-change
     candidates as selected by ``existence.config_frame_filter``)."""
+    return versions(calls_from_rows(rows))
+
+
+def versions(calls: Iterable[ConfigCall]) -> Logged:
+    """Versions from the parsed calls, in any order (workers gather them apart)."""
     filters: list[FilterVersion] = []
     alarms: list[AlarmVersion] = []
     problems: list[Problem] = []
     open_f: dict[tuple[str, str, str], int] = {}
     open_a: dict[tuple[str, str, str], int] = {}
 
-    def close(versions: list[Any], index: int | None, call: _Call) -> None:
+    def close(made: list[Any], index: int | None, call: ConfigCall) -> None:
         if index is not None:
-            old = versions[index]
-            versions[index] = type(old)(
+            old = made[index]
+            made[index] = type(old)(
                 **{**old.__dict__, "end": call.time, "end_event": call.event_name}
             )
 
-    for call in _calls(rows):
+    for call in sorted(calls, key=lambda c: c.time):
         for name in _names(call):
             key = (call.account, call.region, name)
             if call.event_name in FILTER_EVENTS:
@@ -215,13 +232,16 @@ class LoggedAlarm:
 
     @property
     def rules(self) -> tuple[FilterRule, ...]:
-        """The feeding filters as rules; two versions of one filter get distinct ids
-        so both can be replayed side by side."""
-        out = []
-        for feed in self.feeds:
-            assert feed.rule is not None
-            out.append(replace(feed.rule, id=f"{feed.name}@{feed.event_id or feed.start}"))
-        return tuple(out)
+        """The feeding filters as rules, in the order of ``feeds``."""
+        return tuple(version_rule(feed) for feed in self.feeds)
+
+
+def version_rule(feed: FilterVersion) -> FilterRule:
+    """A filter version as a rule whose id and metric stream name the version, so two
+    versions of one filter are replayed apart."""
+    assert feed.rule is not None
+    label = f"{feed.name}@{feed.event_id or iso_z(feed.start)}"
+    return replace(feed.rule, id=label, metric_filter=replace(feed.rule.metric_filter, name=label))
 
 
 def bind(logged: Logged) -> tuple[LoggedAlarm, ...]:
