@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from logged_records import A, B, delete_alarms, disable, put_alarm, put_filter
+from logged_records import METRIC, NS, A, B, delete_alarms, disable, put_alarm, put_filter
 
 from kmslog.analyses.base import fold
 from kmslog.analyses.detections import DetectionsAnalysis, DetectionsResult
 from kmslog.decode.memory import frame_from_records
 from kmslog.metrics.alarm import AlarmState
+from kmslog.metrics.loaders import builtin_rules, parse_aws_json
 from kmslog.metrics.rules import RuleSet
 
 
@@ -115,3 +116,57 @@ def test_logged_alarms_off_replays_nothing_of_them():
         logged=False,
     )
     assert logged_reports(result) == [] and result.alarms == ()
+
+
+def with_rules(records: list[dict[str, Any]], rules: RuleSet) -> DetectionsResult:
+    return fold(DetectionsAnalysis(rules, logged_alarms=True), [frame_from_records(records)])
+
+
+def cis_records() -> list[dict[str, Any]]:
+    return [
+        put_filter("2024-03-02T09:00:00Z"),
+        put_alarm("2024-03-02T09:01:00Z"),
+        disable("2024-03-02T10:00:10Z"),
+    ]
+
+
+def test_loaded_rule_of_the_same_name_overrides_the_logged_alarm():
+    loaded = parse_aws_json(
+        {
+            "MetricAlarms": [
+                {
+                    "AlarmName": "Page",
+                    "Namespace": NS,
+                    "MetricName": METRIC,
+                    "Statistic": "Sum",
+                    "Period": 300,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 5,
+                    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                }
+            ]
+        },
+        "alarms.json",
+    )
+    result = with_rules(cis_records(), builtin_rules().merged(loaded))
+    assert logged_reports(result) == []
+    (page,) = [r for r in result.alarms if r.alarm.name == "Page"]
+    assert page.alarm.threshold == 5 and alarms(page) == []  # the loaded threshold rules
+    assert any("'Page'" in s and "overridden" in s for s in result.skipped)
+
+
+def test_builtin_identical_to_a_logged_alarm_is_reported_once():
+    result = with_rules(cis_records(), builtin_rules())
+    builtin_name = "KMSCustomerKeyDisableOrDeleteAlarm"
+    assert [r for r in result.alarms if r.alarm.name == builtin_name] == []
+    (page,) = logged_reports(result)
+    assert len(alarms(page)) == 1
+    assert any(builtin_name in s and "reported once" in s for s in result.skipped)
+
+
+def test_builtin_that_differs_from_the_logged_alarm_is_kept():
+    records = cis_records()
+    records[1] = put_alarm("2024-03-02T09:01:00Z", threshold=3.0)
+    result = with_rules(records, builtin_rules())
+    names = {r.alarm.name for r in result.alarms if r.account == A}
+    assert {"KMSCustomerKeyDisableOrDeleteAlarm", "Page"} <= names

@@ -227,8 +227,14 @@ class DetectionsAnalysis:
             # Deferred: the logged replay builds on this module's helpers.
             from kmslog.analyses.logged_alarms import logged_reports
 
-            more, notes = logged_reports(state)
-            reports, elsewhere = reports + more, elsewhere + notes
+            builtin = frozenset(builtin_rules().alarms)
+            more, notes, twins = logged_reports(state, self.rules, builtin)
+            kept = tuple(
+                r
+                for r in reports
+                if not (r.alarm in builtin and (r.alarm.name, r.account) in twins)
+            )
+            reports, elsewhere = kept + more, elsewhere + notes
         as_of = self.as_of or state.last
         expiring: tuple[ExpiringMaterial, ...] = ()
         if self.rules.key_material is not None and as_of is not None:

@@ -10,7 +10,7 @@ rows only, which the report states.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -25,15 +25,63 @@ from kmslog.analyses.detections import (
 from kmslog.decode import schema as S
 from kmslog.decode.native import decode_texts
 from kmslog.metrics import existence
-from kmslog.metrics.alarm import AlarmState, epoch_time, replay
-from kmslog.metrics.logged import FilterVersion, LoggedAlarm, bind, version_rule, versions
+from kmslog.metrics.alarm import AlarmSpec, AlarmState, epoch_time, replay
+from kmslog.metrics.logged import (
+    AlarmVersion,
+    FilterVersion,
+    LoggedAlarm,
+    bind,
+    version_rule,
+    versions,
+)
 from kmslog.metrics.metric_filter import compile_rules, empty_samples, expand, finding_columns
 from kmslog.metrics.rules import RuleSet
 
+Signature = tuple[object, ...]
 
-def logged_reports(state: DetectionsState) -> tuple[tuple[AlarmReport, ...], tuple[str, ...]]:
-    """One report per logged alarm version that some logged filter version fed, and
-    notes for what could not be replayed."""
+
+def signature(alarm: AlarmSpec, patterns: Iterable[str]) -> Signature:
+    """What makes two alarms page alike: the feeding patterns (spacing aside) and the
+    evaluation settings, not the names."""
+    return (
+        frozenset("".join(p.split()) for p in patterns),
+        alarm.statistic.text,
+        alarm.period,
+        alarm.evaluation_periods,
+        alarm.m,
+        alarm.threshold,
+        alarm.comparison,
+    )
+
+
+def _overrides(alarm: AlarmSpec, v: AlarmVersion) -> bool:
+    return alarm.name == v.name and (
+        not alarm.owned or (alarm.account, alarm.region) == (v.account, v.region)
+    )
+
+
+def logged_reports(
+    state: DetectionsState, rules: RuleSet, builtin: frozenset[AlarmSpec]
+) -> tuple[tuple[AlarmReport, ...], tuple[str, ...], set[tuple[str, str]]]:
+    """One report per logged alarm version that some logged filter version fed, notes
+    for what was not replayed, and the (built-in alarm, account) pairs a logged alarm
+    duplicates (to be reported once, under the logged name).
+
+    A loaded (``--rules``) alarm of the same name and place overrides the logged one."""
+    own = [a for a in rules.alarms if a not in builtin]
+    builtin_signatures = {
+        signature(
+            a,
+            [
+                r.metric_filter.pattern
+                for r in rules.filters
+                if r.metric_filter.metric_key == (a.namespace, a.metric_name)
+            ],
+        ): a.name
+        for a in rules.alarms
+        if a in builtin
+    }
+    duplicates: set[tuple[str, str]] = set()
     logged = versions(state.logged_calls)
     notes = [
         f"logged {p.event_name} {p.event_id or '?'} for {p.name!r}: {p.reason}: not replayed"
@@ -41,7 +89,7 @@ def logged_reports(state: DetectionsState) -> tuple[tuple[AlarmReport, ...], tup
     ]
     bound = bind(logged)
     if not bound:
-        return (), tuple(notes)
+        return (), tuple(notes), duplicates
     frame = _kept_frame(state.logged_raws)
     reports: list[AlarmReport] = []
     carried: dict[tuple[str, str, str], AlarmState] = {}
@@ -55,6 +103,21 @@ def logged_reports(state: DetectionsState) -> tuple[tuple[AlarmReport, ...], tup
                 "account and Region published while it existed: not replayed"
             )
             continue
+        if any(_overrides(a, v) for a in own):
+            notes.append(
+                f"logged alarm {v.name!r} (account {v.account}, {v.region}) is overridden by "
+                "the loaded rule of that name"
+            )
+            continue
+        twin = builtin_signatures.get(
+            signature(item.spec, [f.rule.metric_filter.pattern for f in item.feeds if f.rule])
+        )
+        if twin is not None and (twin, v.account) not in duplicates:
+            duplicates.add((twin, v.account))
+            notes.append(
+                f"built-in alarm {twin!r} is the same alarm as logged {v.name!r} in account "
+                f"{v.account}: reported once, as {v.name!r}"
+            )
         key = (v.account, v.region, v.name)
         report = _version_report(item, frame, state, carried.get(key, AlarmState.INSUFFICIENT_DATA))
         reports.append(report)
@@ -64,7 +127,7 @@ def logged_reports(state: DetectionsState) -> tuple[tuple[AlarmReport, ...], tup
             carried[key] = last
         else:
             carried.pop(key, None)
-    return tuple(reports), tuple(notes)
+    return tuple(reports), tuple(notes), duplicates
 
 
 def _kept_frame(raws: Sequence[str]) -> pl.DataFrame:
