@@ -13,7 +13,7 @@ concatenates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, reduce
@@ -25,11 +25,12 @@ from kmslog.analyses.base import columns_read
 from kmslog.decode import schema as S
 from kmslog.decode.native import decode_texts
 from kmslog.kms.dates import iso_z
-from kmslog.metrics import existence, key_material
+from kmslog.metrics import existence, key_material, logged
 from kmslog.metrics.alarm import AlarmSpec, AlarmState, epoch_time, period_values, replay
 from kmslog.metrics.existence import ConfigChange, Segment
 from kmslog.metrics.key_material import ExpiringMaterial, MaterialChange
 from kmslog.metrics.loaders import builtin_rules
+from kmslog.metrics.logged import AlarmVersion, ConfigCall
 from kmslog.metrics.metric_filter import (
     ACCOUNT,
     DIMS,
@@ -42,7 +43,7 @@ from kmslog.metrics.metric_filter import (
     mask_column,
     rule_columns,
 )
-from kmslog.metrics.rules import FilterRule, KeyMaterialRule, RuleSet
+from kmslog.metrics.rules import FilterRule, KeyMaterialRule, MetricFilter, RuleSet
 from kmslog.metrics.statistics import Aggregate
 
 # Partial tables are compacted once this many have piled up in a state.
@@ -61,6 +62,10 @@ class DetectionsState:
     places: set[tuple[str, str]] = field(default_factory=set)
     config: list[ConfigChange] = field(default_factory=list)
     material: list[MaterialChange] = field(default_factory=list)
+    # Successful configuration calls with their parameters, and the raw text of the
+    # rows logged metric filters run over (only with logged alarms on).
+    logged_calls: list[ConfigCall] = field(default_factory=list)
+    logged_raws: list[str] = field(default_factory=list)
     first: datetime | None = None
     last: datetime | None = None
     events: int = 0
@@ -90,6 +95,7 @@ class AlarmReport:
     # (period start, value with the alarm's statistic), in time order.
     datapoints: tuple[tuple[datetime, float], ...]
     region: str | None = None  # the AlarmArn's Region; None: every Region of the account
+    version: AlarmVersion | None = None  # set when the alarm was reconstructed from the logs
 
 
 @dataclass(frozen=True)
@@ -121,12 +127,14 @@ class DetectionsAnalysis:
     rules: RuleSet = field(default_factory=builtin_rules)
     as_of: datetime | None = None
     name: str = "detections"
+    # Also replay the filters and alarms the logs show being configured.
+    logged_alarms: bool = False
 
     @property
     def columns(self) -> frozenset[str] | None:
         """What ``update`` reads from the frame: the columns of the masks, metric
         values and dimensions (evidence comes from re-decoding ``raw``)."""
-        return _read_columns(self.rules)
+        return _read_columns(self.rules, self.logged_alarms)
 
     def start(self) -> DetectionsState:
         return DetectionsState()
@@ -148,12 +156,17 @@ class DetectionsAnalysis:
             ),
             lazy.select(account.alias("a"), region.alias("r")).unique(),
         ]
+        if self.logged_alarms:
+            queries.append(lazy.filter(logged.kept_rows()).select(S.RAW))
         with_default = any(c.rule.metric_filter.default_value is not None for c in compiled)
         if with_default:
             minute = (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias("m")
             queries.append(lazy.select(account.alias("a"), region.alias("r"), minute).unique())
         # One polars call per frame: its fixed cost, not the rows, dominates small files.
-        marked, stats, places, *minutes = pl.collect_all(queries)
+        marked, stats, places, *extra = pl.collect_all(queries)
+        if self.logged_alarms:
+            state.logged_raws.extend(r for r in extra.pop()[S.RAW].to_list() if r is not None)
+        minutes = extra
         lo, hi, accounts = stats.row(0)
         state.first = lo if state.first is None else min(state.first, lo)
         state.last = hi if state.last is None else max(state.last, hi)
@@ -169,6 +182,8 @@ class DetectionsAnalysis:
         if marked["__config"].any():
             rows = marked.filter(pl.col("__config")).to_dicts()
             state.config.extend(existence.changes_from_rows(rows))
+            if self.logged_alarms:
+                state.logged_calls.extend(logged.calls_from_rows(rows))
         if marked["__material"].any():
             # key_arn is already among the evidence columns.
             rows = marked.filter(pl.col("__material")).to_dicts()
@@ -186,6 +201,8 @@ class DetectionsAnalysis:
                 places=a.places | b.places,
                 config=a.config + b.config,
                 material=a.material + b.material,
+                logged_calls=a.logged_calls + b.logged_calls,
+                logged_raws=a.logged_raws + b.logged_raws,
                 first=min(bounds_first) if bounds_first else None,
                 last=max(bounds_last) if bounds_last else None,
                 events=a.events + b.events,
@@ -206,6 +223,18 @@ class DetectionsAnalysis:
             )
         ]
         reports, elsewhere = _alarm_reports(replayed, compiled, wide, samples, self.rules, state)
+        if self.logged_alarms:
+            # Deferred: the logged replay builds on this module's helpers.
+            from kmslog.analyses.logged_alarms import logged_reports
+
+            builtin = frozenset(builtin_rules().alarms)
+            more, notes, twins = logged_reports(state, self.rules, builtin)
+            kept = tuple(
+                r
+                for r in reports
+                if not (r.alarm in builtin and (r.alarm.name, r.account) in twins)
+            )
+            reports, elsewhere = kept + more, elsewhere + notes
         as_of = self.as_of or state.last
         expiring: tuple[ExpiringMaterial, ...] = ()
         if self.rules.key_material is not None and as_of is not None:
@@ -236,9 +265,11 @@ class DetectionsAnalysis:
 
 
 @lru_cache(maxsize=16)
-def _read_columns(rules: RuleSet) -> frozenset[str] | None:
+def _read_columns(rules: RuleSet, logged_alarms: bool = False) -> frozenset[str] | None:
     compiled = compile_rules(rules)
+    extra = [pl.col(c) for c in (S.EVENT_SOURCE, S.READ_ONLY, S.AWS_REGION, S.ERROR_CODE)]
     exprs = [
+        *(extra if logged_alarms else []),
         *(c.mask for c in compiled),
         *rule_columns(compiled),
         existence.config_frame_filter(),
@@ -412,40 +443,7 @@ def _alarm_report(
         if r.metric_filter.metric_key == (alarm.namespace, alarm.metric_name)
     ]
     names = [f.name for f in feeding]
-    rows = samples.filter(
-        (pl.col(ACCOUNT) == account)
-        & pl.col(STREAM).is_in(names)
-        & (pl.col(DIMS) == dims_key(alarm.dimensions))
-    )
-    per_period: dict[int, list[Any]] = {}
-    p = alarm.period
-    matched_minutes: dict[str, set[int]] = {}
-    for row in rows.iter_rows(named=True):
-        matched_minutes.setdefault(row[STREAM], set()).add(row[MINUTE])
-        per_period.setdefault(row[MINUTE] - row[MINUTE] % p, []).append(row)
-    for f in feeding:
-        if f.default_value is None or f.dimensions or alarm.dimensions:
-            continue
-        seen = matched_minutes.get(f.name, set())
-        d = f.default_value
-        active = {m for a, r, m in state.active_minutes if a == account and region in (None, r)}
-        for m in active - seen:
-            per_period.setdefault(m - m % p, []).append(
-                {"count": 1, "sum": d, "min": d, "max": d, "values": [d]}
-            )
-    if alarm.statistic.needs_samples:
-        values = {t: [v for r in rs for v in (r["values"] or [])] for t, rs in per_period.items()}
-        datapoints = period_values(alarm, values)
-    else:
-        datapoints = {
-            t: Aggregate(
-                count=sum(r["count"] for r in rs),
-                total=sum(r["sum"] for r in rs),
-                minimum=min(r["min"] for r in rs),
-                maximum=max(r["max"] for r in rs),
-            ).statistic(alarm.statistic.kind)
-            for t, rs in per_period.items()
-        }
+    datapoints = alarm_datapoints(alarm, feeding, account, region, samples, state)
     transitions = []
     config = [c for c in state.config if c.account == account and region in (None, c.region)]
     alarm_segments = existence.alarm_segments(config, alarm.name)
@@ -465,6 +463,59 @@ def _alarm_report(
         datapoints=tuple((epoch_time(t), v) for t, v in sorted(datapoints.items())),
         region=region,
     )
+
+
+def alarm_datapoints(
+    alarm: AlarmSpec,
+    feeding: Sequence[MetricFilter],
+    account: str,
+    region: str | None,
+    samples: pl.DataFrame,
+    state: DetectionsState,
+    within: Callable[[str, int], bool] | None = None,
+) -> dict[int, float]:
+    """Period start -> the alarm's statistic over the metric ``feeding`` publishes in
+    ``account`` (``samples`` already narrowed to ``region`` when it is given).
+    ``within(stream, minute)``: whether that filter published in that minute (a
+    filter version only publishes while it exists)."""
+    names = [f.name for f in feeding]
+    rows = samples.filter(
+        (pl.col(ACCOUNT) == account)
+        & pl.col(STREAM).is_in(names)
+        & (pl.col(DIMS) == dims_key(alarm.dimensions))
+    )
+    per_period: dict[int, list[Any]] = {}
+    p = alarm.period
+    matched_minutes: dict[str, set[int]] = {}
+    for row in rows.iter_rows(named=True):
+        if within is not None and not within(row[STREAM], row[MINUTE]):
+            continue
+        matched_minutes.setdefault(row[STREAM], set()).add(row[MINUTE])
+        per_period.setdefault(row[MINUTE] - row[MINUTE] % p, []).append(row)
+    for f in feeding:
+        if f.default_value is None or f.dimensions or alarm.dimensions:
+            continue
+        seen = matched_minutes.get(f.name, set())
+        d = f.default_value
+        active = {m for a, r, m in state.active_minutes if a == account and region in (None, r)}
+        for m in active - seen:
+            if within is not None and not within(f.name, m):
+                continue
+            per_period.setdefault(m - m % p, []).append(
+                {"count": 1, "sum": d, "min": d, "max": d, "values": [d]}
+            )
+    if alarm.statistic.needs_samples:
+        values = {t: [v for r in rs for v in (r["values"] or [])] for t, rs in per_period.items()}
+        return period_values(alarm, values)
+    return {
+        t: Aggregate(
+            count=sum(r["count"] for r in rs),
+            total=sum(r["sum"] for r in rs),
+            minimum=min(r["min"] for r in rs),
+            maximum=max(r["max"] for r in rs),
+        ).statistic(alarm.statistic.kind)
+        for t, rs in per_period.items()
+    }
 
 
 def _ago(earlier: datetime, later: datetime) -> str:

@@ -114,6 +114,16 @@ def alarm_data(report: AlarmReport) -> dict[str, Any]:
             name: None if segs is None else [_segment(s) for s in segs]
             for name, segs in report.filter_existence.items()
         },
+        # Reconstructed from the logs: the PutMetricAlarm of this version and how long
+        # it held (until: the next PutMetricAlarm or the DeleteAlarms; null: still there).
+        "logged": None
+        if report.version is None
+        else {
+            "event_id": report.version.event_id,
+            "from": iso(report.version.start),
+            "until": iso(report.version.end),
+            "ended_by": report.version.end_event,
+        },
     }
 
 
