@@ -5,55 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from lifecycle_records import record
+from logged_records import METRIC, NS, A, B, placed, put_alarm, put_filter
 
 from kmslog.decode.memory import frame_from_records
 from kmslog.metrics.existence import config_frame_filter
 from kmslog.metrics.logged import bind, reconstruct
 
-A, B = "111122223333", "444455556666"
-NS, METRIC = "CISBenchmark", "KMSCustomerKeyDisableOrDeleteEvents"
+FILTER = "kms-changes"
 
 
 def alarm_put(time: str, name: str = "Page", **changes: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "alarmName": name,
-        "namespace": NS,
-        "metricName": METRIC,
-        "statistic": "Sum",
-        "period": 300,
-        "evaluationPeriods": 1,
-        "threshold": 1.0,
-        "comparisonOperator": "GreaterThanOrEqualToThreshold",
-        "treatMissingData": "notBreaching",
-        "alarmActions": ["arn:aws:sns:us-east-1:111122223333:pager"],
-    }
-    params.update(changes)
-    return monitoring(record("PutMetricAlarm", time, None, request=params))
+    return put_alarm(time, name=name, **changes)
+
+
+def filter_put(time: str, pattern: str = '{ $.eventName = "DisableKey" }') -> dict[str, Any]:
+    rec = put_filter(time, name=FILTER, pattern=pattern)
+    rec["requestParameters"]["logGroupName"] = "trail"
+    return rec
 
 
 def monitoring(rec: dict[str, Any], account: str = A, region: str = "us-east-1") -> dict:
     rec["eventSource"] = "monitoring.amazonaws.com"
-    rec["recipientAccountId"] = account
-    rec["awsRegion"] = region
-    return rec
-
-
-def filter_put(time: str, pattern: str = '{ $.eventName = "DisableKey" }') -> dict[str, Any]:
-    rec = record(
-        "PutMetricFilter",
-        time,
-        None,
-        request={
-            "logGroupName": "trail",
-            "filterName": "kms-changes",
-            "filterPattern": pattern,
-            "metricTransformations": [
-                {"metricName": METRIC, "metricNamespace": NS, "metricValue": "1"}
-            ],
-        },
-    )
-    rec["eventSource"] = "logs.amazonaws.com"
-    return rec
+    return placed(rec, account, region)
 
 
 def logged(records: list[dict[str, Any]]):
@@ -142,10 +115,7 @@ def test_unreplayable_alarm_is_a_problem_not_a_crash():
 
 
 def placed_filter(time: str, account: str = A, region: str = "us-east-1", **kw: Any) -> dict:
-    rec = filter_put(time, **kw)
-    rec["recipientAccountId"] = account
-    rec["awsRegion"] = region
-    return rec
+    return placed(filter_put(time, **kw), account, region)
 
 
 def test_alarm_binds_to_the_filters_of_its_place_and_time():
