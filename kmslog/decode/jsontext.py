@@ -290,3 +290,14 @@ def loads_record(text: bytes | str) -> Any:
     except orjson.JSONDecodeError as exc:
         raise _decode_error(exc, spans) from None
     return _restore(value, marks) if marks else value
+
+
+def request_parameters(text: bytes | str) -> dict[str, Any] | None:
+    """The ``requestParameters`` object of a record's text; None when the text does
+    not parse to a record holding one (a configuration call then names nothing)."""
+    try:
+        record = loads_record(text)
+    except RecordTextError:
+        return None
+    params = record.get("requestParameters") if isinstance(record, dict) else None
+    return params if isinstance(params, dict) else None

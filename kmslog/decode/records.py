@@ -604,6 +604,10 @@ def decode_segment(
     decoders = _decoders(columns)
     # A file holding the text of exactly these records has no envelopes in it.
     wrapped = array is None and document is None and any(isinstance(r, Wrapped) for r in raws)
+    if wrapped and any(_is_envelope(r) for r in raws):
+        # An event that is its own record is timed by its ``time``: the reference reads it.
+        batch, rejections = _mixed_chunk(raws, indexes, source, kind, columns)
+        return Segment(source, kind, len(raws), rejections, [], None, [], batch)
     recs: list[Any] | None
     try:
         if document is not None:
@@ -619,8 +623,6 @@ def decode_segment(
         # the depth is measured and the too deep ones rejected for it.
         recs = None
     texts = None if recs is None else _valid_text(raws)
-    if wrapped and any(_is_envelope(r) for r in raws):
-        recs = None  # an event that is its own record is read by the reference path
     if recs is not None and texts is not None:
         envelopes = _envelopes(raws) if wrapped else None
         return Segment(source, kind, len(raws), [], recs, texts, list(indexes), None, envelopes)

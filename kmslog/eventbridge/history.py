@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from kmslog.decode import schema as S
-from kmslog.decode.jsontext import RecordTextError, loads_record
+from kmslog.decode.jsontext import request_parameters
 from kmslog.eventbridge.rules import DEFAULT_BUS, DISABLED, ENABLED, STATES, bus_name
 
 EVENTS_SOURCE = "events.amazonaws.com"
@@ -100,12 +100,8 @@ def changes_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[RuleChange]:
             continue
         if name not in RULE_EVENTS + TARGET_EVENTS:
             continue
-        try:
-            record = loads_record(row[S.RAW])
-        except RecordTextError:
-            continue
-        params = record.get("requestParameters") if isinstance(record, dict) else None
-        if not isinstance(params, dict):
+        params = request_parameters(row[S.RAW])
+        if params is None:
             continue
         rule = (
             _get(params, "rule", "Rule") if name in TARGET_EVENTS else _get(params, "name", "Name")

@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from kmslog.decode import schema as S
-from kmslog.decode.jsontext import RecordTextError, loads_record
+from kmslog.decode.jsontext import request_parameters
 
 ALARM_EVENTS = ("PutMetricAlarm", "DeleteAlarms", "DisableAlarmActions", "EnableAlarmActions")
 FILTER_EVENTS = ("PutMetricFilter", "DeleteMetricFilter")
@@ -70,13 +70,9 @@ def changes_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[ConfigChange]:
         name = row[S.EVENT_NAME]
         if name not in SOURCES.get(row[S.EVENT_SOURCE], ()):
             continue
-        try:
-            record = loads_record(row[S.RAW])
-        except RecordTextError:
+        params = request_parameters(row[S.RAW])
+        if params is None:
             continue  # without its parameters a call names no filter or alarm
-        params = record.get("requestParameters") if isinstance(record, dict) else None
-        if not isinstance(params, dict):
-            continue
         enabled = None
         if name in ("PutMetricAlarm",):
             names = (params.get("alarmName"),)

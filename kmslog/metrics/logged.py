@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from kmslog.decode import schema as S
-from kmslog.decode.jsontext import RecordTextError, loads_record
+from kmslog.decode.jsontext import request_parameters
 from kmslog.kms.dates import iso_z
 from kmslog.metrics.alarm import AlarmSpec
 from kmslog.metrics.existence import ALARM_EVENTS, FILTER_EVENTS, SOURCES
@@ -125,12 +125,8 @@ def calls_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[ConfigCall]:
             row.get(S.EVENT_SOURCE) or "", ()
         ):
             continue
-        try:
-            record = loads_record(row[S.RAW])
-        except RecordTextError:
-            continue
-        params = record.get("requestParameters") if isinstance(record, dict) else None
-        if isinstance(params, dict):
+        params = request_parameters(row[S.RAW])
+        if params is not None:
             out.append(
                 ConfigCall(
                     time=row[S.EVENT_TIME],
