@@ -423,3 +423,32 @@ def test_leading_blanks_of_any_length_are_not_an_empty_file(shape, blank):
     table, rejections, seen = _read(blank + data)
     assert rejections == [] and seen == 1
     assert table.column(S.EVENT_ID).to_pylist() == ["evt-000000"]
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        ["", None],
+        [" "],
+        ["{a},{b}"],
+        ["{a},{b}", "{a}"],
+        ["{a}", "", "{b}"],
+    ],
+)
+def test_event_strings_that_join_into_another_count_lose_nothing(events):
+    """Event strings are joined into one array for the fast decoder: an empty one,
+    or one holding two records side by side, must not shift the others."""
+    a, b = (json.dumps(record(i)) for i in range(2))
+    entries = [
+        {"EventId": "e", "CloudTrailEvent": e.replace("{a}", a).replace("{b}", b)}
+        if isinstance(e, str)
+        else {"EventId": "e", "CloudTrailEvent": []}
+        for e in events
+    ]
+    table, rejections, seen = _read(json.dumps({"Events": entries}).encode())
+    good = [i for i, e in enumerate(events) if e in ("{a}", "{b}")]
+    assert table.column(S.RECORD_INDEX).to_pylist() == good
+    assert sorted(r.position for r in rejections) == [
+        i for i in range(len(events)) if i not in good
+    ]
+    assert seen == len(events)

@@ -622,6 +622,10 @@ def decode_segment(
         # msgspec's nesting limit is the Python stack's: record by record,
         # the depth is measured and the too deep ones rejected for it.
         recs = None
+    if recs is not None and len(recs) != len(raws):
+        # Texts joined into one array can read as more or fewer elements than
+        # there are texts (an empty text, or ``{…},{…}`` inside one event string).
+        recs = None
     texts = None if recs is None else _valid_text(raws)
     if recs is not None and texts is not None:
         envelopes = _envelopes(raws) if wrapped else None
