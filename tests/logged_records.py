@@ -76,3 +76,11 @@ def delete_alarms(time: str, *names: str, account: str = A, region: str = "us-ea
 
 def disable(time: str, account: str = A, region: str = "us-east-1") -> dict[str, Any]:
     return placed(record("DisableKey", time), account, region)
+
+
+def disable_alarm_actions(
+    time: str, *names: str, account: str = A, region: str = "us-east-1"
+) -> dict[str, Any]:
+    rec = record("DisableAlarmActions", time, None, request={"alarmNames": list(names)})
+    rec["eventSource"] = "monitoring.amazonaws.com"
+    return placed(rec, account, region)

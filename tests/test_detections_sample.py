@@ -32,13 +32,24 @@ def truth() -> dict:
     return json.loads(TRUTH.read_text())
 
 
-@pytest.fixture(scope="module")
-def report() -> dict:
+def _scan(*options: str) -> dict:
     result = CliRunner().invoke(
-        app, ["scan", "--no-progress", "--jobs", "1", "--format", "json", str(SAMPLE)]
+        app, ["scan", "--no-progress", "--jobs", "1", "--format", "json", *options, str(SAMPLE)]
     )
     assert result.exit_code == 1, result.output  # rules matched
     return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    """The default scan: the alarms the logs configured are replayed as logged."""
+    return _scan()
+
+
+@pytest.fixture(scope="module")
+def builtin_report() -> dict:
+    """Only the built-in catalogue's alarms, account-wide, throughout the logs."""
+    return _scan("--no-logged-alarms")
 
 
 # The built-in catalogue's rule for each filter the generator plants.
@@ -95,10 +106,13 @@ def state_at(entry: dict, moment: datetime) -> str:
 @pytest.mark.parametrize(
     "filter_name", ["KMSKeyPendingDeletionErrorCount", "KMSCustomerKeyDisableOrDeleteEvents"]
 )
-def test_alarm_datapoints_and_states_follow_the_ground_truth(report, truth, filter_name):
+def test_builtin_alarm_datapoints_and_states_follow_the_ground_truth(
+    builtin_report, truth, filter_name
+):
     spec = truth["metric_filters"][filter_name]
     for account, points in spec["points"].items():
-        entry = alarm(report, spec["alarm"], account)
+        entry = alarm(builtin_report, spec["alarm"], account)
+        assert entry["logged"] is None
         assert entry["period"] == 300
         got = {d["time"] for d in entry["datapoints"]}
         assert got == set(points), account
@@ -113,7 +127,74 @@ def test_alarm_datapoints_and_states_follow_the_ground_truth(report, truth, filt
         assert all(t["reason"].startswith("Threshold Crossed: 1 datapoint [") for t in alarms)
 
 
-def test_alarm_deleted_before_the_key_was_disabled(report, truth):
+@pytest.mark.parametrize(
+    "filter_name", ["KMSKeyPendingDeletionErrorCount", "KMSCustomerKeyDisableOrDeleteEvents"]
+)
+def test_logged_alarm_datapoints_follow_the_ground_truth(report, truth, filter_name):
+    """The logged alarm counts only what its filter published while the filter existed
+    (``points_while_active``), and only while the alarm itself existed."""
+    spec = truth["metric_filters"][filter_name]
+    for account, points in spec["points_while_active"].items():
+        entry = alarm(report, spec["alarm"], account)
+        logged = entry["logged"]
+        assert logged is not None and entry["statistic"] == "Sum"
+        until = None if logged["until"] is None else ts(logged["until"])
+        expected = {
+            start: float(value)
+            for start, value in points.items()
+            if until is None or ts(start) < until
+        }
+        got = {d["time"]: d["value"] for d in entry["datapoints"] if d["value"]}
+        assert got == expected, account
+        for start in expected:
+            assert state_at(entry, ts(start) + timedelta(seconds=300)) == "ALARM", (account, start)
+        # One alarm per name and account: the built-in of that name yields to it.
+        assert [a["name"] for a in report["alarms"] if a["account"] == account].count(
+            spec["alarm"]
+        ) == 1
+
+
+def test_logged_alarm_deleted_before_the_key_was_disabled_missed_its_page(report, truth):
+    events = [e for s in truth["scenarios"] for e in s["events"]]
+    deleted = next(e for e in events if e["event_name"] == "DeleteAlarms")
+    account = deleted["account"]
+    muted = max(
+        (
+            e
+            for e in events
+            if e["event_name"] == "DisableAlarmActions"
+            and e["account"] == account
+            and e["event_time"] < deleted["event_time"]
+        ),
+        key=lambda e: e["event_time"],
+    )
+    disabled = min(
+        (
+            e
+            for e in events
+            if e["event_name"] == "DisableKey"
+            and e["account"] == account
+            and e["event_time"] > deleted["event_time"]
+            and e.get("error_code") is None
+        ),
+        key=lambda e: e["event_time"],
+    )
+    entry = alarm(report, "KMSCustomerKeyDisableOrDeleteAlarm", account)
+    assert entry["logged"]["until"] == deleted["event_time"]
+    assert entry["logged"]["ended_by"] == "DeleteAlarms"
+    assert all(ts(t["time"]) < ts(deleted["event_time"]) for t in entry["transitions"])
+    missed = entry["missed_page"]
+    assert missed["deleted_at"] == deleted["event_time"]
+    assert missed["actions_disabled_at"] == muted["event_time"]
+    assert missed["trigger"]["event_id"] == disabled["event_id"]
+    period = ts(disabled["event_time"]).replace(second=0)
+    period -= timedelta(minutes=period.minute % 5)
+    assert ts(missed["would_fire_at"]) == period + timedelta(minutes=5)
+    assert "never went out" in missed["text"]
+
+
+def test_alarm_deleted_before_the_key_was_disabled(builtin_report, truth):
+    report = builtin_report
     events = [e for s in truth["scenarios"] for e in s["events"]]
     deleted = next(e for e in events if e["event_name"] == "DeleteAlarms")
     account = deleted["account"]

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from logged_records import METRIC, NS, A, B, delete_alarms, disable, put_alarm, put_filter
+from logged_records import (
+    METRIC,
+    NS,
+    A,
+    B,
+    delete_alarms,
+    disable,
+    disable_alarm_actions,
+    put_alarm,
+    put_filter,
+)
 
 from kmslog.analyses.base import fold
 from kmslog.analyses.detections import DetectionsAnalysis, DetectionsResult
 from kmslog.decode.memory import frame_from_records
+from kmslog.kms.dates import iso_z
 from kmslog.metrics.alarm import AlarmState
 from kmslog.metrics.loaders import builtin_rules, parse_aws_json
 from kmslog.metrics.rules import RuleSet
@@ -53,6 +64,50 @@ def test_alarm_deleted_before_the_breaching_datapoint_never_fires():
     (report,) = logged_reports(result)
     assert alarms(report) == []
     assert report.version is not None and report.version.end_event == "DeleteAlarms"
+    # Had it stayed, its 10:00 period would have paged at 10:05: that page never went out.
+    missed = report.missed
+    assert missed is not None
+    assert iso_z(missed.deleted_at) == "2024-03-02T09:57:10Z"
+    assert iso_z(missed.would_fire_at) == "2024-03-02T10:05:00Z"
+    assert missed.muted_at is None
+    assert missed.trigger is not None and missed.trigger["event_name"] == "DisableKey"
+    assert missed.text == (
+        "alarm Page (Sum, 300 s, >= 1) was deleted at 2024-03-02T09:57:10Z, 3 minutes "
+        f"before DisableKey on key {missed.trigger['key_arn']}: the page that would have "
+        "fired at 2024-03-02T10:05:00Z never went out"
+    )
+
+
+def test_alarm_deleted_with_nothing_after_it_missed_no_page():
+    result = scan(
+        [
+            put_filter("2024-03-02T09:00:00Z"),
+            put_alarm("2024-03-02T09:01:00Z"),
+            disable("2024-03-02T09:20:10Z"),
+            delete_alarms("2024-03-02T09:57:10Z", "Page"),
+            put_filter("2024-03-02T10:30:00Z", name="other"),  # the logs go on, quietly
+        ]
+    )
+    (report,) = logged_reports(result)
+    assert len(alarms(report)) == 1 and report.missed is None
+
+
+def test_alarm_muted_then_deleted_names_both():
+    result = scan(
+        [
+            put_filter("2024-03-02T09:00:00Z"),
+            put_alarm("2024-03-02T09:01:00Z"),
+            disable_alarm_actions("2024-03-02T09:40:00Z", "Page"),
+            delete_alarms("2024-03-02T09:57:10Z", "Page"),
+            disable("2024-03-02T10:00:10Z"),
+        ]
+    )
+    (report,) = logged_reports(result)
+    assert report.missed is not None and report.missed.muted_at is not None
+    assert iso_z(report.missed.muted_at) == "2024-03-02T09:40:00Z"
+    assert "had its actions disabled at 2024-03-02T09:40:00Z and was deleted" in (
+        report.missed.text
+    )
 
 
 def test_statistic_and_threshold_change_mid_way():
@@ -77,7 +132,7 @@ def test_statistic_and_threshold_change_mid_way():
     assert all(t.old is not AlarmState.INSUFFICIENT_DATA for t in second.transitions)
 
 
-def test_each_alarm_hears_only_its_own_account_and_region():
+def test_each_alarm_hears_only_its_own_account_in_every_region():
     result = scan(
         [
             put_filter("2024-03-02T09:00:00Z"),
@@ -91,8 +146,13 @@ def test_each_alarm_hears_only_its_own_account_and_region():
     )
     by_place = {(r.account, r.region): r for r in logged_reports(result)}
     assert set(by_place) == {(A, "us-east-1"), (B, "us-east-1")}
-    assert alarms(by_place[(A, "us-east-1")]) == []
-    assert len(alarms(by_place[(B, "us-east-1")])) == 1
+    # A multi-Region trail delivers A's eu-west-1 event to A's log group: one ALARM
+    # each, at the period of its own account's event (B's came 10 s earlier).
+    # A does not hear B's event, nor B A's: each period holds one event.
+    for place in by_place.values():
+        assert len(alarms(place)) == 1
+        assert [value for _, value in place.datapoints if value] == [1.0]
+    assert any("every Region" in note and A in note for note in result.skipped)
 
 
 def test_filter_created_after_the_event_does_not_count():

@@ -65,7 +65,8 @@ class DetectionsState:
     # Successful configuration calls with their parameters, and the raw text of the
     # rows logged metric filters run over (only with logged alarms on).
     logged_calls: list[ConfigCall] = field(default_factory=list)
-    logged_raws: list[str] = field(default_factory=list)
+    # (raw, source, record_index): the evidence keeps the file it came from.
+    logged_raws: list[tuple[str, str | None, int | None]] = field(default_factory=list)
     first: datetime | None = None
     last: datetime | None = None
     events: int = 0
@@ -85,6 +86,21 @@ class TransitionReport:
 
 
 @dataclass(frozen=True)
+class MissedPage:
+    """A logged alarm deleted before it would have fired: when it would have, and the
+    first record behind the breaching datapoint (``trigger``: evidence columns)."""
+
+    alarm: str
+    account: str
+    region: str
+    deleted_at: datetime
+    muted_at: datetime | None  # actions disabled before the delete
+    would_fire_at: datetime
+    trigger: dict[str, Any] | None
+    text: str  # one line, plain text
+
+
+@dataclass(frozen=True)
 class AlarmReport:
     alarm: AlarmSpec
     account: str
@@ -96,6 +112,7 @@ class AlarmReport:
     datapoints: tuple[tuple[datetime, float], ...]
     region: str | None = None  # the AlarmArn's Region; None: every Region of the account
     version: AlarmVersion | None = None  # set when the alarm was reconstructed from the logs
+    missed: MissedPage | None = None  # deleted before it would have fired
 
 
 @dataclass(frozen=True)
@@ -157,7 +174,7 @@ class DetectionsAnalysis:
             lazy.select(account.alias("a"), region.alias("r")).unique(),
         ]
         if self.logged_alarms:
-            queries.append(lazy.filter(logged.kept_rows()).select(S.RAW))
+            queries.append(lazy.filter(logged.kept_rows()).select(S.RAW, S.SOURCE, S.RECORD_INDEX))
         with_default = any(c.rule.metric_filter.default_value is not None for c in compiled)
         if with_default:
             minute = (pl.col(S.EVENT_TIME).dt.epoch("s") // 60 * 60).alias("m")
@@ -165,7 +182,9 @@ class DetectionsAnalysis:
         # One polars call per frame: its fixed cost, not the rows, dominates small files.
         marked, stats, places, *extra = pl.collect_all(queries)
         if self.logged_alarms:
-            state.logged_raws.extend(r for r in extra.pop()[S.RAW].to_list() if r is not None)
+            state.logged_raws.extend(
+                (r, source, index) for r, source, index in extra.pop().iter_rows() if r is not None
+            )
         minutes = extra
         lo, hi, accounts = stats.row(0)
         state.first = lo if state.first is None else min(state.first, lo)

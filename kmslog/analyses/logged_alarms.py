@@ -10,22 +10,34 @@ rows only, which the report states.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import polars as pl
 
 from kmslog.analyses.detections import (
     AlarmReport,
     DetectionsState,
+    MissedPage,
+    _ago,
     _annotate,
     _marking,
     alarm_datapoints,
 )
 from kmslog.decode import schema as S
 from kmslog.decode.native import decode_texts
+from kmslog.kms.dates import iso_z
 from kmslog.metrics import existence
-from kmslog.metrics.alarm import AlarmSpec, AlarmState, epoch_time, replay
+from kmslog.metrics.alarm import (
+    AlarmSpec,
+    AlarmState,
+    Comparison,
+    Transition,
+    epoch_time,
+    replay,
+)
+from kmslog.metrics.existence import Segment
 from kmslog.metrics.logged import (
     AlarmVersion,
     FilterVersion,
@@ -38,6 +50,12 @@ from kmslog.metrics.metric_filter import compile_rules, empty_samples, expand, f
 from kmslog.metrics.rules import RuleSet
 
 Signature = tuple[object, ...]
+
+SCOPE_NOTE = (
+    "logged alarms of account {account} in {region} are replayed over the account's "
+    "events of every Region, as a multi-Region trail delivers them all to the log group "
+    "in its home Region (the logs do not show which trail feeds which log group)"
+)
 
 
 def signature(alarm: AlarmSpec, patterns: Iterable[str]) -> Signature:
@@ -81,6 +99,7 @@ def logged_reports(
         for a in rules.alarms
         if a in builtin
     }
+    builtin_names = {a.name for a in rules.alarms if a in builtin}
     duplicates: set[tuple[str, str]] = set()
     logged = versions(state.logged_calls)
     notes = [
@@ -93,6 +112,7 @@ def logged_reports(
     frame = _kept_frame(state.logged_raws)
     reports: list[AlarmReport] = []
     carried: dict[tuple[str, str, str], AlarmState] = {}
+    scoped: set[tuple[str, str]] = set()
     for item in sorted(bound, key=lambda b: (b.version.account, b.version.region, b.version.start)):
         v = item.version
         if not item.feeds:
@@ -118,6 +138,17 @@ def logged_reports(
                 f"built-in alarm {twin!r} is the same alarm as logged {v.name!r} in account "
                 f"{v.account}: reported once, as {v.name!r}"
             )
+        elif v.name in builtin_names and (v.name, v.account) not in duplicates:
+            # The account's own alarm of that name is what paged (or not) there: a
+            # built-in replay under the same name with other settings would contradict it.
+            duplicates.add((v.name, v.account))
+            notes.append(
+                f"built-in alarm {v.name!r} is replaced in account {v.account} by the logged "
+                f"alarm of that name ({item.spec.statistic.text}, {item.spec.period} s)"
+            )
+        if (v.account, v.region) not in scoped:
+            scoped.add((v.account, v.region))
+            notes.append(SCOPE_NOTE.format(account=v.account, region=v.region))
         key = (v.account, v.region, v.name)
         report = _version_report(item, frame, state, carried.get(key, AlarmState.INSUFFICIENT_DATA))
         reports.append(report)
@@ -130,24 +161,33 @@ def logged_reports(
     return tuple(reports), tuple(notes), duplicates
 
 
-def _kept_frame(raws: Sequence[str]) -> pl.DataFrame:
-    if not raws:
+def _kept_frame(kept: Sequence[tuple[str, str | None, int | None]]) -> pl.DataFrame:
+    if not kept:
         return pl.DataFrame(pl.from_arrow(S.SCHEMA.empty_table()))
-    batch = decode_texts([r.encode() for r in raws], "logged alarms")
-    return pl.DataFrame(pl.from_arrow(batch))
+    batch = decode_texts([raw.encode() for raw, _, _ in kept], "")
+    frame = pl.DataFrame(pl.from_arrow(batch))
+    # Decoded again from their texts (``record_index`` is then the text's position in
+    # ``kept``), the rows get back the place they were first read from.
+    at = frame[S.RECORD_INDEX].to_list()
+    return frame.with_columns(
+        pl.Series(S.SOURCE, [kept[i][1] for i in at], pl.String),
+        pl.Series(S.RECORD_INDEX, [kept[i][2] for i in at], pl.Int64),
+    )
 
 
-def _feed_samples(feed: FilterVersion, frame: pl.DataFrame) -> pl.DataFrame:
-    """The per-minute samples one filter version published: only its account's and
-    Region's records, only while it existed (filters are not retroactive)."""
+def _feed_samples(feed: FilterVersion, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The findings and per-minute samples one filter version published: only its
+    account's records, only while it existed (filters are not retroactive).
+
+    Every Region of the account counts: the filter's log group receives what its trail
+    delivers, and a multi-Region trail (the setup CIS 3.1 asks for, and the default of
+    a trail made in the console) delivers every Region's events to the log group in its
+    home Region. The logs do not say which trail feeds which log group, so the report
+    states this assumption (:data:`SCOPE_NOTE`)."""
     rules = RuleSet(filters=(version_rule(feed),))
     compiled = compile_rules(rules)
     time = pl.col(S.EVENT_TIME)
-    here = (
-        (pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("") == feed.account)
-        & (pl.col(S.AWS_REGION).fill_null("") == feed.region)
-        & (time >= feed.start)
-    )
+    here = (pl.col(S.RECIPIENT_ACCOUNT_ID).fill_null("") == feed.account) & (time >= feed.start)
     if feed.end is not None:
         here = here & (time < feed.end)
     marks, keep, keep_columns = _marking(rules)
@@ -160,7 +200,7 @@ def _feed_samples(feed: FilterVersion, frame: pl.DataFrame) -> pl.DataFrame:
         # The evidence columns expand reads, as detections computes them for its rows.
         .select(*finding_columns(), pl.col("^__.*$"))
     )
-    return expand(compiled, candidates.collect())[1]
+    return expand(compiled, candidates.collect())
 
 
 def _version_report(
@@ -168,12 +208,15 @@ def _version_report(
 ) -> AlarmReport:
     v, spec = item.version, item.spec
     feeding = [r.metric_filter for r in item.rules]
-    parts = [_feed_samples(f, frame) for f in item.feeds]
+    expanded = [_feed_samples(f, frame) for f in item.feeds]
+    parts = [p for _, p in expanded]
     samples = (
         pl.concat([p for p in parts if p.height], how="vertical_relaxed")
         if any(p.height for p in parts)
         else empty_samples()
     )
+    found = [f for f, _ in expanded if f.height]
+    events = pl.concat(found, how="diagonal_relaxed") if found else pl.DataFrame()
     by_stream = {r.metric_filter.name: f for r, f in zip(item.rules, item.feeds, strict=True)}
 
     def within(stream: str, minute: int) -> bool:
@@ -182,18 +225,25 @@ def _version_report(
         lo = epoch_time(minute)
         return f.start < lo + timedelta(minutes=1) and (f.end is None or lo < f.end)
 
-    datapoints = alarm_datapoints(spec, feeding, v.account, v.region, samples, state, within)
+    datapoints = alarm_datapoints(spec, feeding, v.account, None, samples, state, within)
     config = [c for c in state.config if (c.account, c.region) == (v.account, v.region)]
     alarm_segments = existence.alarm_segments(config, v.name)
     names = sorted({f.name for f in item.feeds})
     filter_segments = {n: existence.filter_segments(config, n) for n in names}
     transitions = []
+    missed = None
     if state.first is not None and state.last is not None:
         start = max(state.first, v.start)
-        end = state.last if v.end is None else min(state.last, v.end)
-        for t in replay(spec, datapoints, int(start.timestamp()), int(end.timestamp()), initial):
+        # Replayed to the end of the logs as if the alarm had stayed: the part after a
+        # delete is what the account would have seen had nobody touched it.
+        replayed = replay(
+            spec, datapoints, int(start.timestamp()), int(state.last.timestamp()), initial
+        )
+        for t in replayed:
             if _existed(v.end, t.time):
                 transitions.append(_annotate(spec, t, alarm_segments, filter_segments))
+        if v.end is not None and v.end_event == "DeleteAlarms":
+            missed = missed_page(spec, v, replayed, alarm_segments, events)
     return AlarmReport(
         alarm=spec,
         account=v.account,
@@ -208,6 +258,7 @@ def _version_report(
         ),
         region=v.region,
         version=v,
+        missed=missed,
     )
 
 
@@ -215,3 +266,96 @@ def _existed(end: datetime | None, moment: datetime) -> bool:
     """An evaluation at or after the replacing call belongs to the next version (or,
     after a delete, to nobody)."""
     return end is None or moment < end
+
+
+def missed_page(
+    spec: AlarmSpec,
+    version: AlarmVersion,
+    replayed: Sequence[Transition],
+    segments: Sequence[Segment] | None,
+    events: pl.DataFrame,
+) -> MissedPage | None:
+    """The first ALARM the deleted alarm would have reached after its delete, had it
+    stayed as its last version left it (actions as that version had them before
+    anyone muted it), with the first record behind the breaching datapoint."""
+    deleted = version.end
+    assert deleted is not None
+    fired = next((t for t in replayed if t.time >= deleted and t.new is AlarmState.ALARM), None)
+    if fired is None:
+        return None
+    muted = next(
+        (
+            s.start
+            for s in segments or []
+            if s.start_event == "DisableAlarmActions"
+            and s.start is not None
+            and s.start >= version.start
+            and s.end == deleted
+        ),
+        None,
+    )
+    trigger = _trigger(spec, fired, events)
+    return MissedPage(
+        alarm=spec.name,
+        account=version.account,
+        region=version.region,
+        deleted_at=deleted,
+        muted_at=muted,
+        would_fire_at=fired.time,
+        trigger=trigger,
+        text=_missed_text(spec, deleted, muted, fired.time, trigger),
+    )
+
+
+def _trigger(spec: AlarmSpec, fired: Transition, events: pl.DataFrame) -> dict[str, Any] | None:
+    """The earliest record in the breaching datapoints' periods."""
+    if not events.height or not fired.datapoints:
+        return None
+    time = pl.col(S.EVENT_TIME)
+    period = timedelta(seconds=spec.period)
+    inside = pl.any_horizontal(
+        [(time >= start) & (time < start + period) for start, _ in fired.datapoints]
+    )
+    rows = events.filter(inside).sort(S.EVENT_TIME, S.EVENT_ID, nulls_last=True).head(1)
+    if not rows.height:
+        return None
+    row = rows.row(0, named=True)
+    return {
+        "event_id": row.get(S.EVENT_ID),
+        "event_time": row.get(S.EVENT_TIME),
+        "event_name": row.get(S.EVENT_NAME),
+        "key_arn": row.get("key_arn"),
+        "principal_arn": row.get("principal_arn"),
+        "source": row.get(S.SOURCE),
+        "record_index": row.get(S.RECORD_INDEX),
+    }
+
+
+def _missed_text(
+    spec: AlarmSpec,
+    deleted: datetime,
+    muted: datetime | None,
+    fires: datetime,
+    trigger: Mapping[str, Any] | None,
+) -> str:
+    setting = f"{spec.statistic.text}, {spec.period} s, {_comparison(spec)} {spec.threshold:g}"
+    head = f"alarm {spec.name} ({setting})"
+    if muted is not None:
+        head += f" had its actions disabled at {iso_z(muted)} and"
+    head += f" was deleted at {iso_z(deleted)}"
+    if trigger is not None and isinstance(trigger.get("event_time"), datetime):
+        what = str(trigger.get("event_name") or "an event")
+        key = trigger.get("key_arn")
+        head += f", {_ago(deleted, trigger['event_time'])} before {what}" + (
+            f" on key {key}" if key else ""
+        )
+    return f"{head}: the page that would have fired at {iso_z(fires)} never went out"
+
+
+def _comparison(spec: AlarmSpec) -> str:
+    return {
+        Comparison.GE: ">=",
+        Comparison.GT: ">",
+        Comparison.LT: "<",
+        Comparison.LE: "<=",
+    }[spec.comparison]

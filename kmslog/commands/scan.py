@@ -118,6 +118,15 @@ def scan(
     no_builtin_rules: Annotated[
         bool, typer.Option("--no-builtin-rules", help="Only the rules given with --rules.")
     ] = False,
+    no_logged_alarms: Annotated[
+        bool,
+        typer.Option(
+            "--no-logged-alarms",
+            help="Do not replay the metric filters and alarms the logs show being "
+            "configured (PutMetricFilter/PutMetricAlarm); by default each logged version "
+            "is replayed while it existed, under its own name and settings.",
+        ),
+    ] = False,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -182,7 +191,9 @@ def scan(
     except RuleError as exc:
         safe.say(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
-    detections = detections_section(rule_set, None if as_of is None else parse_instant(as_of))
+    detections = detections_section(
+        rule_set, None if as_of is None else parse_instant(as_of), not no_logged_alarms
+    )
     chosen.append(detections)
     eventbridge = None
     if rule_set.event_rules:

@@ -107,6 +107,8 @@ def print_alarm(console: Console, report: AlarmReport) -> None:
         f"{a.comparison.value} {a.threshold:g}, {a.m} of {a.evaluation_periods}, "
         f"missing data: {a.treat_missing_data.value}"
     )
+    if report.version is not None:
+        title.append(f"  (as logged in {safe.clean(report.region or '-')})", style="cyan")
     table = Table(title=title, title_justify="left")
     for column in ("time", "from", "to", "reason", "notified"):
         table.add_column(column, overflow="fold")
@@ -124,6 +126,8 @@ def print_alarm(console: Console, report: AlarmReport) -> None:
             Text(notified, style="red" if notified == "NO" else ""),
         )
     console.print(table)
+    if report.missed is not None:
+        console.print(Text(safe.clean(report.missed.text), style="bold red"))
     console.print(_segments(report.existence, "alarm"))
     for name, segs in report.filter_existence.items():
         console.print(_segments(segs, f"metric filter {safe.clean(name)}"))

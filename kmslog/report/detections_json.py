@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from kmslog.analyses.detections import AlarmReport, DetectionsResult
+from kmslog.analyses.detections import AlarmReport, DetectionsResult, MissedPage
 from kmslog.kms.dates import iso_z
 from kmslog.metrics.existence import Segment
 from kmslog.metrics.key_material import ExpiringMaterial
@@ -124,6 +124,24 @@ def alarm_data(report: AlarmReport) -> dict[str, Any]:
             "until": iso(report.version.end),
             "ended_by": report.version.end_event,
         },
+        # A logged alarm deleted before it would have fired: when it would have.
+        "missed_page": None if report.missed is None else _missed(report.missed),
+    }
+
+
+def _missed(missed: MissedPage) -> dict[str, Any]:
+    trigger = missed.trigger
+    return {
+        "deleted_at": iso(missed.deleted_at),
+        "actions_disabled_at": iso(missed.muted_at),
+        "would_fire_at": iso(missed.would_fire_at),
+        "trigger": None
+        if trigger is None
+        else {
+            key: iso(value) if isinstance(value, datetime) else value
+            for key, value in trigger.items()
+        },
+        "text": missed.text,
     }
 
 

@@ -33,9 +33,13 @@ def load_rule_set(files: Sequence[str], builtin: bool = True) -> RuleSet:
     return rules
 
 
-def detections_section(rules: RuleSet, as_of: datetime | None) -> Section:
+def detections_section(
+    rules: RuleSet, as_of: datetime | None, logged_alarms: bool = True
+) -> Section:
+    """``logged_alarms``: also replay the filters and alarms the logs show being
+    configured (PutMetricFilter / PutMetricAlarm), version by version."""
     return Section(
-        DetectionsAnalysis(rules=rules, as_of=as_of),
+        DetectionsAnalysis(rules=rules, as_of=as_of, logged_alarms=logged_alarms),
         "",  # contributes several top-level keys: findings, alarms, key_material
         lambda _result, found: detections_data(found),
         lambda console, _result, found: print_detections(console, found),
@@ -48,5 +52,9 @@ def exit_status(result: DetectionsResult, fail_on: FailOn) -> int:
         return 0
     if fail_on is FailOn.alarm:
         return 1 if result.alarmed else 0
-    found = result.findings.height > 0 or bool(result.alarmed) or bool(result.key_material)
+    # An alarm deleted before it would have paged is a finding of its own.
+    missed = any(a.missed is not None for a in result.alarms)
+    found = (
+        result.findings.height > 0 or bool(result.alarmed) or bool(result.key_material) or missed
+    )
     return 1 if found else 0
