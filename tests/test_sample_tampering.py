@@ -16,6 +16,7 @@ from kmslog.decode import records as R
 from kmslog.decode import schema as S
 from kmslog.sources.discover import discover
 from tools.ctgen import clock, sample
+from tools.ctgen.truth import excluded_sources, unlogged
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_logs"
@@ -191,3 +192,28 @@ def test_the_window_hides_no_event_other_scenarios_name(
     named = {e["event_id"] for s in truth["scenarios"] for e in s["events"]}
     named |= {e for a in truth["anomalies"] for e in a["event_ids"]}
     assert named <= shipped
+
+
+def test_a_source_is_excluded_only_when_every_management_selector_excludes_it() -> None:
+    kms_out = _selectors([KMS])[0]
+    logs_all = _selectors([])[0]
+    data_only = {**logs_all, "includeManagementEvents": False, "excludeManagementEventSources": []}
+    assert excluded_sources([kms_out]) == {KMS}
+    assert excluded_sources([kms_out, logs_all]) == frozenset()
+    assert excluded_sources([kms_out, data_only]) == {KMS}
+
+
+def test_a_single_region_trail_hides_only_its_home_region() -> None:
+    base = {"account": ACCOUNT, "home_region": "us-east-1", "start": "2026-10-05T01:00:00Z"}
+    single = {**base, "multi_region": False, "end": "2026-10-05T02:00:00Z"}
+    still_open = {**base, "multi_region": True, "end": None}
+
+    def rec(region: str, t: str, source: str = KMS) -> dict[str, Any]:
+        return {"eventSource": source, "recipientAccountId": ACCOUNT, "awsRegion": region,
+                "eventTime": t}  # fmt: skip
+
+    assert unlogged(rec("us-east-1", "2026-10-05T02:00:00Z"), [single])
+    assert not unlogged(rec("eu-west-1", "2026-10-05T01:30:00Z"), [single])
+    assert not unlogged(rec("us-east-1", "2026-10-05T02:00:01Z"), [single])
+    assert not unlogged(rec("us-east-1", "2026-10-05T01:30:00Z", "s3.amazonaws.com"), [single])
+    assert unlogged(rec("eu-west-1", "2026-10-06T00:00:00Z"), [still_open])
