@@ -4,15 +4,19 @@ benchmark corpora.
 
 Building blocks for other harnesses:
 
-* ``world``: ``World``/``Account``/``Key``/``Principal``/``Workload`` (``make_key``, ``role``,
-  ``user``, ``root``, ``service``, ``foreign_role``); ``estate.generic_world`` builds any size.
+* ``world``: ``World``/``Account``/``Key``/``Principal``/``Workload``/``Trail`` (``make_key``,
+  ``role``, ``user``, ``root``, ``service``, ``foreign_role``); ``estate.generic_world`` builds
+  any size.
 * ``records``: one builder per API (``kms_crypto``, ``create_key``, ``schedule_key_deletion``,
-  ``kms_service_event``, ``put_metric_filter`` …) taking an ``IdSource`` and epoch seconds.
+  ``kms_service_event``, ``put_metric_filter``, ``put_event_selectors`` …) taking an
+  ``IdSource`` and epoch seconds.
 * ``traffic.background(world, account, region, start, end, ids, profile)``: ordinary traffic.
 * ``scenarios.inject_*``: planted behaviour returning ``ScenarioResult(records, labels)``.
 * ``delivery``: ``batch_into_files`` (~5-minute files, late records), ``write_file``, digests.
 * ``simulate``: ``simulate_background`` for a whole estate and ``deliver`` to a directory.
-* ``truth``: key state histories, alias histories and metric-filter matches from records.
+* ``truth``: key state histories, alias histories and metric-filter matches from records;
+  ``logging_windows`` (when event selectors kept KMS out of a trail) and ``unlogged``, the
+  records such a window leaves out.
 
 Records share sub-objects (identities, tlsDetails): deep-copy one before editing it.
 """

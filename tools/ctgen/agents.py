@@ -50,3 +50,8 @@ GITHUB_ACTIONS = (
     "aws-sdk-js/3.600.0 ua/2.1 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.13.1 "
     "api/sts#3.600.0 m/E configure-aws-credentials-for-github-actions"
 )
+
+
+def cli_linux(command: str) -> str:
+    """The Linux CLI's agent naming the command it ran (``md/command#cloudtrail.stop-logging``)."""
+    return CLI_LINUX.removesuffix("md/command#kms") + f"md/command#{command}"

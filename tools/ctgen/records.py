@@ -7,12 +7,13 @@ records for speed: never mutate a returned record in place.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 
 from tools.ctgen import agents, clock
 from tools.ctgen.ids import IdSource
-from tools.ctgen.world import Key, Principal, Record
+from tools.ctgen.world import Key, Principal, Record, Trail
 
 KMS = "kms.amazonaws.com"
 AWS_INTERNAL = "AWS Internal"
@@ -869,5 +870,67 @@ def eventbridge_rule_op(
         name=name,
         request=req,
         response=response,
+        event_id=event_id,
+    )
+
+
+# --------------------------------------------------------------------------- CloudTrail
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+# CloudTrail's records carry the same (newest) version as the S3 and EC2 ones of the corpus.
+CLOUDTRAIL_VERSION = "1.09"
+
+
+def err_cloudtrail_denied(actor_arn: str, action: str, trail: Trail) -> tuple[str, str]:
+    """CloudTrail says ``AccessDenied`` (not KMS's ``AccessDeniedException``) with the IAM text."""
+    return ("AccessDenied", err_access_denied(actor_arn, action, trail.arn)[1])
+
+
+def put_event_selectors(
+    ids: IdSource,
+    t: int,
+    trail: Trail,
+    caller: Caller,
+    selectors: list[dict],
+    *,
+    event_id: str | None = None,
+) -> Record:
+    """Basic event selectors put on ``trail`` (called in its home Region): the response
+    repeats them as applied, next to the trail's ARN."""
+    return api_call(
+        ids,
+        t,
+        caller=caller,
+        region=trail.home_region,
+        source=CLOUDTRAIL,
+        name="PutEventSelectors",
+        request={"trailName": trail.name, "eventSelectors": copy.deepcopy(selectors)},
+        response={"trailARN": trail.arn, "eventSelectors": copy.deepcopy(selectors)},
+        version=CLOUDTRAIL_VERSION,
+        event_id=event_id,
+    )
+
+
+def stop_logging(
+    ids: IdSource,
+    t: int,
+    trail: Trail,
+    caller: Caller,
+    *,
+    error: tuple[str, str | None] | None = None,
+    event_id: str | None = None,
+) -> Record:
+    """StopLogging; a denied call logs null ``requestParameters`` (the trail ARN is then
+    only in ``errorMessage``)."""
+    return api_call(
+        ids,
+        t,
+        caller=caller,
+        region=trail.home_region,
+        source=CLOUDTRAIL,
+        name="StopLogging",
+        request=None if error is not None else {"name": trail.arn},
+        error=error,
+        version=CLOUDTRAIL_VERSION,
         event_id=event_id,
     )

@@ -23,6 +23,7 @@ from tools.ctgen.sample_estate import (
     PENDING_FILTER,
     PENDING_PATTERN,
     SEED,
+    TRAILS,
     A,
     B,
     C,
@@ -41,12 +42,16 @@ from tools.ctgen.truth import (
     active_matches,
     alarm_timelines,
     alias_histories,
+    dropped_by_region,
     filter_windows,
     is_cis_4_7,
     is_pending_deletion_error,
     key_histories,
     key_usage,
+    logging_windows,
     metric_points,
+    trail_calls,
+    unlogged,
 )
 from tools.ctgen.world import (
     Record,
@@ -71,6 +76,11 @@ def build_sample(seed: int = SEED) -> SampleCorpus:
     for pl in plans:
         for r in pl.records:
             planted_by_ar.setdefault((r["recipientAccountId"], r["awsRegion"]), []).append(r)
+    windows = logging_windows([r for pl in plans for r in pl.records], list(TRAILS))
+    hidden = [r["eventID"] for pl in plans for r in pl.records if unlogged(r, windows)]
+    if hidden:
+        # A window may hide background traffic only: planted events are named by ground truth.
+        raise ValueError(f"a logging window hides planted events: {hidden[:5]}")
 
     profiles = {
         A: NoiseProfile(
@@ -94,6 +104,7 @@ def build_sample(seed: int = SEED) -> SampleCorpus:
     }
     files: list[LogFile] = []
     all_records: list[Record] = []
+    left_out: list[Record] = []
     for acct, region in [(a.account_id, r) for a in w.accounts for r in a.regions]:
         prof = profiles[acct]
         prof.version_1_09_from = T("2026-09-24T00:00:00Z") if acct == B else None
@@ -114,7 +125,9 @@ def build_sample(seed: int = SEED) -> SampleCorpus:
             IdSource("background", seed, acct, region),
             prof,
         )
-        recs = bg + planted_by_ar.get((acct, region), [])
+        generated = bg + planted_by_ar.get((acct, region), [])
+        recs = [r for r in generated if not unlogged(r, windows)]
+        left_out.extend(r for r in generated if unlogged(r, windows))
         all_records.extend(recs)
         files.extend(batch_into_files(recs, acct, region, IdSource("delivery", seed, acct, region)))
 
@@ -126,6 +139,26 @@ def build_sample(seed: int = SEED) -> SampleCorpus:
     bodies = {f.key: f.body() for f in files}
     digests = _digests(files, bodies, w, seed)
     truth = _truth(sw, plans, all_records, files, dup_id, dup_files, digests)
+    truth["trails"] = {
+        t.arn: {
+            "name": t.name,
+            "account": t.account_id,
+            "home_region": t.home_region,
+            "multi_region": t.multi_region,
+            "bucket": t.bucket,
+            "calls": trail_calls(all_records, t),
+        }
+        for t in TRAILS
+    }
+    truth["logging_windows"] = [
+        {
+            **w,
+            "dropped_kms_records": dropped_by_region(
+                left_out, w, sw.world.account(w["account"]).regions
+            ),
+        }
+        for w in windows
+    ]
     return SampleCorpus(files, digests, truth, bodies)
 
 

@@ -11,6 +11,7 @@ from tools.ctgen.world import (
     Account,
     Key,
     Principal,
+    Trail,
     Workload,
     World,
     make_key,
@@ -38,6 +39,14 @@ CIS_PATTERN = (
     "(($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}"
 )
 CIS_ALARM = "KMSCustomerKeyDisableOrDeleteAlarm"
+
+# 777788889999 delivers through its own multi-Region trail to the shared log bucket (which
+# lives in that account); scenario 12 changes its event selectors.
+SHARED_TRAIL = Trail("shared-services-trail", C, "us-east-1", "example-cloudtrail-logs")
+TRAILS = (SHARED_TRAIL,)
+# Scenario 12: who tampers with the trail, and from where (an address never seen before).
+S12_PRINCIPAL = "security-analyst"
+S12_IP = "203.0.113.58"
 
 HUMAN_AGENT = agents.CLI_MAC
 TF_AGENT = agents.TERRAFORM_KMS
@@ -609,4 +618,9 @@ scenario_times: dict[str, int] = {
     "s10f_dormant": T("2026-10-05T10:15:00Z"),
     "s11_enable_rule": T("2026-10-05T09:40:00Z"),
     "s10d_probe": T("2026-10-06T11:02:00Z"),
+    # The KMS-excluded window sits between two cross-account calls of 10b (01:17:11 and
+    # 02:57:06), so it hides none of the records that scenario's ground truth names.
+    "s12_stop_logging": T("2026-10-05T00:58:31Z"),
+    "s12_exclude_kms": T("2026-10-05T01:18:07Z"),
+    "s12_restore": T("2026-10-05T02:56:52Z"),
 }

@@ -16,6 +16,7 @@ from tools.ctgen.records import (
     create_key,
     delete_metric_filter,
     err_access_denied,
+    err_cloudtrail_denied,
     err_not_found,
     err_not_pending_deletion,
     eventbridge_rule_op,
@@ -27,12 +28,14 @@ from tools.ctgen.records import (
     kms_crypto,
     kms_service_event,
     list_aliases,
+    put_event_selectors,
     put_key_policy,
     put_metric_alarm,
     put_metric_filter,
     retire_grant,
     revoke_grant,
     schedule_key_deletion,
+    stop_logging,
     tag_resource,
     update_key_description,
 )
@@ -45,6 +48,9 @@ from tools.ctgen.sample_estate import (
     PENDING_FILTER,
     PENDING_PATTERN,
     PY_AGENT,
+    S12_IP,
+    S12_PRINCIPAL,
+    SHARED_TRAIL,
     TF_AGENT,
     A,
     B,
@@ -62,6 +68,7 @@ from tools.ctgen.scenarios import (
     inject_exfiltration,
     inject_key_state_failures,
     inject_policy_backdoor,
+    label,
 )
 from tools.ctgen.world import (
     Principal,
@@ -669,6 +676,7 @@ def plant(sw: SampleWorld) -> list[Plan]:
         )
     )
     plant_eventbridge_rule(sw, new)
+    plant_trail_tampering(sw, new)
     return plans
 
 
@@ -720,6 +728,66 @@ def plant_eventbridge_rule(sw: SampleWorld, new: Callable[..., Plan]) -> None:
             "rule": EB_RULE,
             "pattern": EB_PATTERN,
             "disabled": [clock.iso(S["s11_disable_rule"]), clock.iso(S["s11_enable_rule"])],
+        }
+    )
+
+
+# Scenario 12's basic event selectors: every management event but KMS's, then all of them.
+KMS_EXCLUDED = [
+    {
+        "readWriteType": "All",
+        "includeManagementEvents": True,
+        "dataResources": [],
+        "excludeManagementEventSources": ["kms.amazonaws.com"],
+    }
+]
+ALL_MANAGEMENT = [
+    {
+        "readWriteType": "All",
+        "includeManagementEvents": True,
+        "dataResources": [],
+        "excludeManagementEventSources": [],
+    }
+]
+
+
+def plant_trail_tampering(sw: SampleWorld, new: Callable[..., Plan]) -> None:
+    """12 — the trail of 777788889999 blinded to KMS for an hour and a half: a security
+    analyst's session, from an address never seen before, is denied StopLogging, then puts
+    event selectors that exclude kms.amazonaws.com and later restores them. The generator
+    leaves out every KMS record of the account (any Region) in between."""
+    S, trail = scenario_times, SHARED_TRAIL
+    who = sw.p[S12_PRINCIPAL]
+    pl = new("s12_trail_tampering", "StopLogging denied, KMS events excluded from the trail")
+
+    def via(command: str) -> Caller:
+        return Caller(who, ip=S12_IP, agent=agents.cli_linux(f"cloudtrail.{command}"))
+
+    t_stop = S["s12_stop_logging"]
+    denied = err_cloudtrail_denied(who.session_arn(t_stop), "cloudtrail:StopLogging", trail)
+    stop = stop_logging(pl.ids, t_stop, trail, via("stop-logging"), error=denied)
+    exclude = put_event_selectors(
+        pl.ids, S["s12_exclude_kms"], trail, via("put-event-selectors"), KMS_EXCLUDED
+    )
+    restore = put_event_selectors(
+        pl.ids, S["s12_restore"], trail, via("put-event-selectors"), ALL_MANAGEMENT
+    )
+    pl.add(stop, exclude, restore)
+    pl.labels.append(
+        label(
+            "trail_tampering",
+            [stop, exclude, restore],
+            account=trail.account_id,
+            trail_arn=trail.arn,
+            principal_arn=who.session_arn(S["s12_exclude_kms"]),
+            source_ips=[S12_IP],
+            excluded_sources=["kms.amazonaws.com"],
+        )
+    )
+    pl.notes.update(
+        {
+            "trail": trail.name,
+            "kms_excluded": [clock.iso(S["s12_exclude_kms"]), clock.iso(S["s12_restore"])],
         }
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from tools.ctgen import clock
-from tools.ctgen.world import Key, Record
+from tools.ctgen.world import Key, Record, Trail
 
 UNKNOWN = "Unknown"
 
@@ -240,3 +240,115 @@ def key_usage(records: list[Record], keys: list[Key]) -> dict[str, dict]:
             u["errors"] += 1 if r.get("errorCode") else 0
             u["last"] = r["eventTime"]
     return {k.name: dict(sorted(out.get(k.name, {}).items())) for k in keys}
+
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
+KMS_SOURCE = "kms.amazonaws.com"
+
+
+def excluded_sources(selectors: list[dict]) -> frozenset[str]:
+    """Management event sources that no basic selector logs: a management event reaches the
+    trail when any selector including management events does not exclude its source. (A
+    trail whose selectors include no management events at all is not modelled.)"""
+    sets = [
+        frozenset(s.get("excludeManagementEventSources") or ())
+        for s in selectors
+        if s.get("includeManagementEvents", True)
+    ]
+    return frozenset.intersection(*sets) if sets else frozenset()
+
+
+def _names_trail(rec: Record, trail: Trail) -> bool:
+    if rec.get("eventSource") != CLOUDTRAIL or rec.get("recipientAccountId") != trail.account_id:
+        return False
+    req = rec.get("requestParameters") or {}
+    named = req.get("trailName") or req.get("name")
+    if named is not None:
+        return named in (trail.name, trail.arn)
+    # A denied call logs null requestParameters: only the message names the trail.
+    return f" on resource: {trail.arn} " in (rec.get("errorMessage") or "")
+
+
+def trail_calls(records: list[Record], trail: Trail) -> list[dict]:
+    """CloudTrail API calls on ``trail``, successful or not, in time order:
+    [{event_name, time, event_id, error_code, principal}]."""
+    out = []
+    for r in sorted(records, key=lambda x: (x["eventTime"], x["eventID"])):
+        if _names_trail(r, trail):
+            out.append(
+                {
+                    "event_name": r["eventName"],
+                    "time": r["eventTime"],
+                    "event_id": r["eventID"],
+                    "error_code": r.get("errorCode"),
+                    "principal": (r.get("userIdentity") or {}).get("arn"),
+                }
+            )
+    return out
+
+
+def logging_windows(records: list[Record], trails: list[Trail]) -> list[dict]:
+    """When a trail's event selectors kept KMS management events out of its logs, from its
+    successful PutEventSelectors calls (the selectors as applied, ``responseElements``):
+    [{account, trail, trail_arn, home_region, multi_region, bucket, cause, start, end,
+    opened_by, closed_by, principal}]; ``end`` None = still excluded when the logs end."""
+    out: list[dict] = []
+    for trail in trails:
+        open_: dict | None = None
+        for r in sorted(records, key=lambda x: (x["eventTime"], x["eventID"])):
+            if r.get("eventName") != "PutEventSelectors" or r.get("errorCode"):
+                continue
+            if not _names_trail(r, trail):
+                continue
+            kms_out = KMS_SOURCE in excluded_sources(r["responseElements"]["eventSelectors"])
+            if kms_out and open_ is None:
+                open_ = {
+                    "account": trail.account_id,
+                    "trail": trail.name,
+                    "trail_arn": trail.arn,
+                    "home_region": trail.home_region,
+                    "multi_region": trail.multi_region,
+                    "bucket": trail.bucket,
+                    "cause": "kms-excluded",
+                    "start": r["eventTime"],
+                    "end": None,
+                    "opened_by": r["eventID"],
+                    "closed_by": None,
+                    "principal": (r.get("userIdentity") or {}).get("arn"),
+                }
+                out.append(open_)
+            elif not kms_out and open_ is not None:
+                open_["end"], open_["closed_by"] = r["eventTime"], r["eventID"]
+                open_ = None
+    return out
+
+
+def unlogged(rec: Record, windows: list[dict]) -> bool:
+    """Whether a trail in a window (start and end instants included) leaves ``rec`` out:
+    a KMS record of the trail's account, in any Region for a multi-Region trail."""
+    if rec.get("eventSource") != KMS_SOURCE:
+        return False
+    t = rec["eventTime"]
+    for w in windows:
+        if rec.get("recipientAccountId") != w["account"]:
+            continue
+        if not w["multi_region"] and rec.get("awsRegion") != w["home_region"]:
+            continue
+        if w["start"] <= t and (w["end"] is None or t <= w["end"]):
+            return True
+    return False
+
+
+def dropped_by_region(
+    records: list[Record], window: dict, regions: tuple[str, ...] = ()
+) -> dict[str, int]:
+    """Region → how many of ``records`` (distinct eventIDs) ``window`` left out of the logs;
+    ``regions`` are listed even when nothing was left out there."""
+    seen: set[str] = set()
+    out: dict[str, int] = defaultdict(int, dict.fromkeys(regions, 0))
+    for r in records:
+        if r["eventID"] in seen or not unlogged(r, [window]):
+            continue
+        seen.add(r["eventID"])
+        out[r["awsRegion"]] += 1
+    return dict(sorted(out.items()))

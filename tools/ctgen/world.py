@@ -50,6 +50,24 @@ class Key:
         return {"accountId": self.account_id, "type": "AWS::KMS::Key", "ARN": self.arn}
 
 
+@dataclass(frozen=True)
+class Trail:
+    """A CloudTrail trail: where an account's records are delivered from. Its event
+    selectors decide which of the account's events reach the logs at all."""
+
+    name: str
+    account_id: str
+    home_region: str
+    bucket: str
+    multi_region: bool = True
+    partition: str = "aws"
+
+    @property
+    def arn(self) -> str:
+        region, acct = self.home_region, self.account_id
+        return f"arn:{self.partition}:cloudtrail:{region}:{acct}:trail/{self.name}"
+
+
 def make_key(
     name: str,
     account_id: str,
