@@ -1,0 +1,144 @@
+"""The blind-spot fold: which calls changed what the trails record, and where the
+logs' cadence breaks (docs/blind-spots.md).
+
+The rows that matter are few (trail configuration, calls on the log destination and
+on alarms), so ``update`` keeps them as plain dicts and ``finish`` reads them in time
+order; the delivery cadence is a small mergeable partial (``gaps.Arrivals``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import polars as pl
+
+from kmslog.blindspots import destination, gaps, trails, windows
+from kmslog.blindspots.model import Gap, Incident, Window
+from kmslog.decode import schema as S
+
+# The columns the interpreting functions read from a kept row.
+ROW_COLUMNS = (
+    S.EVENT_TIME,
+    S.EVENT_SOURCE,
+    S.EVENT_NAME,
+    S.ERROR_CODE,
+    S.ERROR_MESSAGE,
+    S.RECIPIENT_ACCOUNT_ID,
+    S.AWS_REGION,
+    S.EVENT_ID,
+    S.IDENTITY_ARN,
+    S.SOURCE_IP,
+    S.SOURCE,
+    S.RECORD_INDEX,
+    S.RAW,
+)
+
+
+def _watched() -> dict[str, frozenset[str]]:
+    """eventSource -> the event names some part of the analysis reads."""
+    out: dict[str, set[str]] = {}
+    for part in (trails.EVENTS, destination.EVENTS):
+        for source, names in part.items():
+            out.setdefault(source, set()).update(names)
+    return {source: frozenset(names) for source, names in out.items()}
+
+
+WATCHED: Mapping[str, frozenset[str]] = _watched()
+
+
+def kept_rows() -> pl.Expr:
+    """Rows the fold keeps: one cheap test on two typed columns."""
+    test = pl.lit(False)
+    for source, names in WATCHED.items():
+        test = test | ((pl.col(S.EVENT_SOURCE) == source) & pl.col(S.EVENT_NAME).is_in(names))
+    return test
+
+
+@dataclass
+class BlindSpotState:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    arrivals: gaps.Arrivals = field(default_factory=gaps.Arrivals)
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BlindSpots:
+    """What the logs could not see, and the calls that tried to make it so."""
+
+    windows: tuple[Window, ...]
+    incidents: tuple[Incident, ...]
+    gaps: tuple[Gap, ...]
+    missing_regions: tuple[tuple[str, str], ...]  # (account, Region) others have
+    first: datetime | None
+    last: datetime | None
+
+    def covering(
+        self, account: str | None, region: str | None, start: datetime | None, end: datetime | None
+    ) -> tuple[Window, ...]:
+        """The windows that overlap [start, end] for ``account`` in ``region``
+        (None: any). A window with no Region covers every Region of its account."""
+        return tuple(
+            w
+            for w in self.windows
+            if (account is None or w.account == account)
+            and (region is None or w.region is None or w.region == region)
+            and w.overlaps(start, end)
+        )
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+@dataclass(frozen=True)
+class BlindSpotAnalysis:
+    name: str = "blind_spots"
+    columns: ClassVar[frozenset[str]] = frozenset(ROW_COLUMNS) | gaps.COLUMNS
+
+    def start(self) -> BlindSpotState:
+        return BlindSpotState()
+
+    def update(self, state: BlindSpotState, frame: pl.DataFrame) -> BlindSpotState:
+        if not frame.height:
+            return state
+        kept = frame.lazy().filter(kept_rows()).select(*ROW_COLUMNS).collect()
+        span = frame.select(
+            pl.col(S.EVENT_TIME).min().alias("lo"), pl.col(S.EVENT_TIME).max().alias("hi")
+        ).row(0)
+        part = BlindSpotState(
+            rows=kept.to_dicts(), arrivals=gaps.arrivals(frame), first=span[0], last=span[1]
+        )
+        return self.combine(state, part)
+
+    def combine(self, a: BlindSpotState, b: BlindSpotState) -> BlindSpotState:
+        return BlindSpotState(
+            rows=a.rows + b.rows,
+            arrivals=gaps.merge(a.arrivals, b.arrivals),
+            first=_earliest(a.first, b.first),
+            last=_latest(a.last, b.last),
+        )
+
+    def finish(self, state: BlindSpotState) -> BlindSpots:
+        rows = sorted(
+            state.rows, key=lambda r: (r[S.EVENT_TIME], r[S.EVENT_ID] or "", r[S.SOURCE] or "")
+        )
+        changes = [c for c in (trails.trail_change(r) for r in rows) if c is not None]
+        found, attempts = windows.windows(changes, state.last)
+        targets = destination.targets(rows)
+        incidents = [i for i in (destination.incident(r, targets) for r in rows) if i is not None]
+        return BlindSpots(
+            windows=tuple(found),
+            incidents=tuple(sorted([*attempts, *incidents], key=lambda i: i.cite.event_time)),
+            gaps=tuple(gaps.gaps(state.arrivals)),
+            missing_regions=tuple(gaps.missing_regions(state.arrivals)),
+            first=state.first,
+            last=state.last,
+        )
