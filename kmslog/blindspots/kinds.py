@@ -103,11 +103,21 @@ MULTI_REGION_OFF = _kind(
         _GUIDE + "receive-cloudtrail-log-files-from-multiple-regions.html",
     ),
 )
+MOVED = _kind(
+    "blind-spot-trail-moved",
+    "Trail delivers to another bucket",
+    "medium",
+    "UpdateTrail pointed the trail at another S3 bucket: its records from then on "
+    "are not where they used to be, so logs read from the old bucket miss them (and "
+    "whoever controls the new bucket controls the records).",
+    "Find out who owns the new bucket; read its logs for the window too, or point the trail back.",
+    (_API + "API_UpdateTrail.html",),
+)
 ATTEMPT = _kind(
     "blind-spot-trail-change-attempt",
-    "Failed attempt to stop, delete or narrow a trail",
+    "Failed attempt to stop, delete, narrow or move a trail",
     "low",
-    "A call that would have stopped, deleted or narrowed a trail failed (access "
+    "A call that would have stopped, deleted, narrowed or moved a trail failed (access "
     "denied, wrong Region, unknown trail …). Nothing changed, but someone tried: "
     "often the first visible step of an attempt to work unseen.",
     "Find out who made the call and why; check that the caller's other calls "
@@ -116,5 +126,6 @@ ATTEMPT = _kind(
 )
 
 WINDOW_KINDS = frozenset(
-    k.id for k in (STOPPED, DELETED, KMS_EXCLUDED, MANAGEMENT_OFF, NARROWED, MULTI_REGION_OFF)
+    k.id
+    for k in (STOPPED, DELETED, KMS_EXCLUDED, MANAGEMENT_OFF, NARROWED, MULTI_REGION_OFF, MOVED)
 )
