@@ -135,7 +135,7 @@ def test_advanced(selectors: list[dict[str, Any]], least: Coverage, management: 
     [
         [management(field("eventName", equals=["Decrypt"]))],
         [management(field("eventSource", matchesRegex=["kms.*"]))],
-        [management(field("readOnly", equals="true"))],
+        [management(field("readOnly", equals="true"))],  # type: ignore[arg-type]
         [{"name": "no category", "fieldSelectors": [field("readOnly", equals=["true"])]}],
         [{"name": "empty", "fieldSelectors": []}],
         [{"name": "bad"}],
