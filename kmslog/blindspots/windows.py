@@ -131,39 +131,51 @@ def windows(
     A window's Region is the trail's home Region (where its calls are made), or None
     (every Region) for a trail known to be multi-Region. Its certainty is
     ``unrecorded`` when the changes show no other trail in the account, else (or when
-    the call's effect is not fully known) ``possibly-unrecorded``.
+    the call's effect is not fully known) ``possibly-unrecorded``. Windows come
+    sorted by start; incidents in time order.
     """
     ordered = sorted(changes, key=_key)
     if end is not None:
         limit = end if end.tzinfo else end.replace(tzinfo=UTC)
         ordered = [c for c in ordered if _key(c)[0] <= limit]
-    trails_of: dict[str, set[str]] = defaultdict(set)
+    fold = _Fold(ordered, regions or {})
     for c in ordered:
-        # A call refused because the trail does not exist shows no other trail.
-        if c.trail and not (c.cite and c.cite.error_code == "TrailNotFoundException"):
-            trails_of[c.account].add(c.trail)
-    seen_regions = {a: sorted(set(r)) for a, r in (regions or {}).items()}
+        fold.apply(c)
+    return fold.finish()
 
-    state: dict[tuple[str, str], _Trail] = {}
-    made: list[Window] = []
-    incidents: list[Incident] = []
 
-    def alone(account: str) -> bool:
-        return len(trails_of[account]) <= 1
+class _Fold:
+    """The state of :func:`windows` over one sorted list of changes."""
 
-    def close(trail: str, account: str, t: _Trail, dim: str, by: TrailChange) -> None:
+    def __init__(self, ordered: list[TrailChange], regions: Mapping[str, Iterable[str]]) -> None:
+        self.trails_of: dict[str, set[str]] = defaultdict(set)
+        for c in ordered:
+            # A call refused because the trail does not exist shows no other trail.
+            if c.trail and not (c.cite and c.cite.error_code == "TrailNotFoundException"):
+                self.trails_of[c.account].add(c.trail)
+        self.regions = {a: sorted(set(r)) for a, r in regions.items()}
+        self.state: dict[tuple[str, str], _Trail] = {}
+        self.made: list[Window] = []
+        self.incidents: list[Incident] = []
+
+    def _alone(self, account: str) -> bool:
+        return len(self.trails_of[account]) <= 1
+
+    def _close(self, c: TrailChange, t: _Trail, dim: str) -> None:
         w = t.open.pop(dim, None)
         if w is not None:
-            made.extend(_finish(w, account, trail, t.home, by.time, _cite(by), alone(account)))
+            self.made.extend(
+                _finish(w, c.account, c.trail, t.home, c.time, _cite(c), self._alone(c.account))
+            )
 
-    def start(
-        trail: str,
-        account: str,
+    @staticmethod
+    def _open(
+        c: TrailChange,
         t: _Trail,
         dim: str,
-        by: TrailChange,
         cause: str,
         coverage: Coverage,
+        *,
         possibly: bool = False,
         where: tuple[str | None, ...] | None = None,
         note: str = "",
@@ -172,82 +184,88 @@ def windows(
         if where is None:
             where = (None,) if t.multi else (t.home,)
         t.open[dim] = _Open(
-            cause, by.time, _cite(by), coverage, possibly, where, t.multi, note, restore
+            cause, c.time, _cite(c), coverage, possibly, where, t.multi, note, restore
         )
 
-    for c in ordered:
+    def apply(self, c: TrailChange) -> None:
         if c.attempt:
             if _is_threat(c):
-                incidents.append(_incident(c))
-            continue
-        key = (c.account, c.trail)
-        t = state.get(key)
-        if t is None:
-            t = state[key] = _Trail(home=c.region)
+                self.incidents.append(_incident(c))
+            return
+        t = self.state.setdefault((c.account, c.trail), _Trail(home=c.region))
         if c.action == "create":
-            close(c.trail, c.account, t, _EXISTS, c)
+            self._close(c, t, _EXISTS)
             t.home, t.multi, t.bucket = c.region, c.multi_region, c.bucket
         elif c.action == "delete":
             for dim in (_LOGGING, _SELECTORS, _REGIONS, _BUCKET):
-                close(c.trail, c.account, t, dim, c)
+                self._close(c, t, dim)
             if _EXISTS not in t.open:
-                start(c.trail, c.account, t, _EXISTS, c, kinds.DELETED.id, Coverage.NONE)
+                self._open(c, t, _EXISTS, kinds.DELETED.id, Coverage.NONE)
         elif c.action == "stop":
             if _LOGGING not in t.open and _EXISTS not in t.open:
-                start(c.trail, c.account, t, _LOGGING, c, kinds.STOPPED.id, Coverage.NONE)
+                self._open(c, t, _LOGGING, kinds.STOPPED.id, Coverage.NONE)
         elif c.action == "start":
-            close(c.trail, c.account, t, _LOGGING, c)
+            self._close(c, t, _LOGGING)
         elif c.action == "selectors":
-            found = _selector_cause(c)
-            now = t.open.get(_SELECTORS)
-            if now is not None and found is not None and (now.cause, now.coverage) == found[:2]:
-                continue
-            close(c.trail, c.account, t, _SELECTORS, c)
-            if found is not None:
-                start(c.trail, c.account, t, _SELECTORS, c, found[0], found[1], found[2])
+            self._selectors(c, t)
         elif c.action == "update":
-            if c.multi_region is False and t.multi is not False:
-                # Once single-Region, the trail's logs stop showing the other Regions:
-                # only what the caller knew of them beforehand names them.
-                others = tuple(r for r in seen_regions.get(c.account, ()) if r != t.home)
-                start(
-                    c.trail,
-                    c.account,
-                    t,
-                    _REGIONS,
-                    c,
-                    kinds.MULTI_REGION_OFF.id,
-                    Coverage.NONE,
-                    possibly=t.multi is None or not others,
-                    where=others or (None,),
-                )
-            elif c.multi_region is True:
-                close(c.trail, c.account, t, _REGIONS, c)
-            if c.multi_region is not None:
-                t.multi = c.multi_region
-            if c.bucket is not None:
-                moved = t.open.get(_BUCKET)
-                if moved is not None and c.bucket == moved.restore:
-                    close(c.trail, c.account, t, _BUCKET, c)
-                elif moved is None and t.bucket is not None and c.bucket != t.bucket:
-                    start(
-                        c.trail,
-                        c.account,
-                        t,
-                        _BUCKET,
-                        c,
-                        kinds.MOVED.id,
-                        Coverage.ALL,
-                        possibly=True,
-                        note=f"delivered to bucket {c.bucket} instead of {t.bucket}",
-                        restore=t.bucket,
-                    )
-                t.bucket = c.bucket
-    for (account, trail), t in state.items():
-        for w in t.open.values():
-            made.extend(_finish(w, account, trail, t.home, None, None, alone(account)))
-    made.sort(key=lambda w: (w.start, w.account, w.trail, w.cause, w.region or ""))
-    return made, incidents
+            self._multi_region(c, t)
+            self._bucket(c, t)
+
+    def _selectors(self, c: TrailChange, t: _Trail) -> None:
+        found = _selector_cause(c)
+        now = t.open.get(_SELECTORS)
+        if now is not None and found is not None and (now.cause, now.coverage) == found[:2]:
+            return
+        self._close(c, t, _SELECTORS)
+        if found is not None:
+            self._open(c, t, _SELECTORS, found[0], found[1], possibly=found[2])
+
+    def _multi_region(self, c: TrailChange, t: _Trail) -> None:
+        if c.multi_region is False and t.multi is not False:
+            # Once single-Region, the trail's logs stop showing the other Regions:
+            # only what the caller knew of them beforehand names them.
+            others = tuple(r for r in self.regions.get(c.account, ()) if r != t.home)
+            self._open(
+                c,
+                t,
+                _REGIONS,
+                kinds.MULTI_REGION_OFF.id,
+                Coverage.NONE,
+                possibly=t.multi is None or not others,
+                where=others or (None,),
+            )
+        elif c.multi_region is True:
+            self._close(c, t, _REGIONS)
+        if c.multi_region is not None:
+            t.multi = c.multi_region
+
+    def _bucket(self, c: TrailChange, t: _Trail) -> None:
+        if c.bucket is None:
+            return
+        moved = t.open.get(_BUCKET)
+        if moved is not None and c.bucket == moved.restore:
+            self._close(c, t, _BUCKET)
+        elif moved is None and t.bucket is not None and c.bucket != t.bucket:
+            self._open(
+                c,
+                t,
+                _BUCKET,
+                kinds.MOVED.id,
+                Coverage.ALL,
+                possibly=True,
+                note=f"delivered to bucket {c.bucket} instead of {t.bucket}",
+                restore=t.bucket,
+            )
+        t.bucket = c.bucket
+
+    def finish(self) -> tuple[list[Window], list[Incident]]:
+        made = list(self.made)
+        for (account, trail), t in self.state.items():
+            for w in t.open.values():
+                made.extend(_finish(w, account, trail, t.home, None, None, self._alone(account)))
+        made.sort(key=lambda w: (w.start, w.account, w.trail, w.cause, w.region or ""))
+        return made, list(self.incidents)
 
 
 def _finish(
