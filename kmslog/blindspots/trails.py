@@ -56,7 +56,8 @@ def _name_from_message(message: Any) -> str | None:
     for pattern in (_MESSAGE_ARN, _MESSAGE_UNKNOWN):
         found = pattern.search(message)
         if found:
-            return trail_name(found.group(1))
+            # A trail name ends in a letter or digit: a trailing dot ends the sentence.
+            return trail_name(found.group(1).rstrip("."))
     return None
 
 

@@ -152,6 +152,13 @@ def test_failed_call_names_the_trail_from_unknown_trail_message() -> None:
     assert one(rec).trail == "myTrail2"
 
 
+def test_message_sentence_end_is_not_part_of_the_name() -> None:
+    rec = R.call(
+        "DeleteTrail", at(1), None, error=("AccessDenied", f"denied on {R.trail_arn('t-1')}.")
+    )
+    assert one(rec).trail == "t-1"
+
+
 def test_unnamed_call_has_an_empty_trail() -> None:
     assert one(R.call("StartLogging", at(1), {"encryptionContext": {}})).trail == ""
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from kmslog.blindspots import kinds
 from kmslog.blindspots.model import Certainty, Coverage, Window
 from kmslog.blindspots.windows import windows
+from kmslog.findings.model import kind as finding_kind
 
 from . import records as R
 from .records import at, external
@@ -102,6 +103,15 @@ def test_each_cause_opens_and_its_reversal_closes(
     still = only(recs[:2])
     assert (still.cause, still.end, still.closed_by) == (cause.id, None, None)
     assert "until the end of the logs" in still.summary
+
+
+def test_causes_are_registered_blind_spot_kinds() -> None:
+    made, incidents = windows(R.changes(SCENARIO), None)
+    assert {w.cause for w in made} <= kinds.WINDOW_KINDS
+    assert {i.cause for i in incidents} == {kinds.ATTEMPT.id}
+    for kind_id in kinds.WINDOW_KINDS | {kinds.ATTEMPT.id}:
+        entry = finding_kind(kind_id)
+        assert entry.source == "blind_spot" and entry.references and entry.remediation
 
 
 def test_summary_is_one_plain_line() -> None:
