@@ -145,7 +145,10 @@ def trail_change(row: Mapping[str, Any]) -> TrailChange | None:
     if action in ("create", "update"):
         # What the call set: the response when it succeeded, else the request.
         sources = (request,) if attempt else (response, request)
-        multi = _flag(_first("ismultiregiontrail", *sources))
+        # UpdateTrail's response repeats the whole trail: only the request says whether
+        # this call turned multi-Region off (a single-Region trail's update did not).
+        setting = sources if action == "create" else (request,)
+        multi = _flag(_first("ismultiregiontrail", *setting))
         if multi is None and action == "create":
             multi = False  # CreateTrail's default
         organization = _flag(_first("isorganizationtrail", *sources))

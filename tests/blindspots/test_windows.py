@@ -255,6 +255,13 @@ def test_multi_region_off_on_a_single_region_trail_is_nothing() -> None:
     assert made == []
 
 
+def test_update_of_a_single_region_trail_is_not_turning_it_off() -> None:
+    rec = R.update(at(1), s3BucketName="audit-logs")
+    rec["responseElements"]["isMultiRegionTrail"] = False  # the whole trail, as AWS answers
+    made, _ = fold([rec])
+    assert made == []
+
+
 def test_changes_after_the_end_are_left_out() -> None:
     w = only([R.stop(at(1)), R.start(at(5))], end=at(3))
     assert w.end is None
