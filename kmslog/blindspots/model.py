@@ -55,7 +55,9 @@ class TrailChange:
     action: str  # create, delete, start, stop, update, selectors
     attempt: bool  # the call failed: nothing changed, but someone tried
     logging: bool | None = None  # the trail delivers at all after the call
-    kms: Coverage | None = None  # KMS management events recorded after the call
+    kms: Coverage | None = None  # KMS management events surely recorded after the call
+    kms_uncertain: bool = False  # the selectors may record more of KMS than ``kms``
+    management: bool | None = None  # other services' management events still recorded
     multi_region: bool | None = None
     organization: bool | None = None
     bucket: str | None = None
