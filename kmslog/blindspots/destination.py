@@ -290,19 +290,18 @@ def _shortest_expiration(config: object) -> int | None:
     return min(days) if days else None
 
 
-def _bucket_detail(name: str, params: Mapping[str, Any]) -> tuple[bool, str] | None:
-    """Whether the call is worth an incident, and what it did, in a few words."""
+def _bucket_detail(name: str, params: Mapping[str, Any]) -> str | None:
+    """What the call did, in a few words ("" when nothing more is worth saying), or
+    None when it is no incident at all (a policy that still lets CloudTrail write)."""
     if name == "PutBucketPolicy":
         if blocks_cloudtrail(params.get("bucketPolicy")) is not True:
             return None
-        return True, "with a policy that no longer lets CloudTrail write"
+        return "with a policy that no longer lets CloudTrail write"
     if name in ("PutBucketLifecycle", "PutBucketLifecycleConfiguration"):
         days = _shortest_expiration(params.get("LifecycleConfiguration"))
-        if days is None:
-            return True, ""
-        unit = "day" if days == 1 else "days"
-        return True, f"expiring objects after {days} {unit}"
-    return True, ""
+        if days is not None:
+            return f"expiring objects after {days} day{'' if days == 1 else 's'}"
+    return ""
 
 
 def _bucket_target(bucket: str, trails: TrailTargets) -> str | None:
@@ -418,10 +417,10 @@ def incident(row: Mapping[str, Any], trails: TrailTargets) -> Incident | None:
         how = _bucket_target(bucket, trails)
         if how is None:
             return None
-        worth = _bucket_detail(name or "", params or {})
-        if worth is None:
+        said = _bucket_detail(name or "", params or {})
+        if said is None:
             return None
-        resource, what, detail = bucket, f"S3 bucket '{bucket}', {how}", worth[1]
+        resource, what, detail = bucket, f"S3 bucket '{bucket}', {how}", said
     elif source == LOGS:
         given = _log_group_name(params, row)
         if given is None:
