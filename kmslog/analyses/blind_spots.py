@@ -8,7 +8,6 @@ order; the delivery cadence is a small mergeable partial (``gaps.Arrivals``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -37,30 +36,19 @@ ROW_COLUMNS = (
 )
 
 
-def _watched() -> dict[str, frozenset[str]]:
-    """eventSource -> the event names some part of the analysis reads."""
-    out: dict[str, set[str]] = {}
-    for part in (trails.EVENTS, destination.EVENTS):
-        for source, names in part.items():
-            out.setdefault(source, set()).update(names)
-    return {source: frozenset(names) for source, names in out.items()}
-
-
-WATCHED: Mapping[str, frozenset[str]] = _watched()
-
-
 def kept_rows() -> pl.Expr:
-    """Rows the fold keeps: one cheap test on two typed columns."""
-    test = pl.lit(False)
-    for source, names in WATCHED.items():
-        test = test | ((pl.col(S.EVENT_SOURCE) == source) & pl.col(S.EVENT_NAME).is_in(names))
-    return test
+    """Rows the fold keeps (tests on two typed columns): what the trail and the
+    destination readers may use."""
+    trail_calls = (pl.col(S.EVENT_SOURCE) == trails.SOURCE) & pl.col(S.EVENT_NAME).is_in(
+        list(trails.ACTIONS)
+    )
+    return trail_calls | destination.candidates()
 
 
 @dataclass
 class BlindSpotState:
     rows: list[dict[str, Any]] = field(default_factory=list)
-    arrivals: gaps.Arrivals = field(default_factory=gaps.Arrivals)
+    arrivals: gaps.Arrivals = field(default_factory=gaps.Arrivals.empty)
     first: datetime | None = None
     last: datetime | None = None
 
@@ -101,7 +89,8 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
 @dataclass(frozen=True)
 class BlindSpotAnalysis:
     name: str = "blind_spots"
-    columns: ClassVar[frozenset[str]] = frozenset(ROW_COLUMNS) | gaps.COLUMNS
+    # ROW_COLUMNS, and what ``gaps.arrivals`` reads (account, Region, time, file).
+    columns: ClassVar[frozenset[str]] = frozenset(ROW_COLUMNS)
 
     def start(self) -> BlindSpotState:
         return BlindSpotState()
@@ -131,7 +120,10 @@ class BlindSpotAnalysis:
             state.rows, key=lambda r: (r[S.EVENT_TIME], r[S.EVENT_ID] or "", r[S.SOURCE] or "")
         )
         changes = [c for c in (trails.trail_change(r) for r in rows) if c is not None]
-        found, attempts = windows.windows(changes, state.last)
+        regions: dict[str, list[str]] = {}
+        for account, region in state.arrivals.places():
+            regions.setdefault(account, []).append(region)
+        found, attempts = windows.windows(changes, state.last, regions=regions)
         targets = destination.targets(rows)
         incidents = [i for i in (destination.incident(r, targets) for r in rows) if i is not None]
         return BlindSpots(

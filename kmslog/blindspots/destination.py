@@ -298,9 +298,15 @@ def _bucket_detail(name: str, params: Mapping[str, Any]) -> str | None:
             return None
         return "with a policy that no longer lets CloudTrail write"
     if name in ("PutBucketLifecycle", "PutBucketLifecycleConfiguration"):
-        days = _shortest_expiration(params.get("LifecycleConfiguration"))
+        config = params.get("LifecycleConfiguration")
+        days = _shortest_expiration(config)
         if days is not None:
             return f"expiring objects after {days} day{'' if days == 1 else 's'}"
+        if isinstance(config, dict) and _listed(config.get("Rule", config.get("Rules"))):
+            # Readable rules that expire nothing (transitions to colder storage): the
+            # logs stay, so this is routine housekeeping, not an incident.
+            return None
+        return "rules not in the record"
     return ""
 
 
@@ -410,6 +416,7 @@ def incident(row: Mapping[str, Any], trails: TrailTargets) -> Incident | None:
     resource: str
     what: str
     detail = ""
+    certain = True
     if source == S3:
         bucket = _name((params or {}).get("bucketName"))
         if bucket is None:
@@ -421,6 +428,7 @@ def incident(row: Mapping[str, Any], trails: TrailTargets) -> Incident | None:
         if said is None:
             return None
         resource, what, detail = bucket, f"S3 bucket '{bucket}', {how}", said
+        certain = not how.startswith("possibly")
     elif source == LOGS:
         given = _log_group_name(params, row)
         if given is None:
@@ -430,6 +438,7 @@ def incident(row: Mapping[str, Any], trails: TrailTargets) -> Incident | None:
             return None
         resource = found[0]
         what = f"log group '{found[0]}', {found[1]}"
+        certain = not found[1].startswith("possibly")
         detail = _log_group_detail(name or "", params)
     else:
         names = _alarm_names(params, row)
@@ -443,4 +452,5 @@ def incident(row: Mapping[str, Any], trails: TrailTargets) -> Incident | None:
         attempt=attempt,
         cite=_cite(row),
         summary=_summary(row, what, detail, attempt),
+        certain=certain,
     )

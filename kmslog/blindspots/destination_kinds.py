@@ -162,7 +162,8 @@ DELIVERY_GAP = _kind(
 MISSING_REGION = _kind(
     "blind-spot-missing-region",
     "No records at all for a Region other accounts have",
-    "low",
+    # Accounts often simply do not use every Region: worth reading, not failing on.
+    "info",
     "Other accounts in the logs have records in this Region, this account none: its "
     "trail may not cover the Region, or its files were not given.",
     "Check that the account's trail is multi-Region and that its files for the Region "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from kmslog.blindspots.gap_kinds import DELIVERY_GAP, MISSING_REGION
+from kmslog.blindspots.destination_kinds import DELIVERY_GAP, MISSING_REGION
 from kmslog.blindspots.model import Cite, Gap, Incident, Window
-from kmslog.findings.model import Evidence, Finding, Subject, kind
+from kmslog.findings.model import SEVERITIES, Evidence, Finding, Subject, kind
 from kmslog.kms.dates import iso_z
 
 
@@ -56,8 +56,17 @@ def incident_finding(i: Incident) -> Finding:
         count=1,
         summary=i.summary,
         evidence=(evidence(i.cite),),
-        details=MappingProxyType({"attempt": i.attempt, "error_code": i.cite.error_code}),
+        severity=None if i.certain else _lower(kind(i.cause).severity),
+        details=MappingProxyType(
+            {"attempt": i.attempt, "error_code": i.cite.error_code, "certain": i.certain}
+        ),
     )
+
+
+def _lower(severity: str) -> str:
+    """One level less urgent (never below low: a guess is still worth a look)."""
+    at = SEVERITIES.index(severity)
+    return SEVERITIES[min(at + 1, SEVERITIES.index("low"))] if severity != "info" else severity
 
 
 def gap_finding(g: Gap) -> Finding:

@@ -103,6 +103,9 @@ class Incident:
     attempt: bool
     cite: Cite
     summary: str
+    # False when only the resource's name suggests it is the trail's (no trail call in
+    # the logs says so): reported one severity level lower.
+    certain: bool = True
 
 
 @dataclass(frozen=True)

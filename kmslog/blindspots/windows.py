@@ -182,7 +182,9 @@ class _Fold:
         restore: str | None = None,
     ) -> None:
         if where is None:
-            where = (None,) if t.multi else (t.home,)
+            # A trail of unknown scope is taken as multi-Region (the console's default,
+            # and what CIS 3.1 asks for): a blind spot is better over- than under-stated.
+            where = (t.home,) if t.multi is False else (None,)
         t.open[dim] = _Open(
             cause, c.time, _cite(c), coverage, possibly, where, t.multi, note, restore
         )
@@ -305,7 +307,12 @@ def _summary(
     certainty: Certainty,
 ) -> str:
     name = f"trail {trail}" if trail else "an unnamed trail"
-    where = f"{home or 'unknown Region'}, all Regions" if w.multi else home or "unknown Region"
+    if w.multi is None:
+        where = f"{home or 'unknown Region'}, all Regions assumed: its scope is not in the logs"
+    elif w.multi:
+        where = f"{home or 'unknown Region'}, all Regions"
+    else:
+        where = home or "unknown Region"
     named = f"{name} ({where})"
     span = f"from {_stamp(w.start)} " + (
         f"to {_stamp(end)}" if end is not None else "until the end of the logs"

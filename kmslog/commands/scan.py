@@ -116,7 +116,12 @@ def scan(
         ),
     ] = None,
     no_builtin_rules: Annotated[
-        bool, typer.Option("--no-builtin-rules", help="Only the rules given with --rules.")
+        bool,
+        typer.Option(
+            "--no-builtin-rules",
+            help="Only the rules given with --rules (blind spots are still reported, "
+            "but no longer change the exit status).",
+        ),
     ] = False,
     no_logged_alarms: Annotated[
         bool,
@@ -195,6 +200,10 @@ def scan(
         rule_set, None if as_of is None else parse_instant(as_of), not no_logged_alarms
     )
     chosen.append(detections)
+    from kmslog.report.blind_spots_section import blind_spots_section, counts_for_exit
+
+    blind = blind_spots_section()
+    chosen.append(blind)
     eventbridge = None
     if rule_set.event_rules:
         from kmslog.report.eventbridge_section import eventbridge_section
@@ -229,6 +238,14 @@ def scan(
     status = exit_status(result.results[detections.analysis.name], fail_mode)
     replayed = None if eventbridge is None else result.results[eventbridge.analysis.name]
     if fail_mode is FailOn.finding and replayed is not None and replayed.matches.height:
+        status = 1
+    # Blind spots are findings of built-in rules: reported always (they qualify every
+    # answer), counted for the exit status unless the built-in rules are off.
+    if (
+        fail_mode is FailOn.finding
+        and not no_builtin_rules
+        and counts_for_exit(result.results[blind.analysis.name])
+    ):
         status = 1
     if output_format is OutputFormat.html:
         assert output is not None

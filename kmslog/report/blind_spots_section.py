@@ -51,7 +51,7 @@ def counts_for_exit(result: BlindSpots) -> bool:
 
 def blind_spots_data(result: BlindSpots) -> dict[str, Any]:
     return {
-        "findings": [{**finding_dict(f), **dict(f.details)} for f in blind_spot_findings(result)],
+        "findings": [finding_dict(f) for f in blind_spot_findings(result)],
         "windows": [
             {
                 "account": w.account,

@@ -138,9 +138,10 @@ def test_single_region_trail_window_is_in_its_home_region() -> None:
     assert "(eu-west-1)" in w.summary and "all Regions" not in w.summary
 
 
-def test_unknown_trail_window_is_in_the_calls_region() -> None:
+def test_trail_of_unknown_scope_is_taken_as_multi_region() -> None:
     w = only([R.stop(at(1), region="ap-south-1")])
-    assert (w.region, w.certainty) == ("ap-south-1", Certainty.UNRECORDED)
+    assert (w.region, w.certainty) == (None, Certainty.UNRECORDED)
+    assert "(ap-south-1, all Regions assumed: its scope is not in the logs)" in w.summary
 
 
 def test_failed_stop_is_an_attempt_not_a_window() -> None:
@@ -337,7 +338,8 @@ def test_stratus_detonations_open_windows(name: str, cause: Any) -> None:
     recs = corpus(f"{STRATUS}{name}.json")
     w = only(recs)
     assert (w.cause, w.end, w.certainty) == (cause.id, None, Certainty.UNRECORDED)
-    assert (w.account, w.region) == (recs[0]["recipientAccountId"], recs[0]["awsRegion"])
+    # The records do not show the trail's scope: every Region is assumed.
+    assert (w.account, w.region) == (recs[0]["recipientAccountId"], None)
     assert w.opened_by.event_id == recs[0]["eventID"]
 
 
