@@ -14,7 +14,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from kmslog.analyses.blind_spots import BlindSpotAnalysis
 from kmslog.analyses.lifecycle import LifecycleAnalysis
+from kmslog.blindspots.caveats import attach_caveats
 from kmslog.cli import app
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.report.lifecycle_json import all_keys_data, lifecycle_data, result_data
@@ -51,11 +53,15 @@ def frames() -> tuple[pl.DataFrame, ...]:
 
 @cache
 def lifecycle(query: str | None) -> LifecycleResult:
-    analysis = LifecycleAnalysis(query)
-    state = analysis.start()
+    """As the command runs it: the lifecycle fold, and the blind spots it states."""
+    analysis, spots = LifecycleAnalysis(query), BlindSpotAnalysis()
+    state, seen = analysis.start(), spots.start()
     for frame in frames():
         state = analysis.update(state, frame)
-    return analysis.finish(state)
+        seen = spots.update(seen, frame)
+    result = analysis.finish(state)
+    attach_caveats(result, spots.finish(seen))
+    return result
 
 
 def report_text(query: str | None) -> str:
@@ -121,6 +127,7 @@ def test_all_keys_row_is_the_single_key_report(row):
         "last_seen": single["last_seen"],
         "deletion_date": single["deletion_date"],
         "findings": dict(sorted(Counter(f["kind"] for f in single["findings"]).items())),
+        "caveats": single["caveats"],
     }
 
 

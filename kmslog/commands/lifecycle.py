@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kmslog.analyses.blind_spots import BlindSpotAnalysis
 from kmslog.analyses.lifecycle import LifecycleAnalysis
+from kmslog.blindspots.caveats import attach_caveats
 from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_FOUND,
@@ -105,13 +107,14 @@ def lifecycle(
         engine=engine,
     )
     analysis = LifecycleAnalysis(query)
+    spots = BlindSpotAnalysis()
 
     def unreadable(run_result: RunResult) -> None:
         if output_format is not LifecycleFormat.table:
             _emit(run_result, analysis.name, paths, all_keys, output_format, output)
 
     run_result = run_or_exit(
-        paths, [analysis], options, show_progress=not no_progress, unreadable=unreadable
+        paths, [analysis, spots], options, show_progress=not no_progress, unreadable=unreadable
     )
     for rejection in run_result.stats.rejections[:20]:
         safe.say(
@@ -119,6 +122,7 @@ def lifecycle(
             f"{rejection.reason}"
         )
     result: LifecycleResult = run_result.results[analysis.name]
+    attach_caveats(result, run_result.results[spots.name])
     for warning in result.warnings:
         safe.say(f"warning: {warning}")
     for unresolved in result.unresolved[:20]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kmslog.blindspots.caveats import Caveat
 from kmslog.kms.resolve import AliasBinding
 from kmslog.lifecycle.state_machine import KeyState, StateInterval
 from kmslog.lifecycle.timeline import Grant
@@ -88,6 +89,10 @@ class KeyLifecycle:
     # (time, calls, failed calls) per usage partial row, for the usage histogram.
     usage_points: list[tuple[datetime, int, int]] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
+    # The blind spots of the key's account and Region while the logs ran
+    # (blindspots.caveats): its usage there is unknown, so "last used" and "who
+    # uses it" may miss calls.
+    caveats: list[Caveat] = field(default_factory=list)
 
     @property
     def state(self) -> KeyState:

@@ -10,14 +10,18 @@ from rich.padding import Padding
 from rich.text import Text
 
 from kmslog.analyses.anomalies import AnomalyResult
+from kmslog.analyses.blind_spots import BlindSpots
 from kmslog.kms.dates import readable
 from kmslog.report import safe
+from kmslog.report.anomalies_json import dormancy_caveats
 
 _STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
 _EVIDENCE = 3
 
 
-def print_anomalies(console: Console, result: AnomalyResult) -> None:
+def print_anomalies(
+    console: Console, result: AnomalyResult, spots: BlindSpots | None = None
+) -> None:
     cutoff = result.cutoff.isoformat() if result.cutoff else "-"
     console.print(
         Text(
@@ -38,6 +42,8 @@ def print_anomalies(console: Console, result: AnomalyResult) -> None:
         console.print()
         console.print(head)
         console.print(Padding(safe.text(f.explanation), (0, 0, 0, 2)))
+        for c in dormancy_caveats(f, spots):
+            console.print(Padding(safe.text(f"caveat: {c.text}", style="yellow"), (0, 0, 0, 2)))
         evidence = ", ".join(f.event_ids[:_EVIDENCE])
         if f.count > _EVIDENCE:
             evidence += f" … ({f.count:,} in all)"

@@ -8,12 +8,15 @@ from collections.abc import Sequence
 import typer
 
 from kmslog.analyses.anomalies import AnomalyScan
+from kmslog.analyses.blind_spots import BlindSpotAnalysis
 from kmslog.baseline.profile import Profile, ProfileError
 from kmslog.baseline.thresholds import resolve
 from kmslog.commands.scan import Section
 from kmslog.report.anomalies_console import print_anomalies
 from kmslog.report.anomalies_json import anomalies_data
 from kmslog.run.api import ScanOptions
+
+BLIND_SPOTS = BlindSpotAnalysis.name
 
 
 def anomaly_section(
@@ -34,6 +37,8 @@ def anomaly_section(
     return Section(
         analysis,
         "anomalies",
-        lambda _result, found: anomalies_data(found),
-        lambda console, _result, found: print_anomalies(console, found),
+        lambda result, found: anomalies_data(found, result.results.get(BLIND_SPOTS)),
+        lambda console, result, found: print_anomalies(
+            console, found, result.results.get(BLIND_SPOTS)
+        ),
     )

@@ -10,11 +10,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from kmslog.analyses.blind_spots import BlindSpots
 from kmslog.analyses.detections import AlarmReport, DetectionsResult
+from kmslog.blindspots.caveats import Caveat
 from kmslog.metrics.alarm import AlarmState
 from kmslog.metrics.existence import Segment
 from kmslog.report import safe
-from kmslog.report.detections_json import iso
+from kmslog.report.detections_json import alarm_caveats, iso
 
 ROWS_PER_RULE = 50
 STATE_STYLE = {
@@ -90,7 +92,12 @@ def _segments(segments: tuple[Segment, ...] | None, kind: str) -> Text:
     return out
 
 
-def print_alarm(console: Console, report: AlarmReport) -> None:
+def _print_caveats(console: Console, found: tuple[Caveat, ...]) -> None:
+    for c in found:
+        console.print(Text(f"  caveat: {safe.clean(c.text)}", style="yellow"))
+
+
+def print_alarm(console: Console, report: AlarmReport, found: tuple[Caveat, ...] = ()) -> None:
     a = report.alarm
     quiet = not any(t.new is AlarmState.ALARM for t in report.transitions)
     if quiet and report.existence is None:
@@ -98,6 +105,7 @@ def print_alarm(console: Console, report: AlarmReport) -> None:
         line = Text(f"{safe.clean(a.name)}  account {safe.clean(report.account or '-')}: ")
         line.append(f"never in ALARM (ends {final})", style="green")
         console.print(line)
+        _print_caveats(console, found)
         return
     title = Text()
     title.append(safe.clean(a.name), style="bold")
@@ -128,6 +136,7 @@ def print_alarm(console: Console, report: AlarmReport) -> None:
     console.print(table)
     if report.missed is not None:
         console.print(Text(safe.clean(report.missed.text), style="bold red"))
+    _print_caveats(console, found)
     console.print(_segments(report.existence, "alarm"))
     for name, segs in report.filter_existence.items():
         console.print(_segments(segs, f"metric filter {safe.clean(name)}"))
@@ -162,13 +171,15 @@ def print_key_material(console: Console, result: DetectionsResult) -> None:
     console.print(table)
 
 
-def print_detections(console: Console, result: DetectionsResult) -> None:
+def print_detections(
+    console: Console, result: DetectionsResult, spots: BlindSpots | None = None
+) -> None:
     console.print(Text("Detections", style="bold underline"))
     print_findings(console, result)
     if result.alarms:
         console.print(Text("Alarm timeline", style="bold underline"))
         for report in result.alarms:
-            print_alarm(console, report)
+            print_alarm(console, report, alarm_caveats(report, result, spots))
     print_key_material(console, result)
     for note in result.skipped:
         console.print(safe.text(f"note: {note}", style="dim"))

@@ -12,7 +12,9 @@ from typing import Any
 
 import polars as pl
 
+from kmslog.analyses.blind_spots import BlindSpots
 from kmslog.analyses.detections import AlarmReport, DetectionsResult, MissedPage
+from kmslog.blindspots.caveats import Caveat, caveats, texts
 from kmslog.kms.dates import iso_z
 from kmslog.metrics.existence import Segment
 from kmslog.metrics.key_material import ExpiringMaterial
@@ -72,7 +74,22 @@ def _segment(seg: Segment) -> dict[str, Any]:
     }
 
 
-def alarm_data(report: AlarmReport) -> dict[str, Any]:
+def alarm_caveats(
+    report: AlarmReport, result: DetectionsResult, spots: BlindSpots | None
+) -> tuple[Caveat, ...]:
+    """The blind spots of the alarm's account over the stretch it was replayed: a
+    replay that stayed quiet there cannot say the alarm would not have fired."""
+    start, end = result.first, result.last
+    if report.version is not None:
+        start = report.version.start if start is None else max(start, report.version.start)
+        if report.version.end is not None:
+            end = report.version.end if end is None else min(end, report.version.end)
+    # Logged alarms hear every Region of their account (multi-Region trail), as do
+    # the built-in ones: the account's blind spots in any Region count.
+    return caveats(spots, report.account, None, start, end)
+
+
+def alarm_data(report: AlarmReport, found: tuple[Caveat, ...] = ()) -> dict[str, Any]:
     a = report.alarm
     return {
         "name": a.name,
@@ -126,6 +143,8 @@ def alarm_data(report: AlarmReport) -> dict[str, Any]:
         },
         # A logged alarm deleted before it would have fired: when it would have.
         "missed_page": None if report.missed is None else _missed(report.missed),
+        # Blind spots of its account while it was replayed (docs/blind-spots.md).
+        "caveats": texts(found),
     }
 
 
@@ -188,11 +207,11 @@ def summary_data(result: DetectionsResult) -> dict[str, Any]:
     }
 
 
-def detections_data(result: DetectionsResult) -> dict[str, Any]:
+def detections_data(result: DetectionsResult, spots: BlindSpots | None = None) -> dict[str, Any]:
     """The keys this section adds to the scan JSON document."""
     return {
         "summary": {"detections": summary_data(result)},
         "findings": findings_data(result),
-        "alarms": [alarm_data(a) for a in result.alarms],
+        "alarms": [alarm_data(a, alarm_caveats(a, result, spots)) for a in result.alarms],
         "key_material": [material_data(m) for m in result.key_material],
     }

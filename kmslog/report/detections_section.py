@@ -8,12 +8,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
+from kmslog.analyses.blind_spots import BlindSpotAnalysis
 from kmslog.analyses.detections import DetectionsAnalysis, DetectionsResult
 from kmslog.commands.scan import Section
 from kmslog.metrics.loaders import builtin_rules, load_rules
 from kmslog.metrics.rules import RuleSet
 from kmslog.report.detections_console import print_detections
 from kmslog.report.detections_json import detections_data
+
+# The name the blind-spot fold's result is kept under in a run's results.
+BLIND_SPOTS = BlindSpotAnalysis.name
 
 
 class FailOn(StrEnum):
@@ -41,8 +45,10 @@ def detections_section(
     return Section(
         DetectionsAnalysis(rules=rules, as_of=as_of, logged_alarms=logged_alarms),
         "",  # contributes several top-level keys: findings, alarms, key_material
-        lambda _result, found: detections_data(found),
-        lambda console, _result, found: print_detections(console, found),
+        lambda result, found: detections_data(found, result.results.get(BLIND_SPOTS)),
+        lambda console, result, found: print_detections(
+            console, found, result.results.get(BLIND_SPOTS)
+        ),
     )
 
 

@@ -67,6 +67,9 @@ def print_lifecycle(console: Console, life: KeyLifecycle) -> None:
         f"\nseen {_t(life.first_seen)} .. {_t(life.last_seen)}"
         f"   last used {_t(life.last_used, 'never')}"
     )
+    for c in life.caveats:
+        head.append("\ncaveat: ", style="yellow")
+        head.append_text(text(c.text, "yellow"))
     if life.deletion_date:
         head.append(f"\ndeletion date {_t(life.deletion_date)}", style="red")
     for b in info.aliases:

@@ -214,6 +214,8 @@ def key_section(life: KeyLifecycle, start: datetime, end: datetime, anchor: str 
     if life.deletion_date:
         facts.append(f"deletion date {esc(_t(life.deletion_date))}")
     out.append("<p>" + " · ".join(facts) + "</p>")
+    for c in life.caveats:
+        out.append(f'<p class="caveat">caveat: {esc(c.text)}</p>')
     if info.description:
         out.append(f"<p>description {esc(info.description)}</p>")
     out.append(timeline_svg(life, start, end))

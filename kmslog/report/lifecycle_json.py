@@ -70,6 +70,8 @@ def lifecycle_data(life: KeyLifecycle, query: dict[str, Any] | None = None) -> d
         "last_seen": iso(life.last_seen),
         "last_used": iso(life.last_used),
         "deletion_date": iso(life.deletion_date),
+        # Blind spots of the key's account and Region: usage there is unknown.
+        "caveats": caveats_data(life),
         "states": [
             {
                 "state": s.state.value,
@@ -163,9 +165,28 @@ def summary_row(life: KeyLifecycle) -> dict[str, Any]:
             "last_seen": iso(life.last_seen),
             "deletion_date": iso(life.deletion_date),
             "findings": dict(sorted(Counter(f.kind for f in life.findings).items())),
+            "caveats": caveats_data(life),
         }
     )
     return row
+
+
+def caveats_data(life: KeyLifecycle) -> list[dict[str, Any]]:
+    """``after_last_use``: the blind spot reaches past the last use seen, so the key
+    may have been used later than ``last_used`` says."""
+    last = life.last_used
+    return [
+        {
+            "cause": c.cause,
+            "account": c.account,
+            "region": c.region,
+            "from": iso(c.start),
+            "to": iso(c.end),
+            "after_last_use": last is None or c.end is None or c.end > last,
+            "text": c.text,
+        }
+        for c in life.caveats
+    ]
 
 
 def all_keys_data(result: LifecycleResult) -> list[dict[str, Any]]:

@@ -254,6 +254,26 @@ def test_lifecycle_summary_names_the_shortest_expiration() -> None:
     ]
     found = one(s3("PutBucketLifecycle", TRAIL_BUCKET, config), KNOWN)
     assert found is not None and "after 30 days" in found.summary
+    # Rules that only move objects to colder storage keep the logs: routine.
+    config["LifecycleConfiguration"]["Rule"] = [
+        {"Transition": {"Days": 5, "StorageClass": "GLACIER"}, "Status": "Enabled"},
+        {"Expiration": {"Days": 2}, "Status": "Disabled"},
+    ]
+    assert one(s3("PutBucketLifecycle", TRAIL_BUCKET, config), KNOWN) is None
+    # Rules the record does not hold: reported, saying so.
+    found = one(s3("PutBucketLifecycle", TRAIL_BUCKET, {"lifecycle": ""}), KNOWN)
+    assert found is not None and "rules not in the record" in found.summary
+
+
+def test_a_destination_only_its_name_ties_to_the_trail_is_one_severity_lower():
+    from kmslog.blindspots.findings import incident_finding
+
+    guessed = one(s3("DeleteBucket", "acme-cloudtrail-archive"), targets([]))
+    known = one(s3("DeleteBucket", TRAIL_BUCKET), KNOWN)
+    assert guessed is not None and known is not None
+    assert (guessed.certain, known.certain) == (False, True)
+    assert incident_finding(known).effective_severity == K.BUCKET_DELETED.severity
+    assert incident_finding(guessed).effective_severity != K.BUCKET_DELETED.severity
 
 
 CLOUDTRAIL_WRITES = {
