@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.padding import Padding
 from rich.text import Text
 
 from kmslog.analyses.blind_spots import BlindSpotAnalysis, BlindSpots
@@ -72,6 +72,8 @@ def blind_spots_data(result: BlindSpots) -> dict[str, Any]:
 
 
 def print_blind_spots(console: Console, result: BlindSpots) -> None:
+    """One block per finding (summaries are long): severity, what, where and when on
+    a line, the summary under it."""
     found = blind_spot_findings(result)
     if not found:
         console.print(
@@ -82,21 +84,19 @@ def print_blind_spots(console: Console, result: BlindSpots) -> None:
             )
         )
         return
-    table = Table(title="Blind spots: what the logs could not see", title_justify="left")
-    for column in ("severity", "what", "account", "region", "from", "to", "summary"):
-        table.add_column(column, overflow="fold")
+    console.print(Text(f"Blind spots: {len(found)} finding(s)", style="bold underline"))
     for f in found:
         severity = f.effective_severity
-        table.add_row(
-            Text(severity, style=SEVERITY_STYLE.get(severity, "")),
-            safe.text(f.kind.title),
-            safe.text(f.subject.account or "-"),
-            safe.text(f.subject.region or "all"),
-            "-" if f.first is None else iso_z(f.first),
-            "-" if f.first is None else ("end of logs" if f.last is None else iso_z(f.last)),
-            safe.text(f.summary),
-        )
-    console.print(table)
+        head = Text()
+        head.append(f"{severity.upper():<8}", style=SEVERITY_STYLE.get(severity, ""))
+        head.append_text(safe.text(f.kind.title, "bold"))
+        where = f"account {f.subject.account or '-'}, {f.subject.region or 'every Region'}"
+        head.append_text(safe.text(f"  {where}"))
+        if f.first is not None:
+            end = "end of logs" if f.last is None else iso_z(f.last)
+            head.append(f"  {iso_z(f.first)}" + ("" if f.last == f.first else f" -> {end}"))
+        console.print(head)
+        console.print(Padding(safe.text(f.summary), (0, 0, 0, 8)))
 
 
 def blind_spots_section() -> Section:

@@ -144,3 +144,16 @@ def test_dormancy_states_the_windows_of_its_idle_stretch():
 def test_window_start_is_the_call_time():
     (window,) = spots(tampered()).windows
     assert window.start == datetime(2026, 9, 20, 9, tzinfo=UTC)
+
+
+def test_console_shows_hostile_trail_names_as_text(tmp_path):
+    evil = "[bold red]pwn[/bold red]\x1b[31m"
+    records = [
+        decrypt(8),
+        R.basic_selectors(R.at(9), EXCLUDE_KMS, trail=evil),
+    ]
+    result = CliRunner().invoke(app, ["scan", str(write(tmp_path, records)), "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.stdout
+    flat = "".join(result.stdout.split())
+    assert "[boldred]pwn[/boldred]" in flat
