@@ -1,7 +1,7 @@
 """``kmslog scan --format html -o FILE``: the evidence report of a scan.
 
 The findings come from the shared adapters (rule matches grouped by rule, key and
-principal; alarms; key material; EventBridge rule matches); anomalies join when the
+principal; alarms; key material; EventBridge rule matches; blind spots); anomalies join when the
 scan renders through the renderer registry.
 """
 
@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from kmslog.analyses.blind_spots import BlindSpotAnalysis
 from kmslog.analyses.detections import DetectionsResult
 from kmslog.analyses.eventbridge import EventBridgeResult
 from kmslog.findings.adapters import detection_findings, eventbridge_findings
 from kmslog.findings.context import build_context, command_line, ingest_figures
+from kmslog.report.blind_spots_section import blind_spot_findings
 from kmslog.report.html_scan import render_scan_html
 from kmslog.run.api import RunResult
 
@@ -38,4 +40,7 @@ def write_scan_html(
         findings = detection_findings(detections)
         if eventbridge is not None:
             findings += eventbridge_findings(eventbridge)
+        spots = run_result.results.get(BlindSpotAnalysis.name)
+        if spots is not None:
+            findings += blind_spot_findings(spots)
         render_scan_html(findings, context, handle)

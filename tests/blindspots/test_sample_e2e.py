@@ -85,3 +85,15 @@ def test_alarm_tampering_in_the_sample_is_reported(blind, truth):
     deleted = next(e for e in events if e["event_name"] == "DeleteAlarms")
     found = [f for f in blind["findings"] if f["kind"] == "blind-spot-alarms-deleted"]
     assert [f["evidence"][0]["event_id"] for f in found] == [deleted["event_id"]]
+
+
+def test_the_html_report_carries_the_window(tmp_path, truth):
+    out = tmp_path / "scan.html"
+    result = CliRunner().invoke(
+        app, ["scan", "--no-progress", "--format", "html", "-o", str(out), str(SAMPLE)]
+    )
+    assert result.exit_code == 1, result.output
+    page = out.read_text(encoding="utf-8")
+    (w,) = truth["logging_windows"]
+    assert "blind-spot-kms-excluded" in page
+    assert f"from {w['start']} to {w['end']}" in page
