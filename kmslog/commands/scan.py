@@ -143,8 +143,10 @@ def scan(
         str,
         typer.Option(
             metavar="none|finding|alarm",
-            help="Exit 1 on: none, finding (a rule matched; default) or alarm (an alarm "
-            "reached ALARM). Anomaly findings do not change the exit status.",
+            help="Exit 1 on: none, finding (a rule or EventBridge rule matched, an alarm "
+            "reached ALARM or was deleted before it would have, key material expires, or "
+            "a blind spot; default) or alarm (an alarm reached ALARM). Anomaly findings "
+            "do not change the exit status.",
         ),
     ] = "finding",
     baseline: Annotated[
