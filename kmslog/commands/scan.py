@@ -52,6 +52,12 @@ class OutputFormat(StrEnum):
     json = "json"
     ndjson = "ndjson"
     html = "html"
+    csv = "csv"
+    ocsf = "ocsf"
+
+
+# Formats that render the findings alone, through the renderer registry.
+FINDING_FORMATS = frozenset({OutputFormat.csv, OutputFormat.ocsf})
 
 
 @dataclass(frozen=True)
@@ -94,11 +100,13 @@ def scan(
         OutputFormat,
         typer.Option(
             "--format",
-            help="table (terminal), json, ndjson (one record a line) or html (needs -o).",
+            help="table (terminal), json, ndjson (one record a line), html (needs -o), "
+            "or the findings alone as csv or ocsf (OCSF 1.3 Detection Findings, JSON lines).",
         ),
     ] = OutputFormat.table,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the html here.")
+        Path | None,
+        typer.Option("-o", "--output", metavar="FILE", help="Write the html (or csv, ocsf) here."),
     ] = None,
     no_progress: NoProgress = False,
     profile: S3Profile = None,
@@ -226,6 +234,9 @@ def scan(
             assert output is not None
             write_scan_html(result, result.results[detections.analysis.name], paths, output)
             return
+        if output_format in FINDING_FORMATS:
+            _render_findings(result, paths, output_format, output)
+            return
         _render(
             result, chosen if output_format is not OutputFormat.table else chosen[:1], output_format
         )
@@ -255,8 +266,35 @@ def scan(
 
         write_scan_html(result, result.results[detections.analysis.name], paths, output, replayed)
         raise typer.Exit(status)
+    if output_format in FINDING_FORMATS:
+        _render_findings(result, paths, output_format, output)
+        raise typer.Exit(status)
     _render(result, chosen, output_format)
     raise typer.Exit(status)
+
+
+def _render_findings(
+    result: RunResult, paths: list[str], output_format: OutputFormat, output: Path | None
+) -> None:
+    from kmslog.findings.collect import findings_of
+    from kmslog.findings.context import build_context, command_line, ingest_figures
+    from kmslog.findings.render import renderer
+
+    found = findings_of(result.results.values())
+    times = [t for f in found for t in (f.first, f.last) if t is not None]
+    context = build_context(
+        command_line(),
+        paths,
+        min(times, default=None),
+        max(times, default=None),
+        ingest_figures(result.stats),
+    )
+    render = renderer(output_format.value)
+    if output is None:
+        render(found, context, sys.stdout)
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        render(found, context, handle)
 
 
 def _render(result: RunResult, chosen: list[Section], output_format: OutputFormat) -> None:

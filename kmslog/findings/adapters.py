@@ -74,6 +74,18 @@ ALARM_SILENT_KIND = register_kind(
         remediation="Restore the alarm/filter and enable its actions; review who changed them.",
     )
 )
+ALARM_MISSED_KIND = register_kind(
+    FindingKind(
+        id="alarm-page-missed",
+        title="CloudWatch alarm deleted before it would have paged",
+        severity="critical",
+        source="alarm",
+        rationale="The account's own alarm, as the logs configured it, would have gone to "
+        "ALARM on a later record had it not been deleted (and muted) shortly before.",
+        remediation="Treat the triggering call as unreviewed: look at it and at who "
+        "deleted the alarm; restore the alarm and alert on DeleteAlarms.",
+    )
+)
 MATERIAL_KIND_ID = "kms-key-material-expiry"
 
 
@@ -178,6 +190,36 @@ def alarm_findings(result: DetectionsResult) -> list[Finding]:
                     count=1,
                     summary=t.note or t.reason,
                     details=MappingProxyType({"would_notify": t.would_notify, "reason": t.reason}),
+                )
+            )
+        missed = report.missed
+        if missed is not None:
+            trigger = missed.trigger or {}
+            out.append(
+                Finding(
+                    kind=ALARM_MISSED_KIND,
+                    subject=Subject(
+                        key_arn=trigger.get("key_arn"),
+                        principal=trigger.get("principal_arn"),
+                        account=report.account,
+                        region=report.region,
+                        resource=report.alarm.name,
+                    ),
+                    first=missed.deleted_at,
+                    last=missed.would_fire_at,
+                    count=1,
+                    summary=missed.text,
+                    evidence=()
+                    if not trigger
+                    else (
+                        Evidence(
+                            event_id=trigger.get("event_id"),
+                            event_time=trigger.get("event_time"),
+                            event_name=trigger.get("event_name"),
+                            source=trigger.get("source"),
+                            record_index=trigger.get("record_index"),
+                        ),
+                    ),
                 )
             )
     return out
