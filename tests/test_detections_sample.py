@@ -154,20 +154,26 @@ def test_logged_alarm_datapoints_follow_the_ground_truth(report, truth, filter_n
         ) == 1
 
 
-def test_logged_alarm_deleted_before_the_key_was_disabled_missed_its_page(report, truth):
+def alarm_tampering(truth: dict) -> tuple[list[dict], dict, dict]:
+    """The planted events, the DeleteAlarms, and the DisableAlarmActions before it."""
     events = [e for s in truth["scenarios"] for e in s["events"]]
     deleted = next(e for e in events if e["event_name"] == "DeleteAlarms")
-    account = deleted["account"]
     muted = max(
         (
             e
             for e in events
             if e["event_name"] == "DisableAlarmActions"
-            and e["account"] == account
+            and e["account"] == deleted["account"]
             and e["event_time"] < deleted["event_time"]
         ),
         key=lambda e: e["event_time"],
     )
+    return events, deleted, muted
+
+
+def test_logged_alarm_deleted_before_the_key_was_disabled_missed_its_page(report, truth):
+    events, deleted, muted = alarm_tampering(truth)
+    account = deleted["account"]
     disabled = min(
         (
             e
@@ -195,19 +201,8 @@ def test_logged_alarm_deleted_before_the_key_was_disabled_missed_its_page(report
 
 def test_alarm_deleted_before_the_key_was_disabled(builtin_report, truth):
     report = builtin_report
-    events = [e for s in truth["scenarios"] for e in s["events"]]
-    deleted = next(e for e in events if e["event_name"] == "DeleteAlarms")
+    events, deleted, muted = alarm_tampering(truth)
     account = deleted["account"]
-    muted = max(
-        (
-            e
-            for e in events
-            if e["event_name"] == "DisableAlarmActions"
-            and e["account"] == account
-            and e["event_time"] < deleted["event_time"]
-        ),
-        key=lambda e: e["event_time"],
-    )
     entry = alarm(report, "KMSCustomerKeyDisableOrDeleteAlarm", account)
     existence = entry["existence"]
     assert existence[-1]["to"] == deleted["event_time"]

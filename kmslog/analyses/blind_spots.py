@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from kmslog.analyses.summary import earliest, latest
 from kmslog.blindspots import destination, gaps, trails, windows
 from kmslog.blindspots.model import Gap, Incident, Window
 from kmslog.decode import schema as S
@@ -78,14 +79,6 @@ class BlindSpots:
         )
 
 
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else max(a, b)
-
-
 @dataclass(frozen=True)
 class BlindSpotAnalysis:
     name: str = "blind_spots"
@@ -111,8 +104,8 @@ class BlindSpotAnalysis:
         return BlindSpotState(
             rows=a.rows + b.rows,
             arrivals=gaps.merge(a.arrivals, b.arrivals),
-            first=_earliest(a.first, b.first),
-            last=_latest(a.last, b.last),
+            first=earliest(a.first, b.first),
+            last=latest(a.last, b.last),
         )
 
     def finish(self, state: BlindSpotState) -> BlindSpots:

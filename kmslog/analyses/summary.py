@@ -45,11 +45,11 @@ def _ordered(counter: Counter[str | None]) -> list[tuple[str | None, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
 
 
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+def earliest(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+def latest(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else max(a, b)
 
 
@@ -96,15 +96,15 @@ class SummaryAnalysis:
                 part.kms_events[name] += n
                 if error:
                     part.kms_errors[name] += n
-            part.first = _earliest(part.first, first)
-            part.last = _latest(part.last, last)
+            part.first = earliest(part.first, first)
+            part.last = latest(part.last, last)
         return self.combine(state, part)
 
     def combine(self, a: SummaryState, b: SummaryState) -> SummaryState:
         return SummaryState(
             records=a.records + b.records,
-            first=_earliest(a.first, b.first),
-            last=_latest(a.last, b.last),
+            first=earliest(a.first, b.first),
+            last=latest(a.last, b.last),
             accounts=a.accounts + b.accounts,
             regions=a.regions + b.regions,
             sources=a.sources + b.sources,

@@ -7,7 +7,7 @@ changed, but someone tried, which is worth knowing at a lower severity.
 
 from __future__ import annotations
 
-from kmslog.findings.model import FindingKind, register_kind
+from kmslog.findings.model import FindingKind, define_kind
 
 _CT = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/"
 _S3_POLICY = _CT + "create-s3-bucket-policy-for-cloudtrail.html"
@@ -30,17 +30,7 @@ def _kind(
     remediation: str,
     *references: str,
 ) -> FindingKind:
-    return register_kind(
-        FindingKind(
-            id=kind_id,
-            title=title,
-            severity=severity,
-            source="blind_spot",
-            rationale=rationale,
-            remediation=remediation,
-            references=references,
-        )
-    )
+    return define_kind("blind_spot", kind_id, title, severity, rationale, remediation, references)
 
 
 BUCKET_DELETED = _kind(

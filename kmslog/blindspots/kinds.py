@@ -7,7 +7,7 @@ trail's destination (bucket, log group, alarms) and delivery gaps live elsewhere
 
 from __future__ import annotations
 
-from kmslog.findings.model import FindingKind, register_kind
+from kmslog.findings.model import FindingKind, define_kind
 
 _API = "https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/"
 _GUIDE = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/"
@@ -23,17 +23,7 @@ def _kind(
     remediation: str,
     references: tuple[str, ...],
 ) -> FindingKind:
-    return register_kind(
-        FindingKind(
-            id=kind_id,
-            title=title,
-            severity=severity,
-            source="blind_spot",
-            rationale=rationale,
-            remediation=remediation,
-            references=references,
-        )
-    )
+    return define_kind("blind_spot", kind_id, title, severity, rationale, remediation, references)
 
 
 STOPPED = _kind(

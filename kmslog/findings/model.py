@@ -100,6 +100,30 @@ def register_kind(entry: FindingKind) -> FindingKind:
     return entry
 
 
+def define_kind(
+    source: str,
+    kind_id: str,
+    title: str,
+    severity: str,
+    rationale: str,
+    remediation: str,
+    references: tuple[str, ...] = (),
+) -> FindingKind:
+    """Register the catalogue entry of a family's kind (the modules that produce
+    findings declare their kinds with this, as data)."""
+    return register_kind(
+        FindingKind(
+            id=kind_id,
+            title=title,
+            severity=severity,
+            source=source,
+            rationale=rationale,
+            remediation=remediation,
+            references=references,
+        )
+    )
+
+
 def kind(kind_id: str) -> FindingKind:
     return _KINDS[kind_id]
 

@@ -6,7 +6,7 @@ not be checked, or note a gap CloudTrail itself explains (logging or validation 
 
 from __future__ import annotations
 
-from kmslog.findings.model import FindingKind, register_kind
+from kmslog.findings.model import FindingKind, define_kind
 
 _REF = (
     "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/"
@@ -15,17 +15,7 @@ _REF = (
 
 
 def _kind(kind_id: str, title: str, severity: str, rationale: str, remediation: str) -> FindingKind:
-    return register_kind(
-        FindingKind(
-            id=kind_id,
-            title=title,
-            severity=severity,
-            source="integrity",
-            rationale=rationale,
-            remediation=remediation,
-            references=_REF,
-        )
-    )
+    return define_kind("integrity", kind_id, title, severity, rationale, remediation, _REF)
 
 
 LOG_MODIFIED = _kind(
