@@ -22,15 +22,12 @@ _SUBSCRIPTIONS = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Subsc
 _DELIVERY = _CT + "how-cloudtrail-works.html"
 
 
-def _kind(
-    kind_id: str,
-    title: str,
-    severity: str,
-    rationale: str,
-    remediation: str,
-    *references: str,
-) -> FindingKind:
-    return define_kind("blind_spot", kind_id, title, severity, rationale, remediation, references)
+def _kind(*fields: str) -> FindingKind:
+    """id, title, severity, rationale, remediation, then any references."""
+    kind_id, title, severity, rationale, remediation, *references = fields
+    return define_kind(
+        "blind_spot", kind_id, title, severity, rationale, remediation, tuple(references)
+    )
 
 
 BUCKET_DELETED = _kind(

@@ -7,7 +7,9 @@ trail's destination (bucket, log group, alarms) and delivery gaps live elsewhere
 
 from __future__ import annotations
 
-from kmslog.findings.model import FindingKind, define_kind
+from functools import partial
+
+from kmslog.findings.model import define_kind
 
 _API = "https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/"
 _GUIDE = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/"
@@ -15,16 +17,7 @@ _MANAGEMENT = _GUIDE + "logging-management-events-with-cloudtrail.html"
 _SELECTORS = _API + "API_PutEventSelectors.html"
 
 
-def _kind(
-    kind_id: str,
-    title: str,
-    severity: str,
-    rationale: str,
-    remediation: str,
-    references: tuple[str, ...],
-) -> FindingKind:
-    return define_kind("blind_spot", kind_id, title, severity, rationale, remediation, references)
-
+_kind = partial(define_kind, "blind_spot")
 
 STOPPED = _kind(
     "blind-spot-trail-stopped",

@@ -6,7 +6,9 @@ not be checked, or note a gap CloudTrail itself explains (logging or validation 
 
 from __future__ import annotations
 
-from kmslog.findings.model import FindingKind, define_kind
+from functools import partial
+
+from kmslog.findings.model import define_kind
 
 _REF = (
     "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/"
@@ -14,9 +16,7 @@ _REF = (
 )
 
 
-def _kind(kind_id: str, title: str, severity: str, rationale: str, remediation: str) -> FindingKind:
-    return define_kind("integrity", kind_id, title, severity, rationale, remediation, _REF)
-
+_kind = partial(define_kind, "integrity", references=_REF)
 
 LOG_MODIFIED = _kind(
     "verify-log-modified",
