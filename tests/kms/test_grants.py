@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from kmslog.decode.memory import frame_from_records
 from kmslog.kms.grant_findings import grant_findings
 from kmslog.kms.grants import MAX_TEXT, Ledger, build_ledger, grant_rows, principal_account
+from tests.blindspots.records import external
 from tests.kms import grant_records as G
 
 
@@ -213,3 +215,36 @@ def test_grant_rows_preselects_grant_calls_and_grant_uses():
 )
 def test_principal_account(principal, account):
     assert principal_account(principal) == account
+
+
+def _published(name: str) -> list[dict[str, Any]]:
+    root = external()
+    path = (
+        None if root is None else root / "awsdocs-kms-developer-guide/doc_source-json-blocks" / name
+    )
+    if path is None or not path.is_file():
+        pytest.skip("../shared/external is not here")
+    doc = json.loads(path.read_text())
+    records = doc.get("Records", [doc]) if isinstance(doc, dict) else doc
+    return [r for r in records if isinstance(r, dict) and "eventName" in r]
+
+
+def test_published_grant_records():
+    records = [
+        r
+        for name in (
+            "ct-creategrant.block00.json",
+            "ct-ec2two.block00.json",
+            "ct-revoke-grant.block00.json",
+            "ct-retire-grant.block00.json",
+        )
+        for r in _published(name)
+        if r["eventName"] in ("CreateGrant", "RevokeGrant", "RetireGrant")
+    ]
+    led = ledger(records)
+    ebs = led.grant(G.GRANT_EBS)
+    # The guide revokes and then retires the EBS grant: the first end is the one kept.
+    assert ebs is not None and ebs.service == "ec2.amazonaws.com"
+    assert ebs.ended_how == "revoked" and ebs.ended is not None
+    assert ebs.ended.event_id == "07a23a39-6526-4ae2-b31e-d35fbe9e24ee"
+    assert kinds(led) == [("grant-never-retired", G.GRANT_USER)]
