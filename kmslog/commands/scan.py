@@ -214,6 +214,11 @@ def scan(
 
     blind = blind_spots_section()
     chosen.append(blind)
+    from kmslog.report.grants_section import counts_for_exit as grants_count
+    from kmslog.report.grants_section import grants_section
+
+    grants = grants_section()
+    chosen.append(grants)
     eventbridge = None
     if rule_set.event_rules:
         from kmslog.report.eventbridge_section import eventbridge_section
@@ -252,12 +257,15 @@ def scan(
     replayed = None if eventbridge is None else result.results[eventbridge.analysis.name]
     if fail_mode is FailOn.finding and replayed is not None and replayed.matches.height:
         status = 1
-    # Blind spots are findings of built-in rules: reported always (they qualify every
-    # answer), counted for the exit status unless the built-in rules are off.
+    # Blind spots and grant findings are findings of built-in rules: reported always,
+    # counted for the exit status unless the built-in rules are off.
     if (
         fail_mode is FailOn.finding
         and not no_builtin_rules
-        and counts_for_exit(result.results[blind.analysis.name])
+        and (
+            counts_for_exit(result.results[blind.analysis.name])
+            or grants_count(result.results[grants.analysis.name])
+        )
     ):
         status = 1
     if output_format is OutputFormat.html:

@@ -26,17 +26,20 @@ def _builtin() -> None:
     from kmslog.analyses.blind_spots import BlindSpots
     from kmslog.analyses.detections import DetectionsResult
     from kmslog.analyses.eventbridge import EventBridgeResult
+    from kmslog.analyses.grants import GrantResult
     from kmslog.findings.adapters import (
         anomaly_findings,
         detection_findings,
         eventbridge_findings,
     )
     from kmslog.report.blind_spots_section import blind_spot_findings
+    from kmslog.report.grants_section import grant_result_findings
 
     register_adapter(DetectionsResult, detection_findings)
     register_adapter(EventBridgeResult, eventbridge_findings)
     register_adapter(BlindSpots, blind_spot_findings)
     register_adapter(AnomalyResult, anomaly_findings)
+    register_adapter(GrantResult, grant_result_findings)
 
 
 def findings_of(results: Iterable[Any]) -> list[Finding]:

@@ -7,26 +7,18 @@ them itself.
 
 from __future__ import annotations
 
+from functools import partial
 from types import MappingProxyType
 
-from kmslog.findings.model import Evidence, Finding, FindingKind, Subject, register_kind
+from kmslog.findings.model import Evidence, Finding, FindingKind, Subject, define_kind
 from kmslog.kms.grants import Cite, FailedGrant, Grant, Ledger, key_account, principal_account
 
 _GUIDE = "https://docs.aws.amazon.com/kms/latest/developerguide/"
 
 
-def _kind(kind_id: str, title: str, severity: str, rationale: str, remediation: str) -> FindingKind:
-    return register_kind(
-        FindingKind(
-            id=kind_id,
-            title=title,
-            severity=severity,
-            source="grant",
-            rationale=rationale,
-            remediation=remediation,
-            references=(_GUIDE + "grants.html", _GUIDE + "grant-manage.html"),
-        )
-    )
+_kind = partial(
+    define_kind, "grant", references=(_GUIDE + "grants.html", _GUIDE + "grant-manage.html")
+)
 
 
 EXTERNAL_GRANTEE = _kind(

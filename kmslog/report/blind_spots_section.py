@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.padding import Padding
-from rich.text import Text
 
 from kmslog.analyses.blind_spots import BlindSpotAnalysis, BlindSpots
 from kmslog.blindspots.findings import (
@@ -22,9 +20,7 @@ from kmslog.commands.scan import Section
 from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.findings.render import finding_dict
 from kmslog.kms.dates import iso_z
-from kmslog.report import safe
-
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+from kmslog.report.findings_console import print_finding_blocks
 
 
 def blind_spot_findings(result: BlindSpots) -> list[Finding]:
@@ -72,31 +68,12 @@ def blind_spots_data(result: BlindSpots) -> dict[str, Any]:
 
 
 def print_blind_spots(console: Console, result: BlindSpots) -> None:
-    """One block per finding (summaries are long): severity, what, where and when on
-    a line, the summary under it."""
-    found = blind_spot_findings(result)
-    if not found:
-        console.print(
-            Text(
-                "Blind spots: none seen (no trail, selector or destination change, no "
-                "delivery gap)",
-                style="green",
-            )
-        )
-        return
-    console.print(Text(f"Blind spots: {len(found)} finding(s)", style="bold underline"))
-    for f in found:
-        severity = f.effective_severity
-        head = Text()
-        head.append(f"{severity.upper():<8}", style=SEVERITY_STYLE.get(severity, ""))
-        head.append_text(safe.text(f.kind.title, "bold"))
-        where = f"account {f.subject.account or '-'}, {f.subject.region or 'every Region'}"
-        head.append_text(safe.text(f"  {where}"))
-        if f.first is not None:
-            end = "end of logs" if f.last is None else iso_z(f.last)
-            head.append(f"  {iso_z(f.first)}" + ("" if f.last == f.first else f" -> {end}"))
-        console.print(head)
-        console.print(Padding(safe.text(f.summary), (0, 0, 0, 8)))
+    print_finding_blocks(
+        console,
+        "Blind spots",
+        blind_spot_findings(result),
+        "Blind spots: none seen (no trail, selector or destination change, no delivery gap)",
+    )
 
 
 def blind_spots_section() -> Section:
