@@ -121,7 +121,9 @@ def _no_constant(name: str) -> Any:
 def _load(text: str) -> Any:
     encoded = text.encode("utf-8", "surrogatepass")
     if len(encoded) > MAX_POLICY_BYTES:
-        raise _Invalid(f"policy is {len(encoded)} bytes, more than KMS accepts ({MAX_POLICY_BYTES})")
+        raise _Invalid(
+            f"policy is {len(encoded)} bytes, more than KMS accepts ({MAX_POLICY_BYTES})"
+        )
     deep = depth_exceeded(encoded, MAX_POLICY_DEPTH)
     if deep is not None:
         raise _Invalid(f"nested more than {MAX_POLICY_DEPTH} levels at byte {deep}")
@@ -240,7 +242,9 @@ def _statement(raw: Any, index: int) -> Statement:
         not_principal=None if not_principal is None else _principal(not_principal, "NotPrincipal"),
         actions=None if action is None else tuple(a.lower() for a in _strings(action, "Action")),
         not_actions=(
-            None if not_action is None else tuple(a.lower() for a in _strings(not_action, "NotAction"))
+            None
+            if not_action is None
+            else tuple(a.lower() for a in _strings(not_action, "NotAction"))
         ),
         resources=_strings(resource, "Resource"),
         conditions=_conditions(members.get("condition", {}), where),
