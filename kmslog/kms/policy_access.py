@@ -99,7 +99,7 @@ def _outside(org_id: str | None, restriction: Restriction) -> bool | None:
     return restriction.orgs is None or org_id not in restriction.orgs
 
 
-def _account_grant(principal: str, account: str | None, key_account: str) -> str:
+def _account_grant(account: str | None, key_account: str) -> str:
     return "own" if account == key_account else "account"
 
 
@@ -113,7 +113,7 @@ def _anyone(
         return [
             replace(
                 base,
-                grantee=_account_grant(a, a, key_account),
+                grantee=_account_grant(a, key_account),
                 principal=a,
                 account=a,
                 outside_org=None if a == key_account else base.outside_org,
@@ -150,7 +150,7 @@ def _principal_grants(
         shown, account = _aws_account(value)
         if r.accounts is not None and account is not None and account not in r.accounts:
             continue  # the condition excludes this principal's account: the statement never applies
-        kind = _account_grant(shown, account, key_account)
+        kind = _account_grant(account, key_account)
         outside = None if kind == "own" else _outside(org_id, r)
         grants.append(
             Grant(kind, shown, account, actions, st.sid, r.via, outside, False, r.unverified)
