@@ -583,3 +583,67 @@ def test_widening_of_a_policy_against_itself_is_empty(statements: list[dict[str,
     assert sorted(w.actions for w in widening(None, a)) == sorted(
         w.actions for w in widening(Access(OWN, ORG, ()), a)
     )
+
+
+def test_cloudtrail_default_key_policy_is_not_public() -> None:
+    # prowler#679: the policy CloudTrail writes for a trail's key uses {"AWS": "*"} narrowed
+    # by kms:CallerAccount, and service statements narrowed by aws:SourceArn.
+    trail = f"arn:aws:cloudtrail:us-east-1:{OWN}:trail/main"
+    context = {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{OWN}:trail/*"}
+    a = analyse(
+        allow({"AWS": f"arn:aws:iam::{OWN}:root"}, "kms:*", Sid="Enable IAM user permissions"),
+        allow(
+            {"Service": "cloudtrail.amazonaws.com"},
+            "kms:GenerateDataKey*",
+            {"StringLike": context, "StringEquals": {"aws:SourceArn": trail}},
+        ),
+        allow(
+            {"Service": "cloudtrail.amazonaws.com"},
+            "kms:DescribeKey",
+            {"StringEquals": {"aws:SourceArn": trail}},
+        ),
+        allow(
+            {"AWS": "*"},
+            ["kms:Decrypt", "kms:ReEncryptFrom"],
+            {"StringEquals": {"kms:CallerAccount": OWN}, "StringLike": context},
+        ),
+        allow(
+            {"AWS": "*"},
+            "kms:CreateAlias",
+            {
+                "StringEquals": {
+                    "kms:ViaService": "ec2.us-east-1.amazonaws.com",
+                    "kms:CallerAccount": OWN,
+                }
+            },
+        ),
+    )
+    assert not a.public
+    assert {g.grantee for g in a.grants} == {"own", "service"}
+    assert {w.severity for w in widening(None, a)} == {"low"}
+
+
+_NAMES = ["Statement", "Effect", "Principal", "AWS", "Service", "Action", "NotAction"]
+_NAMES += ["Condition", "StringEquals", "kms:CallerAccount", "Resource", "NotPrincipal", "Sid"]
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=8)
+    | st.sampled_from(["*", "Allow", "Deny"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_NAMES), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_json)
+@settings(max_examples=300, deadline=None)
+def test_structured_garbage_is_a_policy_or_an_error(value: Any) -> None:
+    result = parse_policy(json.dumps(value))
+    if isinstance(result, Policy):
+        a = access(result, OWN, ORG)
+        widening(None, a)
+    else:
+        assert result.reason
