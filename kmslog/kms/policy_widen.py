@@ -2,7 +2,9 @@
 
 Grants are compared as ``(grantee, principal, via, action)`` entitlements. An action the
 old policy already gave is not a widening when it was given to the same grantee without a
-``via`` restriction, or to everyone (a public grant covers any narrower one). Severity:
+``via`` restriction, or to everyone (a public grant covers any narrower one), or — for a
+principal of the key's own account — to the account itself, whose grant IAM policies
+already delegate. Severity:
 public → critical; another account, outside the organisation, a federated principal →
 high; conditional (unverified), the organisation, a service acting for any or another
 account → medium; the key's own account or a service acting for it → low.
@@ -79,6 +81,13 @@ def widening(old: Access | None, new: Access) -> list[Widening]:
     public_before = {
         action for grantee, _p, via, action in before if grantee == "public" and not via
     }
+    # The account principal delegates to IAM: what it had, any principal of the account
+    # could already be given, so naming one of them adds nothing.
+    own_before = {
+        action
+        for grantee, principal, via, action in before
+        if grantee == "own" and principal == new.key_account and not via
+    }
     seen_grantees = {(g, p) for g, p, _v, _a in before}
     merged: dict[tuple[str, str, str | None, tuple[str, ...]], tuple[Grant, set[str]]] = {}
     for grant in new.grants:
@@ -88,6 +97,7 @@ def widening(old: Access | None, new: Access) -> list[Widening]:
             if (grant.grantee, grant.principal, grant.via, a) not in before
             and (grant.grantee, grant.principal, (), a) not in before
             and a not in public_before
+            and not (grant.grantee == "own" and a in own_before)
         }
         if not added:
             continue

@@ -505,6 +505,16 @@ def test_widening_conditional_to_public_and_own_actions() -> None:
     assert "not verified" in widening(None, unverified)[0].summary
 
 
+def test_own_principal_under_the_account_grant_is_not_widening() -> None:
+    old = analyse(allow({"AWS": f"arn:aws:iam::{OWN}:root"}, ["kms:Decrypt", "kms:Encrypt"]))
+    role = {"AWS": f"arn:aws:iam::{OWN}:role/App"}
+    assert (
+        widening(old, analyse(allow({"AWS": OWN}, "kms:Decrypt"), allow(role, "kms:Decrypt"))) == []
+    )
+    (w,) = widening(old, analyse(allow(role, ["kms:Decrypt", "kms:ScheduleKeyDeletion"])))
+    assert (w.grantee, w.actions, w.severity) == ("own", {"kms:ScheduleKeyDeletion"}, "low")
+
+
 def test_narrowing_is_not_widening() -> None:
     wide = analyse(allow("*", "kms:*"))
     narrow = analyse(allow("*", "kms:*", {"StringEquals": {"kms:CallerAccount": OTHER}}))
