@@ -219,6 +219,11 @@ def scan(
 
     grants = grants_section()
     chosen.append(grants)
+    from kmslog.report.key_policies_section import counts_for_exit as policies_count
+    from kmslog.report.key_policies_section import key_policies_section
+
+    policies = key_policies_section()
+    chosen.append(policies)
     eventbridge = None
     if rule_set.event_rules:
         from kmslog.report.eventbridge_section import eventbridge_section
@@ -257,7 +262,7 @@ def scan(
     replayed = None if eventbridge is None else result.results[eventbridge.analysis.name]
     if fail_mode is FailOn.finding and replayed is not None and replayed.matches.height:
         status = 1
-    # Blind spots and grant findings are findings of built-in rules: reported always,
+    # Blind spots, grant and key-policy findings are findings of built-in rules: reported always,
     # counted for the exit status unless the built-in rules are off.
     if (
         fail_mode is FailOn.finding
@@ -265,6 +270,7 @@ def scan(
         and (
             counts_for_exit(result.results[blind.analysis.name])
             or grants_count(result.results[grants.analysis.name])
+            or policies_count(result.results[policies.analysis.name])
         )
     ):
         status = 1

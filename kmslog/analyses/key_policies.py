@@ -1,0 +1,167 @@
+"""Key-policy versions as a fold: every successful CreateKey / PutKeyPolicy, read in
+time order per key; each version's effective access (kmslog/kms/policy.py,
+docs/key-policies.md) against the one before gives what it widened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import polars as pl
+
+from kmslog.decode import schema as S
+from kmslog.decode.jsontext import RecordTextError, loads_record
+from kmslog.kms.policy import Access, PolicyError, Widening, access, parse_policy, widening
+from kmslog.kms.resolve import record_keys
+
+KMS = "kms.amazonaws.com"
+POLICY_CALLS = ("CreateKey", "PutKeyPolicy")
+ROW_COLUMNS = (
+    S.EVENT_TIME,
+    S.EVENT_SOURCE,
+    S.EVENT_NAME,
+    S.ERROR_CODE,
+    S.EVENT_ID,
+    S.IDENTITY_ARN,
+    S.SOURCE,
+    S.RECORD_INDEX,
+    S.RAW,
+)
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """One policy a key was given (``policy`` None: CreateKey with the default
+    policy), what it allowed, and what it added to the version before."""
+
+    key_arn: str
+    time: datetime
+    event_name: str
+    event_id: str | None
+    by: str | None
+    source: str | None
+    record_index: int | None
+    access: Access | None
+    error: str | None  # the policy text could not be read
+    widened: tuple[Widening, ...]
+    first_seen: bool  # no earlier version of this key in the logs
+
+
+@dataclass(frozen=True)
+class KeyPolicies:
+    """Every key-policy version the logs show, per key in time order."""
+
+    versions: tuple[PolicyVersion, ...]
+
+
+@dataclass
+class PolicyState:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _default_access(key_account: str) -> Access | None:
+    # CreateKey without a policy gets the default key policy: the account principal
+    # may do everything, which IAM then hands out.
+    text = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":'
+        f'"arn:aws:iam::{key_account}:root"}},"Action":"kms:*","Resource":"*"}}]}}'
+    )
+    parsed = parse_policy(text)
+    return None if isinstance(parsed, PolicyError) else access(parsed, key_account)
+
+
+def _version(row: dict[str, Any], before: Access | None, seen: bool) -> PolicyVersion | None:
+    try:
+        record = loads_record(row[S.RAW])
+    except RecordTextError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    key = record_keys(record).key
+    if key is None:
+        return None
+    key_account = key.split(":")[4] if key.count(":") >= 5 else ""
+    params = record.get("requestParameters")
+    text = params.get("policy") if isinstance(params, dict) else None
+    error = None
+    now: Access | None
+    if text is None and row[S.EVENT_NAME] == "CreateKey":
+        now = _default_access(key_account)
+    elif not isinstance(text, str):
+        now, error = None, "the record holds no policy text"
+    else:
+        parsed = parse_policy(text)
+        if isinstance(parsed, PolicyError):
+            now, error = None, parsed.reason
+        else:
+            now = access(parsed, key_account)
+    widened: tuple[Widening, ...] = ()
+    if now is not None:
+        found = widening(before, now)
+        if not seen:
+            # Nothing earlier to compare with: only what reaches beyond the account.
+            found = [w for w in found if w.severity in ("critical", "high", "medium")]
+        widened = tuple(found)
+    return PolicyVersion(
+        key_arn=key,
+        time=row[S.EVENT_TIME],
+        event_name=row[S.EVENT_NAME],
+        event_id=row.get(S.EVENT_ID),
+        by=row.get(S.IDENTITY_ARN),
+        source=row.get(S.SOURCE),
+        record_index=row.get(S.RECORD_INDEX),
+        access=now,
+        error=error,
+        widened=widened,
+        first_seen=not seen,
+    )
+
+
+def versions(rows: list[dict[str, Any]]) -> tuple[PolicyVersion, ...]:
+    """Every version, per key in time order (ties by event id); a version that could
+    not be read leaves the previous access in place for the next comparison."""
+    ordered = sorted(rows, key=lambda r: (r[S.EVENT_TIME], r.get(S.EVENT_ID) or ""))
+    last: dict[str, Access | None] = {}
+    out: list[PolicyVersion] = []
+    for row in ordered:
+        # The key is only known once the record is read; read with no history first.
+        probe = _version(row, None, True)
+        if probe is None:
+            continue
+        v = _version(row, last.get(probe.key_arn), probe.key_arn in last)
+        assert v is not None
+        out.append(v)
+        if v.access is not None:
+            last[v.key_arn] = v.access
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class KeyPolicyAnalysis:
+    name: str = "key_policies"
+    columns: ClassVar[frozenset[str]] = frozenset(ROW_COLUMNS)
+
+    def start(self) -> PolicyState:
+        return PolicyState()
+
+    def update(self, state: PolicyState, frame: pl.DataFrame) -> PolicyState:
+        if not frame.height:
+            return state
+        kept = (
+            frame.lazy()
+            .filter(
+                (pl.col(S.EVENT_SOURCE) == KMS)
+                & pl.col(S.EVENT_NAME).is_in(POLICY_CALLS)
+                & pl.col(S.ERROR_CODE).is_null()
+            )
+            .select(*ROW_COLUMNS)
+            .collect()
+        )
+        return PolicyState(state.rows + kept.to_dicts())
+
+    def combine(self, a: PolicyState, b: PolicyState) -> PolicyState:
+        return PolicyState(a.rows + b.rows)
+
+    def finish(self, state: PolicyState) -> KeyPolicies:
+        return KeyPolicies(versions(state.rows))

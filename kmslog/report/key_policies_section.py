@@ -1,0 +1,45 @@
+"""The key-policy section of ``kmslog scan``: versions that widened access and policy
+text that could not be read (JSON ``key_policies``, terminal blocks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from kmslog.analyses.key_policies import KeyPolicies, KeyPolicyAnalysis
+from kmslog.commands.scan import Section
+from kmslog.findings.model import SEVERITIES
+from kmslog.findings.render import finding_dict
+from kmslog.kms.policy_findings import policy_findings
+from kmslog.report.findings_console import print_finding_blocks
+
+
+def counts_for_exit(found: KeyPolicies) -> bool:
+    limit = SEVERITIES.index("medium")
+    return any(SEVERITIES.index(f.effective_severity) <= limit for f in policy_findings(found))
+
+
+def key_policies_data(found: KeyPolicies) -> dict[str, Any]:
+    return {
+        "versions": len(found.versions),
+        "findings": [finding_dict(f) for f in policy_findings(found)],
+    }
+
+
+def print_key_policies(console: Console, found: KeyPolicies) -> None:
+    print_finding_blocks(
+        console,
+        "Key policies",
+        policy_findings(found),
+        f"Key policies: {len(found.versions)} version(s), none widened access",
+    )
+
+
+def key_policies_section() -> Section:
+    return Section(
+        KeyPolicyAnalysis(),
+        "key_policies",
+        lambda _result, found: key_policies_data(found),
+        lambda console, _result, found: print_key_policies(console, found),
+    )
