@@ -170,6 +170,39 @@ def _aggregate_ticks(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def alias_uses(data: pl.DataFrame) -> pl.DataFrame | None:
+    """Where aliases pointed as their successful uses show it (a record naming the alias
+    and, in ``resources[]``, the key ARN): one row per alias × key × place with the
+    first and last time seen, or None when the frame shows none."""
+    has_alias = (
+        pl.col(S.KEY_IDS).list.join("\x1f").str.contains("alias/", literal=True).fill_null(False)
+    )
+    alias_rows = data.filter(has_alias & pl.col(S.ERROR_CODE).is_null())
+    if alias_rows.height == 0:
+        return None
+    ids = pl.col(S.KEY_IDS)
+    uses = (
+        alias_rows.select(
+            ids.list.eval(pl.element().filter(pl.element().str.contains(_ALIAS_REGEX)))
+            .list.first()
+            .alias("alias"),
+            ids.list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
+            .list.first()
+            .alias("key_arn"),
+            pl.col(S.AWS_REGION).alias("region"),
+            pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
+            pl.col(S.EVENT_TIME),
+        )
+        .drop_nulls(["alias", "key_arn"])
+        .group_by(["alias", "key_arn", "region", "account"])
+        .agg(
+            pl.col(S.EVENT_TIME).min().alias("first"),
+            pl.col(S.EVENT_TIME).max().alias("last"),
+        )
+    )
+    return uses if uses.height else None
+
+
 @dataclass(frozen=True)
 class LifecycleAnalysis:
     """Lifecycle of the key(s) ``query`` names (key id, key ARN, ``mrk-`` id, alias name or
@@ -262,36 +295,9 @@ class LifecycleAnalysis:
         return state
 
     def _observe_aliases(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
-        has_alias = (
-            pl.col(S.KEY_IDS)
-            .list.join("\x1f")
-            .str.contains("alias/", literal=True)
-            .fill_null(False)
-        )
-        alias_rows = data.filter(has_alias & pl.col(S.ERROR_CODE).is_null())
-        if alias_rows.height:
-            ids = pl.col(S.KEY_IDS)
-            uses = (
-                alias_rows.select(
-                    ids.list.eval(pl.element().filter(pl.element().str.contains(_ALIAS_REGEX)))
-                    .list.first()
-                    .alias("alias"),
-                    ids.list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
-                    .list.first()
-                    .alias("key_arn"),
-                    pl.col(S.AWS_REGION).alias("region"),
-                    pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
-                    pl.col(S.EVENT_TIME),
-                )
-                .drop_nulls(["alias", "key_arn"])
-                .group_by(["alias", "key_arn", "region", "account"])
-                .agg(
-                    pl.col(S.EVENT_TIME).min().alias("first"),
-                    pl.col(S.EVENT_TIME).max().alias("last"),
-                )
-            )
-            if uses.height:
-                state.alias_uses.append(uses)
+        uses = alias_uses(data)
+        if uses is not None:
+            state.alias_uses.append(uses)
 
     def _fold_data(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
         data = data.with_columns(_refs_expr())

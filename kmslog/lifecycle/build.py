@@ -141,7 +141,12 @@ def _actor(row: Mapping[str, Any]) -> str:
 
 
 def _observations(partial: LifecyclePartial) -> list[AliasObservation]:
-    uses = _concat(partial.alias_uses)
+    return observations(partial.alias_uses)
+
+
+def observations(frames: list[pl.DataFrame]) -> list[AliasObservation]:
+    """The alias observations of a fold's alias-use frames (``analyses.lifecycle.alias_uses``)."""
+    uses = _concat(frames)
     if uses is None:
         return []
     merged = uses.group_by(["alias", "key_arn", "region", "account"]).agg(
@@ -155,7 +160,7 @@ def _observations(partial: LifecyclePartial) -> list[AliasObservation]:
     return found
 
 
-def _resolve_ref(
+def resolve_ref(
     ref: str, region: str | None, account: str | None, when: datetime, history: AliasHistory
 ) -> str | None:
     parsed = parse_key_ref(ref)
@@ -181,7 +186,7 @@ def _with_keys(usage: pl.DataFrame, history: AliasHistory, lost: dict[str, int])
     is_arn = pl.col("ref").str.contains(KEY_ARN_REGEX)
     named = usage.filter(~is_arn).select("ref", "__region", "__account", "bucket").unique()
     resolved = [
-        _resolve_ref(
+        resolve_ref(
             ref,
             None if region == _UNPLACED else region,
             None if account == _UNPLACED else account,
@@ -246,6 +251,21 @@ def _matches(query: str | None, arn: str, history: AliasHistory) -> bool:
     if ref.kind is IdKind.KEY_ID:
         return arn.endswith("/" + query)
     return False
+
+
+def wanted_keys(
+    query: str | None, candidates: Iterable[str], history: AliasHistory
+) -> tuple[list[str], list[AliasBinding]]:
+    """The keys a query names among ``candidates`` (every key the logs name), and for an
+    alias query the alias's bindings, whose keys those are: one answer for a key
+    whatever form of its name is asked."""
+    ref = parse_key_ref(query) if query is not None else None
+    if ref is not None and ref.alias is not None:
+        scope = scope_of(ref, None, None)
+        assert scope is not None  # an alias reference always has a scope
+        bindings = history.bindings_named(ref.alias, scope.account or None, scope.region or None)
+        return list(dict.fromkeys(b.key_arn for b in bindings)), bindings
+    return sorted(arn for arn in candidates if _matches(query, arn, history)), []
 
 
 def _parse_control(row: dict[str, Any], warnings: list[str]) -> _Control:
@@ -324,21 +344,13 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
             [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, "ref"], nulls_last=True
         )
         for row in evidence.iter_rows(named=True):
-            owner = _resolve_ref(
+            owner = resolve_ref(
                 row["ref"], row["region"], row["account"], row[S.EVENT_TIME], history
             )
             if owner is not None:
                 keys[owner].evidence.append(row)
 
-    ref = parse_key_ref(query) if query is not None else None
-    if ref is not None and ref.alias is not None:
-        scope = scope_of(ref, None, None)
-        assert scope is not None  # an alias reference always has a scope
-        bindings = history.bindings_named(ref.alias, scope.account or None, scope.region or None)
-        result.alias_bindings = bindings
-        wanted = list(dict.fromkeys(b.key_arn for b in bindings))
-    else:
-        wanted = sorted(arn for arn in keys if _matches(query, arn, history))
+    wanted, result.alias_bindings = wanted_keys(query, keys, history)
     if usage is not None and ticks is not None:
         _attach_usage(
             usage.filter(pl.col("key").is_in(wanted)),
