@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
@@ -24,6 +24,9 @@ from kmslog.kms.resolve import ALIAS_EVENTS
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.lifecycle.state_machine import EVIDENCE_REGEX
 from kmslog.lifecycle.timeline import CONTROL_EVENTS
+
+if TYPE_CHECKING:
+    from kmslog.analyses.dependents import DependentsAnalysis
 
 KMS_SOURCE = "kms.amazonaws.com"
 _BARE_ID_REGEX = (
@@ -89,6 +92,7 @@ class LifecyclePartial:
     logs_end: datetime | None = None
     usage_rows: int = 0  # rows of usage and ticks
     compacted_rows: int = 0  # their size after the last re-aggregation
+    dependents: Any = None  # the dependents fold's partial (analyses.dependents)
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -218,6 +222,9 @@ class LifecycleAnalysis:
     query: str | None = None
     name: str = "lifecycle"
     rebucket_rows: int = 200_000
+    # Each key's dependents (what uses it), folded in the same pass; its columns are
+    # among those below.
+    with_dependents: bool = True
     # What update() reads (principal_expr included); the ingest decodes only these.
     columns: ClassVar[frozenset[str]] = frozenset(
         {
@@ -252,10 +259,22 @@ class LifecycleAnalysis:
             return ref.key_id
         return None
 
+    def _uses(self) -> DependentsAnalysis | None:
+        if not self.with_dependents:
+            return None
+        # Imported here: the dependents fold builds on this module.
+        from kmslog.analyses.dependents import DependentsAnalysis
+
+        return DependentsAnalysis(self.query)
+
     def start(self) -> LifecyclePartial:
-        return LifecyclePartial()
+        uses = self._uses()
+        return LifecyclePartial(dependents=None if uses is None else uses.start())
 
     def update(self, state: LifecyclePartial, frame: pl.DataFrame) -> LifecyclePartial:
+        uses = self._uses()
+        if uses is not None:
+            state.dependents = uses.update(state.dependents, frame)
         kms = frame.filter(pl.col(S.EVENT_SOURCE) == KMS_SOURCE)
         if kms.height == 0:
             return state
@@ -391,10 +410,17 @@ class LifecycleAnalysis:
             usage_rows=a.usage_rows + b.usage_rows,
             compacted_rows=max(a.compacted_rows, b.compacted_rows),
         )
+        uses = self._uses()
+        if uses is not None:
+            merged.dependents = uses.combine(a.dependents, b.dependents)
         self._compact(merged)
         return merged
 
     def finish(self, state: LifecyclePartial) -> LifecycleResult:
-        from kmslog.lifecycle.build import build_result
+        from kmslog.lifecycle.build import attach_dependents, build_result
 
-        return build_result(self.query, state)
+        result = build_result(self.query, state)
+        uses = self._uses()
+        if uses is not None:
+            attach_dependents(result, uses.finish(state.dependents))
+        return result

@@ -54,6 +54,7 @@ from kmslog.lifecycle.timeline import (
 )
 
 if TYPE_CHECKING:
+    from kmslog.analyses.dependents import DependentsResult
     from kmslog.analyses.lifecycle import LifecyclePartial
 
 # States in which a use means someone still depends on a key that is going away.
@@ -292,6 +293,16 @@ def _parse_control(row: dict[str, Any], warnings: list[str]) -> _Control:
         "eventID": row.get(S.EVENT_ID),
     }
     return _Control(row[S.EVENT_TIME], row, columns, reason)
+
+
+def attach_dependents(result: LifecycleResult, found: DependentsResult) -> None:
+    """Each key's dependents into its lifecycle; a key known from its control plane
+    alone was not used at all."""
+    from kmslog.analyses.dependents import KeyDependents
+
+    for life in result.keys:
+        arn = life.key.arn
+        life.dependents = found.key(arn) or KeyDependents(arn, calls=0, failed=0, unattributed=0)
 
 
 def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResult:

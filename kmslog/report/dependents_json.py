@@ -4,11 +4,16 @@ added)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from kmslog.analyses.dependents import DependentsResult, DependentUse, KeyDependents
+from kmslog.kms.dates import iso_z
 from kmslog.kms.keys import parse_key_ref
-from kmslog.report.lifecycle_json import alias_data, iso
+
+
+def iso(value: datetime) -> str:
+    return iso_z(value)
 
 
 def use_data(use: DependentUse) -> dict[str, Any]:
@@ -41,6 +46,9 @@ def query_data(result: DependentsResult) -> dict[str, Any] | None:
         return None
     echo: dict[str, Any] = {"text": result.query, "form": parse_key_ref(result.query).kind.value}
     if result.alias_bindings:
+        # Imported here: the lifecycle report imports this module for its own section.
+        from kmslog.report.lifecycle_json import alias_data
+
         echo["alias_history"] = [alias_data(b) for b in result.alias_bindings]
     return echo
 
