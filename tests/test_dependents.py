@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from lifecycle_records import ACCOUNT, KEY_A, KEY_B, alias_arn, arn, record
 
@@ -390,3 +391,20 @@ def test_records_of_other_services_and_regions_place_keys_by_their_own_fields():
     other = crypto(context={"aws:s3:arn": "arn:aws:s3:::b"})
     other["eventSource"] = "s3.amazonaws.com"
     assert result([other]).keys == ()
+
+
+def test_a_context_key_spelt_with_escapes_is_still_read():
+    rec = crypto(context={"aws:s3:arn": "arn:aws:s3:::hidden/x"})
+    frame = frame_from_records([rec])
+    raw = frame["raw"][0].replace('"aws:s3:arn"', '"aws:s3:\\u0061rn"')
+    assert "aws:s3:arn" not in raw
+    escaped = frame.with_columns(pl.Series("raw", [raw]))
+    res = fold(DependentsAnalysis(None), [escaped])
+    assert set(deps_of(res)) == {("s3 bucket", "arn:aws:s3:::hidden")}
+
+
+def test_long_principals_are_capped():
+    rec = crypto(context={"aws:ebs:id": "vol-1"}, assumed="r" * 600 + "/s")
+    (use,) = result([rec]).keys[0].dependents
+    (principal,) = use.principals
+    assert len(principal) == MAX_TEXT and principal.endswith("…")

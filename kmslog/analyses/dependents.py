@@ -30,7 +30,13 @@ import polars as pl
 from kmslog.analyses.lifecycle import KMS_SOURCE, _refs_expr, alias_uses
 from kmslog.decode import schema as S
 from kmslog.decode.jsontext import RecordTextError, loads_record
-from kmslog.kms.dependents import RecordDependents, cap, record_dependents
+from kmslog.kms.dependents import (
+    CONTEXT_KINDS,
+    ELLIPSIS,
+    MAX_TEXT,
+    RecordDependents,
+    record_dependents,
+)
 from kmslog.kms.keys import KEY_ARN_REGEX, IdKind, parse_key_ref
 from kmslog.kms.principals import principal_expr
 from kmslog.kms.resolve import (
@@ -171,6 +177,44 @@ def _aggregate_uses(frame: pl.DataFrame, keys: list[str] = _USE_KEYS) -> pl.Data
     )
 
 
+# One row per call × dependent, before the first aggregation.
+_FIRST_USE_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
+    **{c: USE_SCHEMA[c] for c in _USE_KEYS},
+    "time": _TIME,
+    "failed": pl.Boolean,
+    "principal": pl.String,
+}
+
+
+def _first_uses(frame: pl.DataFrame) -> pl.DataFrame:
+    principals = pl.col("principal").drop_nulls().unique().sort()
+    return frame.group_by(_USE_KEYS).agg(
+        pl.col("time").min().alias("first"),
+        pl.col("time").max().alias("last"),
+        pl.len().cast(pl.UInt64).alias("calls"),
+        pl.col("failed").sum().cast(pl.UInt64),
+        principals.head(MAX_PRINCIPALS).alias("principals"),
+        (principals.len() > MAX_PRINCIPALS).alias("more_principals"),
+    )
+
+
+def _capped(text: pl.Expr) -> pl.Expr:
+    """:func:`kmslog.kms.dependents.cap` over a column."""
+    cut = text.str.slice(0, MAX_TEXT - 1) + pl.lit(ELLIPSIS)
+    return pl.when(text.str.len_chars() > MAX_TEXT).then(cut).otherwise(text)
+
+
+def _may_show() -> pl.Expr:
+    """Whether a record can show a dependent: it names a known context key or has a
+    calling service. A key spelt with JSON escapes has none of the literals but has
+    ``\\u``, so such a record is parsed too; the others are not parsed again."""
+    raw = pl.col(S.RAW)
+    found = raw.str.contains("\\u", literal=True) | pl.col(S.IDENTITY_INVOKED_BY).is_not_null()
+    for name in CONTEXT_KINDS:
+        found = found | raw.str.contains(f'"{name}"', literal=True)
+    return found
+
+
 def _aggregate(frame: pl.DataFrame, keys: list[str], sums: list[str]) -> pl.DataFrame:
     return frame.group_by(keys).agg(pl.col(c).sum() for c in sums)
 
@@ -259,31 +303,23 @@ class DependentsAnalysis:
         return state
 
     def _fold(self, state: DependentsPartial, crypto: pl.DataFrame) -> None:
-        # Only a record with a context or a calling service can show a dependent: the
-        # others are not parsed again.
-        may_show = pl.col(S.RAW).str.contains("EncryptionContext", literal=True) | pl.col(
-            S.RAW
-        ).str.contains("encryptionContext", literal=True)
         rows = crypto.select(
             "refs",
             pl.col(S.AWS_REGION),
             pl.col(S.RECIPIENT_ACCOUNT_ID),
             pl.col(S.EVENT_TIME),
             pl.col(S.ERROR_CODE).is_not_null(),
-            "principal",
-            pl.when(may_show | pl.col(S.IDENTITY_INVOKED_BY).is_not_null()).then(pl.col(S.RAW)),
+            _capped(pl.col("principal")),
+            pl.when(_may_show()).then(pl.col(S.RAW)),
         ).rows()
-        uses: dict[str, list[Any]] = {c: [] for c in USE_SCHEMA}
+        uses: dict[str, list[Any]] = {c: [] for c in _FIRST_USE_COLUMNS}
         calls: dict[str, list[Any]] = {c: [] for c in CALL_SCHEMA}
         for refs, region, account, when, failed, principal, raw in rows:
             shown = _parse(raw) if raw is not None else RecordDependents()
+            single = len(refs) == 1
             for position, ref in enumerate(refs):
                 bucket = None if _KEY_ARN.match(ref) else when
-                found = (
-                    shown.for_key(position)
-                    if len(refs) > 1
-                    else tuple(sorted(set(shown.source) | set(shown.destination)))
-                )
+                found = shown.union() if single else shown.for_key(position)
                 for column, value in zip(
                     CALL_SCHEMA,
                     (ref, region, account, bucket, 1, int(failed), 0 if found else 1),
@@ -291,23 +327,17 @@ class DependentsAnalysis:
                 ):
                     calls[column].append(value)
                 for dep in found:
-                    values = (ref, region, account, bucket, dep.kind, dep.resource, when, when)
-                    for column, value in zip(USE_SCHEMA, values, strict=False):
+                    values = (ref, region, account, bucket, dep.kind, dep.resource, when, failed)
+                    for column, value in zip(_FIRST_USE_COLUMNS, (*values, principal), strict=True):
                         uses[column].append(value)
-                    uses["calls"].append(1)
-                    uses["failed"].append(int(failed))
-                    uses["principals"].append([cap(principal)])
-                    uses["more_principals"].append(False)
         call_frame = pl.DataFrame(calls, schema=CALL_SCHEMA)
         state.calls.append(_aggregate(call_frame, _PLACE, ["calls", "failed", "unattributed"]))
-        use_frame = pl.DataFrame(uses, schema=USE_SCHEMA)
-        if use_frame.height:
+        if uses["ref"]:
+            first = _first_uses(pl.DataFrame(uses, schema=_FIRST_USE_COLUMNS))
             state.kinds.append(
-                _aggregate(use_frame, [*_PLACE, "kind"], ["calls", "failed"]).select(
-                    list(KIND_SCHEMA)
-                )
+                _aggregate(first, [*_PLACE, "kind"], ["calls", "failed"]).select(list(KIND_SCHEMA))
             )
-            state.uses.append(_aggregate_uses(use_frame).select(list(USE_SCHEMA)))
+            state.uses.append(_aggregate_uses(first).select(list(USE_SCHEMA)))
         state.rows += sum(f.height for f in (state.uses[-1:] + state.calls[-1:]))
         self._compact(state)
 

@@ -77,6 +77,12 @@ class RecordDependents:
     def for_key(self, position: int) -> tuple[Dependent, ...]:
         return self.source if position == 0 else self.destination
 
+    def union(self) -> tuple[Dependent, ...]:
+        """Both, for a record that names one key (ReEncrypt within one key)."""
+        if self.source == self.destination:
+            return self.source
+        return tuple(sorted(set(self.source) | set(self.destination)))
+
 
 def cap(text: str, limit: int = MAX_TEXT) -> str:
     """``text`` cut to ``limit`` characters, the cut marked."""
