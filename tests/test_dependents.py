@@ -20,6 +20,7 @@ from kmslog.analyses.dependents import (
     DependentsAnalysis,
     DependentsResult,
 )
+from kmslog.analyses.lifecycle import LifecycleAnalysis
 from kmslog.decode.memory import frame_from_records
 from kmslog.kms.dependents import (
     CONTEXT_KINDS,
@@ -408,3 +409,17 @@ def test_long_principals_are_capped():
     (use,) = result([rec]).keys[0].dependents
     (principal,) = use.principals
     assert len(principal) == MAX_TEXT and principal.endswith("…")
+
+
+def test_the_declared_columns_are_all_the_fold_reads():
+    recs = mixed() + [crypto(context={"x": "y"}, invoked_by="secretsmanager.amazonaws.com")]
+    frame = frame_from_records(recs)
+    analysis = DependentsAnalysis(None)
+    projected = frame.with_columns(
+        pl.lit(None, dtype=frame.schema[c]).alias(c)
+        for c in frame.columns
+        if c not in analysis.columns
+    )
+    assert _json(fold(analysis, [projected])) == _json(fold(analysis, [frame]))
+    # The lifecycle folds the dependents too: its columns must cover theirs.
+    assert analysis.columns <= LifecycleAnalysis.columns

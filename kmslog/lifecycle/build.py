@@ -300,9 +300,10 @@ def attach_dependents(result: LifecycleResult, found: DependentsResult) -> None:
     alone was not used at all."""
     from kmslog.analyses.dependents import KeyDependents
 
+    by_arn = {k.key_arn: k for k in found.keys}
     for life in result.keys:
         arn = life.key.arn
-        life.dependents = found.key(arn) or KeyDependents(arn, calls=0, failed=0, unattributed=0)
+        life.dependents = by_arn.get(arn) or KeyDependents(arn, calls=0, failed=0, unattributed=0)
 
 
 def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResult:
