@@ -15,6 +15,7 @@ from test_dependents import crypto
 from typer.testing import CliRunner
 
 from kmslog.cli import app
+from kmslog.report.lifecycle_console import DEPENDENTS_SHOWN
 from kmslog.run import executor
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_logs"
@@ -209,6 +210,16 @@ def test_lifecycle_carries_the_same_dependents(logs: Path) -> None:
     table = runner.invoke(app, ["lifecycle", KEY_A, str(logs), "--no-progress"])
     assert table.exit_code == 0
     assert "dependents" in table.stdout and "arn:aws:s3:::data" in table.stdout
+
+
+def test_lifecycle_terminal_report_shows_the_first_dependents(tmp_path: Path) -> None:
+    recs = [crypto(context={"aws:ebs:id": f"vol-{i:04d}"}) for i in range(DEPENDENTS_SHOWN + 4)]
+    logs = write_logs(tmp_path, recs)
+    table = runner.invoke(app, ["lifecycle", KEY_A, str(logs), "--no-progress"])
+    assert table.exit_code == 0, table.output
+    assert f"vol-{DEPENDENTS_SHOWN - 1:04d}" in table.stdout
+    assert f"vol-{DEPENDENTS_SHOWN:04d}" not in table.stdout
+    assert "… and 4 more dependent(s)" in table.stdout
 
 
 # --- the sample corpus ----------------------------------------------------------------------

@@ -51,11 +51,21 @@ def summary_line(deps: KeyDependents) -> Text:
     return line
 
 
-def print_dependents(console: Console, deps: KeyDependents) -> None:
-    """The summary line and the blocks (also the lifecycle report's dependents part)."""
+def print_dependents(console: Console, deps: KeyDependents, limit: int | None = None) -> None:
+    """The summary line and the blocks, the first ``limit`` of them when given (the
+    lifecycle report's dependents part)."""
     console.print(summary_line(deps))
-    for use in deps.dependents:
+    shown = deps.dependents if limit is None else deps.dependents[:limit]
+    for use in shown:
         console.print(use_block(use))
+    if len(shown) < len(deps.dependents):
+        console.print(
+            Text(
+                f"… and {len(deps.dependents) - len(shown)} more dependent(s): "
+                "kmslog dependents KEY PATH… lists them all",
+                style="dim",
+            )
+        )
 
 
 def print_key(console: Console, deps: KeyDependents) -> None:

@@ -27,6 +27,10 @@ STATE_STYLE = {
 }
 
 
+# Dependents shown in a lifecycle report; `kmslog dependents` lists them all.
+DEPENDENTS_SHOWN = 20
+
+
 def _t(value: datetime | None, empty: str = "…") -> str:
     return readable(value) if value else empty
 
@@ -140,7 +144,7 @@ def print_lifecycle(console: Console, life: KeyLifecycle) -> None:
 
     if life.dependents is not None:
         console.print(Text("dependents", style="italic"))
-        print_dependents(console, life.dependents)
+        print_dependents(console, life.dependents, limit=DEPENDENTS_SHOWN)
 
     if life.grants:
         grants = Table(title="grants", title_justify="left")
