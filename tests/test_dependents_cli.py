@@ -267,3 +267,16 @@ def test_sample_corpus_dependents_appear_for_their_keys() -> None:
         )
         checked.add(wl.channel)
     assert checked == {"s3", "lambda", "secretsmanager", "ebs"}
+
+
+def test_lifecycle_html_lists_the_dependents_escaped(tmp_path: Path) -> None:
+    recs = generated() + [crypto(context={"aws:lambda:FunctionArn": "<script>x</script>"})]
+    logs = write_logs(tmp_path, recs)
+    page = tmp_path / "key.html"
+    done = runner.invoke(
+        app, ["lifecycle", KEY_A, str(logs), "--format", "html", "-o", str(page), "--no-progress"]
+    )
+    assert done.exit_code == 0, done.output
+    html = page.read_text("utf-8")
+    assert "<h3>Dependents</h3>" in html and "arn:aws:s3:::data" in html
+    assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
