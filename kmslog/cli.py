@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 
 from kmslog.commands import (
     baseline,
+    dependents,
     filter_cmd,
     lifecycle,
     scan,
@@ -123,7 +124,9 @@ def _show_click_error(exc: ClickException) -> None:
 app = typer.Typer(
     name="kmslog",
     help="Offline AWS CloudTrail analyzer for KMS keys.",
-    epilog=exit_statuses("nothing found", "findings (scan), no record names the key (lifecycle)"),
+    epilog=exit_statuses(
+        "nothing found", "findings (scan), no record names the key (lifecycle, dependents)"
+    ),
     cls=KmslogGroup,
     no_args_is_help=True,
     add_completion=False,
@@ -172,7 +175,16 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for module in (scan, filter_cmd, test_pattern, test_event_pattern, lifecycle, baseline, verify):
+for module in (
+    scan,
+    filter_cmd,
+    test_pattern,
+    test_event_pattern,
+    lifecycle,
+    dependents,
+    baseline,
+    verify,
+):
     module.register(app)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
@@ -24,6 +24,9 @@ from kmslog.kms.resolve import ALIAS_EVENTS
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.lifecycle.state_machine import EVIDENCE_REGEX
 from kmslog.lifecycle.timeline import CONTROL_EVENTS
+
+if TYPE_CHECKING:
+    from kmslog.analyses.dependents import DependentsAnalysis
 
 KMS_SOURCE = "kms.amazonaws.com"
 _BARE_ID_REGEX = (
@@ -89,6 +92,7 @@ class LifecyclePartial:
     logs_end: datetime | None = None
     usage_rows: int = 0  # rows of usage and ticks
     compacted_rows: int = 0  # their size after the last re-aggregation
+    dependents: Any = None  # the dependents fold's partial (analyses.dependents)
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -170,6 +174,39 @@ def _aggregate_ticks(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def alias_uses(data: pl.DataFrame) -> pl.DataFrame | None:
+    """Where aliases pointed as their successful uses show it (a record naming the alias
+    and, in ``resources[]``, the key ARN): one row per alias × key × place with the
+    first and last time seen, or None when the frame shows none."""
+    has_alias = (
+        pl.col(S.KEY_IDS).list.join("\x1f").str.contains("alias/", literal=True).fill_null(False)
+    )
+    alias_rows = data.filter(has_alias & pl.col(S.ERROR_CODE).is_null())
+    if alias_rows.height == 0:
+        return None
+    ids = pl.col(S.KEY_IDS)
+    uses = (
+        alias_rows.select(
+            ids.list.eval(pl.element().filter(pl.element().str.contains(_ALIAS_REGEX)))
+            .list.first()
+            .alias("alias"),
+            ids.list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
+            .list.first()
+            .alias("key_arn"),
+            pl.col(S.AWS_REGION).alias("region"),
+            pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
+            pl.col(S.EVENT_TIME),
+        )
+        .drop_nulls(["alias", "key_arn"])
+        .group_by(["alias", "key_arn", "region", "account"])
+        .agg(
+            pl.col(S.EVENT_TIME).min().alias("first"),
+            pl.col(S.EVENT_TIME).max().alias("last"),
+        )
+    )
+    return uses if uses.height else None
+
+
 @dataclass(frozen=True)
 class LifecycleAnalysis:
     """Lifecycle of the key(s) ``query`` names (key id, key ARN, ``mrk-`` id, alias name or
@@ -185,6 +222,9 @@ class LifecycleAnalysis:
     query: str | None = None
     name: str = "lifecycle"
     rebucket_rows: int = 200_000
+    # Each key's dependents (what uses it), folded in the same pass; its columns are
+    # among those below.
+    with_dependents: bool = True
     # What update() reads (principal_expr included); the ingest decodes only these.
     columns: ClassVar[frozenset[str]] = frozenset(
         {
@@ -219,10 +259,22 @@ class LifecycleAnalysis:
             return ref.key_id
         return None
 
+    def _uses(self) -> DependentsAnalysis | None:
+        if not self.with_dependents:
+            return None
+        # Imported here: the dependents fold builds on this module.
+        from kmslog.analyses.dependents import DependentsAnalysis
+
+        return DependentsAnalysis(self.query)
+
     def start(self) -> LifecyclePartial:
-        return LifecyclePartial()
+        uses = self._uses()
+        return LifecyclePartial(dependents=None if uses is None else uses.start())
 
     def update(self, state: LifecyclePartial, frame: pl.DataFrame) -> LifecyclePartial:
+        uses = self._uses()
+        if uses is not None:
+            state.dependents = uses.update(state.dependents, frame)
         kms = frame.filter(pl.col(S.EVENT_SOURCE) == KMS_SOURCE)
         if kms.height == 0:
             return state
@@ -262,36 +314,9 @@ class LifecycleAnalysis:
         return state
 
     def _observe_aliases(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
-        has_alias = (
-            pl.col(S.KEY_IDS)
-            .list.join("\x1f")
-            .str.contains("alias/", literal=True)
-            .fill_null(False)
-        )
-        alias_rows = data.filter(has_alias & pl.col(S.ERROR_CODE).is_null())
-        if alias_rows.height:
-            ids = pl.col(S.KEY_IDS)
-            uses = (
-                alias_rows.select(
-                    ids.list.eval(pl.element().filter(pl.element().str.contains(_ALIAS_REGEX)))
-                    .list.first()
-                    .alias("alias"),
-                    ids.list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
-                    .list.first()
-                    .alias("key_arn"),
-                    pl.col(S.AWS_REGION).alias("region"),
-                    pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
-                    pl.col(S.EVENT_TIME),
-                )
-                .drop_nulls(["alias", "key_arn"])
-                .group_by(["alias", "key_arn", "region", "account"])
-                .agg(
-                    pl.col(S.EVENT_TIME).min().alias("first"),
-                    pl.col(S.EVENT_TIME).max().alias("last"),
-                )
-            )
-            if uses.height:
-                state.alias_uses.append(uses)
+        uses = alias_uses(data)
+        if uses is not None:
+            state.alias_uses.append(uses)
 
     def _fold_data(self, state: LifecyclePartial, data: pl.DataFrame) -> None:
         data = data.with_columns(_refs_expr())
@@ -385,10 +410,17 @@ class LifecycleAnalysis:
             usage_rows=a.usage_rows + b.usage_rows,
             compacted_rows=max(a.compacted_rows, b.compacted_rows),
         )
+        uses = self._uses()
+        if uses is not None:
+            merged.dependents = uses.combine(a.dependents, b.dependents)
         self._compact(merged)
         return merged
 
     def finish(self, state: LifecyclePartial) -> LifecycleResult:
-        from kmslog.lifecycle.build import build_result
+        from kmslog.lifecycle.build import attach_dependents, build_result
 
-        return build_result(self.query, state)
+        result = build_result(self.query, state)
+        uses = self._uses()
+        if uses is not None:
+            attach_dependents(result, uses.finish(state.dependents))
+        return result

@@ -54,6 +54,7 @@ from kmslog.lifecycle.timeline import (
 )
 
 if TYPE_CHECKING:
+    from kmslog.analyses.dependents import DependentsResult
     from kmslog.analyses.lifecycle import LifecyclePartial
 
 # States in which a use means someone still depends on a key that is going away.
@@ -141,7 +142,12 @@ def _actor(row: Mapping[str, Any]) -> str:
 
 
 def _observations(partial: LifecyclePartial) -> list[AliasObservation]:
-    uses = _concat(partial.alias_uses)
+    return observations(partial.alias_uses)
+
+
+def observations(frames: list[pl.DataFrame]) -> list[AliasObservation]:
+    """The alias observations of a fold's alias-use frames (``analyses.lifecycle.alias_uses``)."""
+    uses = _concat(frames)
     if uses is None:
         return []
     merged = uses.group_by(["alias", "key_arn", "region", "account"]).agg(
@@ -155,7 +161,7 @@ def _observations(partial: LifecyclePartial) -> list[AliasObservation]:
     return found
 
 
-def _resolve_ref(
+def resolve_ref(
     ref: str, region: str | None, account: str | None, when: datetime, history: AliasHistory
 ) -> str | None:
     parsed = parse_key_ref(ref)
@@ -181,7 +187,7 @@ def _with_keys(usage: pl.DataFrame, history: AliasHistory, lost: dict[str, int])
     is_arn = pl.col("ref").str.contains(KEY_ARN_REGEX)
     named = usage.filter(~is_arn).select("ref", "__region", "__account", "bucket").unique()
     resolved = [
-        _resolve_ref(
+        resolve_ref(
             ref,
             None if region == _UNPLACED else region,
             None if account == _UNPLACED else account,
@@ -248,6 +254,21 @@ def _matches(query: str | None, arn: str, history: AliasHistory) -> bool:
     return False
 
 
+def wanted_keys(
+    query: str | None, candidates: Iterable[str], history: AliasHistory
+) -> tuple[list[str], list[AliasBinding]]:
+    """The keys a query names among ``candidates`` (every key the logs name), and for an
+    alias query the alias's bindings, whose keys those are: one answer for a key
+    whatever form of its name is asked."""
+    ref = parse_key_ref(query) if query is not None else None
+    if ref is not None and ref.alias is not None:
+        scope = scope_of(ref, None, None)
+        assert scope is not None  # an alias reference always has a scope
+        bindings = history.bindings_named(ref.alias, scope.account or None, scope.region or None)
+        return list(dict.fromkeys(b.key_arn for b in bindings)), bindings
+    return sorted(arn for arn in candidates if _matches(query, arn, history)), []
+
+
 def _parse_control(row: dict[str, Any], warnings: list[str]) -> _Control:
     """The control record parsed again; one that cannot be (or is not an object) is
     still placed by its decoded columns, marked unreadable, never skipped."""
@@ -272,6 +293,17 @@ def _parse_control(row: dict[str, Any], warnings: list[str]) -> _Control:
         "eventID": row.get(S.EVENT_ID),
     }
     return _Control(row[S.EVENT_TIME], row, columns, reason)
+
+
+def attach_dependents(result: LifecycleResult, found: DependentsResult) -> None:
+    """Each key's dependents into its lifecycle; a key known from its control plane
+    alone was not used at all."""
+    from kmslog.analyses.dependents import KeyDependents
+
+    by_arn = {k.key_arn: k for k in found.keys}
+    for life in result.keys:
+        arn = life.key.arn
+        life.dependents = by_arn.get(arn) or KeyDependents(arn, calls=0, failed=0, unattributed=0)
 
 
 def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResult:
@@ -324,21 +356,13 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
             [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, "ref"], nulls_last=True
         )
         for row in evidence.iter_rows(named=True):
-            owner = _resolve_ref(
+            owner = resolve_ref(
                 row["ref"], row["region"], row["account"], row[S.EVENT_TIME], history
             )
             if owner is not None:
                 keys[owner].evidence.append(row)
 
-    ref = parse_key_ref(query) if query is not None else None
-    if ref is not None and ref.alias is not None:
-        scope = scope_of(ref, None, None)
-        assert scope is not None  # an alias reference always has a scope
-        bindings = history.bindings_named(ref.alias, scope.account or None, scope.region or None)
-        result.alias_bindings = bindings
-        wanted = list(dict.fromkeys(b.key_arn for b in bindings))
-    else:
-        wanted = sorted(arn for arn in keys if _matches(query, arn, history))
+    wanted, result.alias_bindings = wanted_keys(query, keys, history)
     if usage is not None and ticks is not None:
         _attach_usage(
             usage.filter(pl.col("key").is_in(wanted)),

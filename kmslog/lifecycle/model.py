@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from kmslog.blindspots.caveats import Caveat
 from kmslog.kms.resolve import AliasBinding
 from kmslog.lifecycle.state_machine import KeyState, StateInterval
 from kmslog.lifecycle.timeline import Grant
+
+if TYPE_CHECKING:
+    from kmslog.analyses.dependents import KeyDependents
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class KeyLifecycle:
     # (blindspots.caveats): its usage there is unknown, so "last used" and "who
     # uses it" may miss calls.
     caveats: list[Caveat] = field(default_factory=list)
+    # What uses the key (analyses.dependents), when the run computed it.
+    dependents: KeyDependents | None = None
 
     @property
     def state(self) -> KeyState:

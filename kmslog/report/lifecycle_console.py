@@ -12,6 +12,7 @@ from rich.text import Text
 from kmslog.kms.dates import readable
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.lifecycle.state_machine import KeyState
+from kmslog.report.dependents_console import print_dependents
 from kmslog.report.safe import text
 
 STATE_STYLE = {
@@ -24,6 +25,10 @@ STATE_STYLE = {
     KeyState.DELETED: "dim red",
     KeyState.UNKNOWN: "dim",
 }
+
+
+# Dependents shown in a lifecycle report; `kmslog dependents` lists them all.
+DEPENDENTS_SHOWN = 20
 
 
 def _t(value: datetime | None, empty: str = "…") -> str:
@@ -136,6 +141,10 @@ def print_lifecycle(console: Console, life: KeyLifecycle) -> None:
             text(", ".join(u.context_keys)),
         )
     console.print(usage)
+
+    if life.dependents is not None:
+        console.print(Text("dependents", style="italic"))
+        print_dependents(console, life.dependents, limit=DEPENDENTS_SHOWN)
 
     if life.grants:
         grants = Table(title="grants", title_justify="left")

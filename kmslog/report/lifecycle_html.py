@@ -301,6 +301,34 @@ def key_section(life: KeyLifecycle, start: datetime, end: datetime, anchor: str 
             ],
         )
     )
+    if life.dependents is not None and life.dependents.dependents:
+        deps = life.dependents
+        out.append("<h3>Dependents</h3>")
+        note = (
+            f"{deps.calls} cryptographic call(s), {deps.failed} failed; "
+            f"{deps.unattributed} named no resource or calling service"
+        )
+        for omitted in deps.omitted:
+            note += f"; {omitted.calls} call(s) by further {omitted.kind} dependents not listed"
+        out.append(f"<p>{esc(note)}</p>")
+        out.append(
+            _table(
+                ["kind", "resource", "calls", "failed", "first", "last", "principals"],
+                [
+                    [
+                        esc(d.kind),
+                        esc(d.resource),
+                        str(d.calls),
+                        str(d.failed),
+                        esc(_t(d.first)),
+                        esc(_t(d.last)),
+                        esc(", ".join(d.principals) + (" …" if d.more_principals else "")),
+                    ]
+                    for d in deps.dependents
+                ],
+                [d.failed > 0 for d in deps.dependents],
+            )
+        )
     if life.grants:
         out.append("<h3>Grants</h3>")
         out.append(

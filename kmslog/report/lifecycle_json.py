@@ -10,6 +10,7 @@ from kmslog.kms.dates import iso_z
 from kmslog.kms.keys import parse_key_ref
 from kmslog.kms.resolve import AliasBinding
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
+from kmslog.report.dependents_json import dependents_data
 
 
 def iso(value: datetime | None) -> str | None:
@@ -72,6 +73,8 @@ def lifecycle_data(life: KeyLifecycle, query: dict[str, Any] | None = None) -> d
         "deletion_date": iso(life.deletion_date),
         # Blind spots of the key's account and Region: usage there is unknown.
         "caveats": caveats_data(life),
+        # What uses the key (docs/dependents.md); null when not computed.
+        "dependents": None if life.dependents is None else dependents_data(life.dependents),
         "states": [
             {
                 "state": s.state.value,
