@@ -32,6 +32,7 @@ from kmslog.analyses.blind_spots import (  # noqa: E402
 )
 from kmslog.analyses.detections import DetectionsAnalysis  # noqa: E402
 from kmslog.analyses.summary import SummaryAnalysis  # noqa: E402
+from kmslog.blindspots import gaps  # noqa: E402
 from kmslog.metrics.loaders import builtin_rules  # noqa: E402
 from kmslog.run.api import ScanOptions  # noqa: E402
 
@@ -53,10 +54,11 @@ class CountingBlindSpots(BlindSpotAnalysis):
     """The fold itself, its result wrapped with the sizes of its final state."""
 
     def finish(self, state: BlindSpotState) -> Counted:  # type: ignore[override]
+        arrivals = gaps.merge_all(state.arrivals)
         return Counted(
             rows=len(state.rows),
-            minutes=state.arrivals.minutes.height,
-            hours=state.arrivals.hours.height,
+            minutes=arrivals.minutes.height,
+            hours=arrivals.hours.height,
             found=super().finish(state),
         )
 

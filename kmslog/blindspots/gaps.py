@@ -30,6 +30,7 @@ absent while other accounts have records there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -144,8 +145,18 @@ def arrivals(frame: pl.DataFrame) -> Arrivals:
 
 def merge(a: Arrivals, b: Arrivals) -> Arrivals:
     """Both partials as one, equal to the partial of both batches together."""
-    minutes = pl.concat([a.minutes, b.minutes]).unique().sort([*KEYS, "minute"])
-    hours = _summarise_hours(pl.concat([a.hours, b.hours]))
+    return merge_all((a, b))
+
+
+def merge_all(parts: Sequence[Arrivals]) -> Arrivals:
+    """All partials as one, as :func:`merge` would fold them, in one pass (a merge
+    costs a fixed amount per call, whatever the partials' sizes)."""
+    if not parts:
+        return Arrivals.empty()
+    if len(parts) == 1:
+        return parts[0]
+    minutes = pl.concat([p.minutes for p in parts]).unique().sort([*KEYS, "minute"])
+    hours = _summarise_hours(pl.concat([p.hours for p in parts]))
     return Arrivals(minutes, hours)
 
 
