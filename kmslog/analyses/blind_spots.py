@@ -46,10 +46,30 @@ def kept_rows() -> pl.Expr:
     return trail_calls | destination.candidates()
 
 
+def kept_names() -> list[str]:
+    """Every event name :func:`kept_rows` may keep, sorted."""
+    return sorted(destination.candidate_names() | set(trails.ACTIONS))
+
+
+def kept(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``frame`` :func:`kept_rows` keeps, in :data:`ROW_COLUMNS`. The names
+    are tested first and alone: most rows fail that, and the string comparisons of the
+    full test then run on the few left."""
+    named = frame.select(*ROW_COLUMNS).filter(pl.col(S.EVENT_NAME).is_in(kept_names()))
+    # Most batches of real logs hold no such call: nothing more to test then.
+    return named.filter(kept_rows()) if named.height else named
+
+
+# Partials of the cadence merged at once when this many are pending: a merge costs
+# the same for a small partial as for a big one, and the pending ones stay few.
+PENDING = 32
+
+
 @dataclass
 class BlindSpotState:
     rows: list[dict[str, Any]] = field(default_factory=list)
-    arrivals: gaps.Arrivals = field(default_factory=gaps.Arrivals.empty)
+    # Not merged yet (see PENDING); together they are the cadence's partial.
+    arrivals: tuple[gaps.Arrivals, ...] = ()
     first: datetime | None = None
     last: datetime | None = None
 
@@ -91,30 +111,34 @@ class BlindSpotAnalysis:
     def update(self, state: BlindSpotState, frame: pl.DataFrame) -> BlindSpotState:
         if not frame.height:
             return state
-        kept = frame.lazy().filter(kept_rows()).select(*ROW_COLUMNS).collect()
         span = frame.select(
             pl.col(S.EVENT_TIME).min().alias("lo"), pl.col(S.EVENT_TIME).max().alias("hi")
         ).row(0)
         part = BlindSpotState(
-            rows=kept.to_dicts(), arrivals=gaps.arrivals(frame), first=span[0], last=span[1]
+            rows=kept(frame).to_dicts(),
+            arrivals=(gaps.arrivals(frame),),
+            first=span[0],
+            last=span[1],
         )
         return self.combine(state, part)
 
     def combine(self, a: BlindSpotState, b: BlindSpotState) -> BlindSpotState:
+        pending = a.arrivals + b.arrivals
         return BlindSpotState(
             rows=a.rows + b.rows,
-            arrivals=gaps.merge(a.arrivals, b.arrivals),
+            arrivals=(gaps.merge_all(pending),) if len(pending) > PENDING else pending,
             first=earliest(a.first, b.first),
             last=latest(a.last, b.last),
         )
 
     def finish(self, state: BlindSpotState) -> BlindSpots:
+        arrivals = gaps.merge_all(state.arrivals)
         rows = sorted(
             state.rows, key=lambda r: (r[S.EVENT_TIME], r[S.EVENT_ID] or "", r[S.SOURCE] or "")
         )
         changes = [c for c in (trails.trail_change(r) for r in rows) if c is not None]
         regions: dict[str, list[str]] = {}
-        for account, region in state.arrivals.places():
+        for account, region in arrivals.places():
             regions.setdefault(account, []).append(region)
         found, attempts = windows.windows(changes, state.last, regions=regions)
         targets = destination.targets(rows)
@@ -122,8 +146,8 @@ class BlindSpotAnalysis:
         return BlindSpots(
             windows=tuple(found),
             incidents=tuple(sorted([*attempts, *incidents], key=lambda i: i.cite.event_time)),
-            gaps=tuple(gaps.gaps(state.arrivals)),
-            missing_regions=tuple(gaps.missing_regions(state.arrivals)),
+            gaps=tuple(gaps.gaps(arrivals)),
+            missing_regions=tuple(gaps.missing_regions(arrivals)),
             first=state.first,
             last=state.last,
         )

@@ -156,6 +156,12 @@ def candidates() -> pl.Expr:
     return expr
 
 
+def candidate_names() -> frozenset[str]:
+    """Every event name :func:`candidates` may keep: one test on a single column that
+    most rows fail, before the full one."""
+    return frozenset(TRAIL_CALLS).union(*CALLS.values())
+
+
 def targets(rows: Iterable[Mapping[str, Any]]) -> TrailTargets:
     """The buckets and log groups successful ``CreateTrail`` / ``UpdateTrail`` calls
     name (``requestParameters``, else ``responseElements``). Rows need event_source,

@@ -30,6 +30,7 @@ absent while other accounts have records there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -94,25 +95,23 @@ class Arrivals:
         return list(unique.iter_rows())
 
 
+def _edges(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """One row per ``keys``: the earliest time and its file, the latest and its file.
+    Ties on time go to the smallest (first) and largest (last) file name, a named file
+    before none (``min`` and ``max`` skip nulls), so the answer does not depend on row
+    order, and edges of edges are the edges of the whole."""
+    first, last = pl.col("first_time"), pl.col("last_time")
+    return frame.group_by(keys).agg(
+        first.min(),
+        pl.col("first_source").filter(first == first.min()).min(),
+        last.max(),
+        pl.col("last_source").filter(last == last.max()).max(),
+    )
+
+
 def _summarise_hours(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per (account, region, hour): the earliest time and its file, the latest
-    and its file. Ties on time go to the smallest (first) and largest (last) file name,
-    a named file before none, so the answer does not depend on row order."""
-    first = pl.col("first_source").sort_by(["first_time", "first_source"], nulls_last=True)
-    last = pl.col("last_source").sort_by(
-        ["last_time", "last_source"], descending=[True, True], nulls_last=True
-    )
-    return (
-        frame.group_by([*KEYS, "hour"])
-        .agg(
-            pl.col("first_time").min(),
-            first.first(),
-            pl.col("last_time").max(),
-            last.first(),
-        )
-        .select(HOURS_SCHEMA.names())
-        .sort([*KEYS, "hour"])
-    )
+    """One row per (account, region, hour) of ``frame``'s edges (:func:`_edges`), sorted."""
+    return _edges(frame, [*KEYS, "hour"]).select(HOURS_SCHEMA.names()).sort([*KEYS, "hour"])
 
 
 def arrivals(frame: pl.DataFrame) -> Arrivals:
@@ -126,24 +125,38 @@ def arrivals(frame: pl.DataFrame) -> Arrivals:
         pl.col(S.SOURCE).cast(pl.String).alias("source"),
     ).drop_nulls(["account", "region", "time"])
     seconds = pl.col("time").dt.epoch("s")
-    minutes = placed.select(*KEYS, (seconds // 60).alias("minute")).unique().sort([*KEYS, "minute"])
-    hours = _summarise_hours(
+    # The edges of each minute first: a batch holds far fewer occupied minutes than
+    # records, and the hours' edges are the edges of their minutes' edges.
+    by_minute = _edges(
         placed.select(
             *KEYS,
-            (seconds // 3600).alias("hour"),
+            (seconds // 60).alias("minute"),
             pl.col("time").alias("first_time"),
             pl.col("source").alias("first_source"),
             pl.col("time").alias("last_time"),
             pl.col("source").alias("last_source"),
-        )
+        ),
+        [*KEYS, "minute"],
     )
+    minutes = by_minute.select(*KEYS, "minute").sort([*KEYS, "minute"])
+    hours = _summarise_hours(by_minute.with_columns((pl.col("minute") // 60).alias("hour")))
     return Arrivals(minutes.cast(MINUTES_SCHEMA), hours.cast(HOURS_SCHEMA))
 
 
 def merge(a: Arrivals, b: Arrivals) -> Arrivals:
     """Both partials as one, equal to the partial of both batches together."""
-    minutes = pl.concat([a.minutes, b.minutes]).unique().sort([*KEYS, "minute"])
-    hours = _summarise_hours(pl.concat([a.hours, b.hours]))
+    return merge_all((a, b))
+
+
+def merge_all(parts: Sequence[Arrivals]) -> Arrivals:
+    """All partials as one, as :func:`merge` would fold them, in one pass (a merge
+    costs a fixed amount per call, whatever the partials' sizes)."""
+    if not parts:
+        return Arrivals.empty()
+    if len(parts) == 1:
+        return parts[0]
+    minutes = pl.concat([p.minutes for p in parts]).unique().sort([*KEYS, "minute"])
+    hours = _summarise_hours(pl.concat([p.hours for p in parts]))
     return Arrivals(minutes, hours)
 
 

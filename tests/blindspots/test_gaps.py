@@ -233,6 +233,7 @@ def test_merging_split_partials_in_any_grouping_equals_the_whole(
     order.shuffle(parts)
     merged = _merge_tree(parts, shape)
     assert merged.equals(whole)
+    assert G.merge_all(parts).equals(whole)
     assert G.merge(whole, G.Arrivals.empty()).equals(whole)
     assert G.merge(whole, whole).equals(whole)
 
