@@ -224,6 +224,11 @@ def scan(
 
     policies = key_policies_section()
     chosen.append(policies)
+    from kmslog.report.reencrypt_section import counts_for_exit as reencrypt_count
+    from kmslog.report.reencrypt_section import reencrypt_section
+
+    reencrypt = reencrypt_section()
+    chosen.append(reencrypt)
     eventbridge = None
     if rule_set.event_rules:
         from kmslog.report.eventbridge_section import eventbridge_section
@@ -271,6 +276,7 @@ def scan(
             counts_for_exit(result.results[blind.analysis.name])
             or grants_count(result.results[grants.analysis.name])
             or policies_count(result.results[policies.analysis.name])
+            or reencrypt_count(result.results[reencrypt.analysis.name])
         )
     ):
         status = 1

@@ -28,12 +28,14 @@ def _builtin() -> None:
     from kmslog.analyses.eventbridge import EventBridgeResult
     from kmslog.analyses.grants import GrantResult
     from kmslog.analyses.key_policies import KeyPolicies
+    from kmslog.analyses.reencrypt import ReEncryptResult
     from kmslog.findings.adapters import (
         anomaly_findings,
         detection_findings,
         eventbridge_findings,
     )
     from kmslog.kms.policy_findings import policy_findings
+    from kmslog.kms.reencrypt_findings import reencrypt_findings
     from kmslog.report.blind_spots_section import blind_spot_findings
     from kmslog.report.grants_section import grant_result_findings
 
@@ -43,6 +45,7 @@ def _builtin() -> None:
     register_adapter(AnomalyResult, anomaly_findings)
     register_adapter(GrantResult, grant_result_findings)
     register_adapter(KeyPolicies, policy_findings)
+    register_adapter(ReEncryptResult, reencrypt_findings)
 
 
 def findings_of(results: Iterable[Any]) -> list[Finding]:

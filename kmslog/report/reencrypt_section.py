@@ -1,0 +1,40 @@
+"""The re-encryption section of ``kmslog scan``: ReEncrypt into other accounts' keys
+(JSON ``reencrypt_out``, terminal blocks); every one counts for the exit status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from kmslog.analyses.reencrypt import ReEncryptAnalysis, ReEncryptResult
+from kmslog.commands.scan import Section
+from kmslog.findings.render import finding_dict
+from kmslog.kms.reencrypt_findings import reencrypt_findings
+from kmslog.report.findings_console import print_finding_blocks
+
+
+def counts_for_exit(result: ReEncryptResult) -> bool:
+    return bool(result.out)
+
+
+def print_reencrypt(console: Console, result: ReEncryptResult) -> None:
+    print_finding_blocks(
+        console,
+        "Re-encryption out of the account",
+        reencrypt_findings(result),
+        "Re-encryption: no ReEncrypt into another account's key",
+    )
+
+
+def reencrypt_data(result: ReEncryptResult) -> dict[str, Any]:
+    return {"findings": [finding_dict(f) for f in reencrypt_findings(result)]}
+
+
+def reencrypt_section() -> Section:
+    return Section(
+        ReEncryptAnalysis(),
+        "reencrypt_out",
+        lambda _result, found: reencrypt_data(found),
+        lambda console, _result, found: print_reencrypt(console, found),
+    )
