@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kmslog.analyses.blind_spots import BlindSpotAnalysis
+from kmslog.analyses.key_policies import KeyPolicyAnalysis, attach_policy_access
 from kmslog.analyses.lifecycle import LifecycleAnalysis
 from kmslog.blindspots.caveats import attach_caveats
 from kmslog.cli import app
@@ -54,13 +55,15 @@ def frames() -> tuple[pl.DataFrame, ...]:
 @cache
 def lifecycle(query: str | None) -> LifecycleResult:
     """As the command runs it: the lifecycle fold, and the blind spots it states."""
-    analysis, spots = LifecycleAnalysis(query), BlindSpotAnalysis()
-    state, seen = analysis.start(), spots.start()
+    analysis, spots, policies = LifecycleAnalysis(query), BlindSpotAnalysis(), KeyPolicyAnalysis()
+    state, seen, versions = analysis.start(), spots.start(), policies.start()
     for frame in frames():
         state = analysis.update(state, frame)
         seen = spots.update(seen, frame)
+        versions = policies.update(versions, frame)
     result = analysis.finish(state)
     attach_caveats(result, spots.finish(seen))
+    attach_policy_access(result, policies.finish(versions))
     return result
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
@@ -14,6 +14,9 @@ from kmslog.decode import schema as S
 from kmslog.decode.jsontext import RecordTextError, loads_record
 from kmslog.kms.policy import Access, PolicyError, Widening, access, parse_policy, widening
 from kmslog.kms.resolve import record_keys
+
+if TYPE_CHECKING:
+    from kmslog.lifecycle.model import LifecycleResult
 
 KMS = "kms.amazonaws.com"
 POLICY_CALLS = ("CreateKey", "PutKeyPolicy")
@@ -165,3 +168,12 @@ class KeyPolicyAnalysis:
 
     def finish(self, state: PolicyState) -> KeyPolicies:
         return KeyPolicies(versions(state.rows))
+
+
+def attach_policy_access(result: LifecycleResult, found: KeyPolicies) -> None:
+    """Give each key of a lifecycle result its policy versions."""
+    by_key: dict[str, list[PolicyVersion]] = {}
+    for v in found.versions:
+        by_key.setdefault(v.key_arn, []).append(v)
+    for life in result.keys:
+        life.policy_access = by_key.get(life.key.arn, [])

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from kmslog.analyses.blind_spots import BlindSpotAnalysis
+from kmslog.analyses.key_policies import KeyPolicyAnalysis, attach_policy_access
 from kmslog.analyses.lifecycle import LifecycleAnalysis
 from kmslog.blindspots.caveats import attach_caveats
 from kmslog.commands.options import (
@@ -108,13 +109,18 @@ def lifecycle(
     )
     analysis = LifecycleAnalysis(query)
     spots = BlindSpotAnalysis()
+    policies = KeyPolicyAnalysis()
 
     def unreadable(run_result: RunResult) -> None:
         if output_format is not LifecycleFormat.table:
             _emit(run_result, analysis.name, paths, all_keys, output_format, output)
 
     run_result = run_or_exit(
-        paths, [analysis, spots], options, show_progress=not no_progress, unreadable=unreadable
+        paths,
+        [analysis, spots, policies],
+        options,
+        show_progress=not no_progress,
+        unreadable=unreadable,
     )
     for rejection in run_result.stats.rejections[:20]:
         safe.say(
@@ -123,6 +129,7 @@ def lifecycle(
         )
     result: LifecycleResult = run_result.results[analysis.name]
     attach_caveats(result, run_result.results[spots.name])
+    attach_policy_access(result, run_result.results[policies.name])
     for warning in result.warnings:
         safe.say(f"warning: {warning}")
     for unresolved in result.unresolved[:20]:

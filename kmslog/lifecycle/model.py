@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from kmslog.analyses.key_policies import PolicyVersion
 from kmslog.blindspots.caveats import Caveat
 from kmslog.kms.resolve import AliasBinding
 from kmslog.lifecycle.state_machine import KeyState, StateInterval
@@ -97,6 +98,9 @@ class KeyLifecycle:
     # (blindspots.caveats): its usage there is unknown, so "last used" and "who
     # uses it" may miss calls.
     caveats: list[Caveat] = field(default_factory=list)
+    # Each key-policy version the logs show, with the access it added
+    # (analyses.key_policies): the effective-access diff, conditions taken into account.
+    policy_access: list[PolicyVersion] = field(default_factory=list)
     # What uses the key (analyses.dependents), when the run computed it.
     dependents: KeyDependents | None = None
 

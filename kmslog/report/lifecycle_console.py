@@ -75,6 +75,13 @@ def print_lifecycle(console: Console, life: KeyLifecycle) -> None:
     for c in life.caveats:
         head.append("\ncaveat: ", style="yellow")
         head.append_text(text(c.text, "yellow"))
+    for v in life.policy_access:
+        if v.error is not None:
+            head.append(f"\npolicy {_t(v.time)} unreadable: ", style="red")
+            head.append_text(text(v.error, "red"))
+        for w in v.widened:
+            head.append(f"\naccess widened {_t(v.time)} ({w.severity}): ", style="red")
+            head.append_text(text(w.summary, "red"))
     if life.deletion_date:
         head.append(f"\ndeletion date {_t(life.deletion_date)}", style="red")
     for b in info.aliases:

@@ -75,6 +75,8 @@ def lifecycle_data(life: KeyLifecycle, query: dict[str, Any] | None = None) -> d
         "caveats": caveats_data(life),
         # What uses the key (docs/dependents.md); null when not computed.
         "dependents": None if life.dependents is None else dependents_data(life.dependents),
+        # The effective-access diff of each policy version (conditions evaluated).
+        "policy_access": policy_access_data(life),
         "states": [
             {
                 "state": s.state.value,
@@ -194,3 +196,30 @@ def caveats_data(life: KeyLifecycle) -> list[dict[str, Any]]:
 
 def all_keys_data(result: LifecycleResult) -> list[dict[str, Any]]:
     return [summary_row(k) for k in result.keys]
+
+
+def policy_access_data(life: KeyLifecycle) -> list[dict[str, Any]]:
+    return [
+        {
+            "time": iso(v.time),
+            "event_name": v.event_name,
+            "event_id": v.event_id,
+            "by": v.by,
+            "first_seen": v.first_seen,
+            "error": v.error,
+            "public": None if v.access is None else v.access.public,
+            "widened": [
+                {
+                    "grantee": w.grantee,
+                    "principal": w.principal,
+                    "account": w.account,
+                    "via": list(w.via),
+                    "actions": sorted(w.actions),
+                    "severity": w.severity,
+                    "summary": w.summary,
+                }
+                for w in v.widened
+            ],
+        }
+        for v in life.policy_access
+    ]

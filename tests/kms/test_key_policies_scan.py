@@ -122,3 +122,28 @@ def test_scan_reports_it_and_jobs_do_not_change_it(tmp_path: Path):
     (finding,) = outputs[0]["findings"]
     assert finding["kind"] == "key-policy-widened" and finding["severity"] == "high"
     assert finding["details"]["added"][0]["account"] == OTHER
+
+
+def test_lifecycle_shows_the_effective_access_diff_by_id_and_arn(tmp_path: Path):
+    wide = policy(allow({"AWS": f"arn:aws:iam::{OTHER}:root"}, "kms:Decrypt"))
+    records = [create_key("2024-03-01T09:00:00Z"), put("2024-03-02T09:00:00Z", wide)]
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Records": records}), encoding="utf-8")
+    answers = []
+    for query in (KEY_A, arn(KEY_A)):
+        result = CliRunner().invoke(
+            app, ["lifecycle", query, str(path), "--no-progress", "--format", "json"]
+        )
+        assert result.exit_code == 0, result.output
+        answers.append(json.loads(result.stdout)["policy_access"])
+    assert answers[0] == answers[1]
+    created, widened = answers[0]
+    assert created["event_name"] == "CreateKey" and created["widened"] == []
+    (added,) = widened["widened"]
+    assert (added["account"], added["actions"], added["severity"]) == (
+        OTHER,
+        ["kms:Decrypt"],
+        "high",
+    )
+    table = CliRunner().invoke(app, ["lifecycle", KEY_A, str(path), "--no-progress"])
+    assert "access widened" in table.stdout and OTHER in table.stdout
