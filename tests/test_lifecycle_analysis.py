@@ -367,3 +367,25 @@ def test_failed_cross_account_call_is_tied_to_the_owners_key():
         error=("DisabledException", f"{owner_arn} is disabled."),
     )
     assert [k.key.arn for k in run(KEY_A, [rec]).keys] == [owner_arn]
+
+
+def _put_policy(statement: dict) -> dict:
+    text = orjson.dumps({"Version": "2012-10-17", "Statement": [statement]}).decode()
+    return record("PutKeyPolicy", "2024-03-02T00:00:00Z", request={"keyId": KEY_A, "policy": text})
+
+
+def test_a_wildcard_principal_narrowed_by_conditions_is_not_a_public_policy():
+    """Principal "*" with kms:CallerAccount (the Prowler #970 shape) reaches no one
+    outside the account: no wildcard finding; without the condition, there is one."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": ["kms:Decrypt"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:CallerAccount": "111122223333"}},
+    }
+    narrowed = run(KEY_A, [create_key("2024-03-01T00:00:00Z"), _put_policy(statement)])
+    assert "policy_wildcard_principal" not in [f.kind for f in narrowed.keys[0].findings]
+    del statement["Condition"]
+    public = run(KEY_A, [create_key("2024-03-01T00:00:00Z"), _put_policy(statement)])
+    assert "policy_wildcard_principal" in [f.kind for f in public.keys[0].findings]

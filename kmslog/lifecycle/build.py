@@ -295,6 +295,22 @@ def _parse_control(row: dict[str, Any], warnings: list[str]) -> _Control:
     return _Control(row[S.EVENT_TIME], row, columns, reason)
 
 
+def _wildcard_reaches(record: Mapping[str, Any] | None, key_arn: str) -> bool:
+    """Whether a policy that names Principal "*" opens the key to anyone (or may: a
+    condition kmslog cannot verify) once its conditions are evaluated; a "*" narrowed by
+    kms:CallerAccount or aws:PrincipalOrgID does not (kmslog/kms/policy.py)."""
+    from kmslog.kms.policy import PolicyError, access, parse_policy
+
+    params = _as_mapping((record or {}).get("requestParameters"))
+    text = params.get("policy")
+    parsed = parse_policy(text) if isinstance(text, str) else PolicyError("no policy text")
+    if isinstance(parsed, PolicyError):
+        return True  # unreadable: stay on the safe side
+    account = key_arn.split(":")[4] if key_arn.count(":") >= 5 else ""
+    found = access(parsed, account)
+    return any(g.grantee in ("public", "conditional") for g in found.grants)
+
+
 def attach_dependents(result: LifecycleResult, found: DependentsResult) -> None:
     """Each key's dependents into its lifecycle; a key known from its control plane
     alone was not used at all."""
@@ -475,7 +491,7 @@ def _lifecycle(
                 )
             )
         diff = described.policy_diff
-        if diff is not None and "*" in diff.principals_added:
+        if diff is not None and "*" in diff.principals_added and _wildcard_reaches(rec, arn):
             findings.append(
                 Finding(
                     "policy_wildcard_principal",
