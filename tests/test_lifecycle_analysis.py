@@ -389,3 +389,50 @@ def test_a_wildcard_principal_narrowed_by_conditions_is_not_a_public_policy():
     del statement["Condition"]
     public = run(KEY_A, [create_key("2024-03-01T00:00:00Z"), _put_policy(statement)])
     assert "policy_wildcard_principal" in [f.kind for f in public.keys[0].findings]
+
+
+def _decrypt_for(time: str, function: str) -> dict:
+    context = {
+        "aws:lambda:FunctionArn": f"arn:aws:lambda:us-east-1:111122223333:function:{function}"
+    }
+    return record(
+        "Decrypt",
+        time,
+        request={"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": context},
+        assumed="app/s",
+        invoked_by="lambda.amazonaws.com",
+    )
+
+
+def _schedule(time: str) -> dict:
+    return record(
+        "ScheduleKeyDeletion",
+        time,
+        request={"keyId": KEY_A, "pendingWindowInDays": 7},
+        response={
+            "keyId": arn(KEY_A),
+            "keyState": "PendingDeletion",
+            "deletionDate": "Mar 13, 2024, 9:00:00 AM",
+        },
+    )
+
+
+def test_a_deletion_finding_names_what_still_used_the_key():
+    records = [
+        create_key("2024-01-01T00:00:00Z"),
+        _decrypt_for("2024-01-05T10:00:00Z", "old-job"),  # more than 30 days before the end
+        _decrypt_for("2024-03-04T10:00:00Z", "orders"),
+        _decrypt_for("2024-03-05T10:00:00Z", "orders"),
+        _decrypt_for("2024-03-05T11:00:00Z", "billing"),
+        _schedule("2024-03-06T09:00:00Z"),
+    ]
+    (pending,) = [f for f in run(KEY_A, records).keys[0].findings if f.kind == "deletion_pending"]
+    assert "still used in the last 30 days by 2 resource(s)" in pending.detail
+    assert pending.detail.index("function:orders") < pending.detail.index("function:billing")
+    assert "old-job" not in pending.detail
+
+
+def test_a_deletion_finding_says_when_nothing_used_the_key_lately():
+    records = [create_key("2024-01-01T00:00:00Z"), _schedule("2024-03-06T09:00:00Z")]
+    (pending,) = [f for f in run(KEY_A, records).keys[0].findings if f.kind == "deletion_pending"]
+    assert pending.detail.endswith("no resource used it in the last 30 days")

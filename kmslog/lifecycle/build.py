@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -320,6 +320,43 @@ def attach_dependents(result: LifecycleResult, found: DependentsResult) -> None:
     for life in result.keys:
         arn = life.key.arn
         life.dependents = by_arn.get(arn) or KeyDependents(arn, calls=0, failed=0, unattributed=0)
+        if result.logs_end is not None:
+            life.findings = [
+                _with_recent_users(f, life.dependents, result.logs_end) for f in life.findings
+            ]
+
+
+# A key-deletion finding names what used the key in this many days before the logs end.
+RECENT_USE_DAYS = 30
+_DELETION_KINDS = frozenset({"deletion_pending", "deletion_not_observed"})
+
+
+def _with_recent_users(finding: Finding, found: Any, end: datetime) -> Finding:
+    """A deletion finding that says which resources still used the key lately."""
+    if finding.kind not in _DELETION_KINDS:
+        return finding
+    try:
+        since = end - timedelta(days=RECENT_USE_DAYS)
+    except OverflowError:  # logs ending in year 1: everything is recent
+        since = datetime.min.replace(tzinfo=end.tzinfo)
+    recent = sorted(
+        (d for d in found.dependents if d.last >= since),
+        key=lambda d: (-d.calls, d.kind, d.resource),
+    )
+    if not recent:
+        return replace(
+            finding,
+            detail=finding.detail + f"; no resource used it in the last {RECENT_USE_DAYS} days",
+        )
+    named = ", ".join(f"{d.kind} {d.resource}" for d in recent[:3])
+    more = f" and {len(recent) - 3} more" if len(recent) > 3 else ""
+    return replace(
+        finding,
+        detail=finding.detail
+        + f"; still used in the last {RECENT_USE_DAYS} days by {len(recent)} resource(s): "
+        + named
+        + more,
+    )
 
 
 def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResult:
