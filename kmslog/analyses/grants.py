@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import polars as pl
 
+from kmslog.analyses.kept_rows import KeptRows, KeptRowsFold
 from kmslog.decode import schema as S
 from kmslog.findings.model import Finding
 from kmslog.kms.grant_findings import grant_findings
@@ -27,11 +28,6 @@ def kept_rows() -> pl.Expr:
     return (pl.col(S.EVENT_SOURCE) == KMS) & (pl.col(S.EVENT_NAME).is_in(list(GRANT_CALLS)) | named)
 
 
-@dataclass
-class GrantState:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class GrantResult:
     ledger: Ledger
@@ -39,22 +35,14 @@ class GrantResult:
 
 
 @dataclass(frozen=True)
-class GrantAnalysis:
+class GrantAnalysis(KeptRowsFold):
     name: str = "grants"
     columns: ClassVar[frozenset[str]] = frozenset(ROW_COLUMNS)
+    row_columns: ClassVar[tuple[str, ...]] = ROW_COLUMNS
 
-    def start(self) -> GrantState:
-        return GrantState()
+    def keep(self) -> pl.Expr:
+        return kept_rows()
 
-    def update(self, state: GrantState, frame: pl.DataFrame) -> GrantState:
-        if not frame.height:
-            return state
-        kept = frame.lazy().filter(kept_rows()).select(*ROW_COLUMNS).collect()
-        return GrantState(state.rows + kept.to_dicts())
-
-    def combine(self, a: GrantState, b: GrantState) -> GrantState:
-        return GrantState(a.rows + b.rows)
-
-    def finish(self, state: GrantState) -> GrantResult:
+    def finish(self, state: KeptRows) -> GrantResult:
         ledger = build_ledger(state.rows)  # order-independent: it sorts by time itself
         return GrantResult(ledger, tuple(grant_findings(ledger)))

@@ -4,12 +4,13 @@ docs/key-policies.md) against the one before gives what it widened."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
+from kmslog.analyses.kept_rows import KeptRows, KeptRowsFold
 from kmslog.decode import schema as S
 from kmslog.decode.jsontext import RecordTextError, loads_record
 from kmslog.kms.policy import Access, PolicyError, Widening, access, parse_policy, widening
@@ -56,11 +57,6 @@ class KeyPolicies:
     """Every key-policy version the logs show, per key in time order."""
 
     versions: tuple[PolicyVersion, ...]
-
-
-@dataclass
-class PolicyState:
-    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _default_access(key_account: str) -> Access | None:
@@ -141,32 +137,19 @@ def versions(rows: list[dict[str, Any]]) -> tuple[PolicyVersion, ...]:
 
 
 @dataclass(frozen=True)
-class KeyPolicyAnalysis:
+class KeyPolicyAnalysis(KeptRowsFold):
     name: str = "key_policies"
     columns: ClassVar[frozenset[str]] = frozenset(ROW_COLUMNS)
+    row_columns: ClassVar[tuple[str, ...]] = ROW_COLUMNS
 
-    def start(self) -> PolicyState:
-        return PolicyState()
-
-    def update(self, state: PolicyState, frame: pl.DataFrame) -> PolicyState:
-        if not frame.height:
-            return state
-        kept = (
-            frame.lazy()
-            .filter(
-                (pl.col(S.EVENT_SOURCE) == KMS)
-                & pl.col(S.EVENT_NAME).is_in(POLICY_CALLS)
-                & pl.col(S.ERROR_CODE).is_null()
-            )
-            .select(*ROW_COLUMNS)
-            .collect()
+    def keep(self) -> pl.Expr:
+        return (
+            (pl.col(S.EVENT_SOURCE) == KMS)
+            & pl.col(S.EVENT_NAME).is_in(POLICY_CALLS)
+            & pl.col(S.ERROR_CODE).is_null()
         )
-        return PolicyState(state.rows + kept.to_dicts())
 
-    def combine(self, a: PolicyState, b: PolicyState) -> PolicyState:
-        return PolicyState(a.rows + b.rows)
-
-    def finish(self, state: PolicyState) -> KeyPolicies:
+    def finish(self, state: KeptRows) -> KeyPolicies:
         return KeyPolicies(versions(state.rows))
 
 

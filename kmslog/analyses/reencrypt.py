@@ -5,12 +5,13 @@ and principal, with their volume."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
 import polars as pl
 
+from kmslog.analyses.kept_rows import KeptRows, KeptRowsFold
 from kmslog.decode import schema as S
 from kmslog.decode.jsontext import RecordTextError, loads_record
 from kmslog.kms.resolve import record_keys
@@ -51,11 +52,6 @@ class ReEncryptOut:
     last: datetime
     busiest_hour: int  # most calls in one clock hour
     evidence: tuple[dict[str, Any], ...]
-
-
-@dataclass
-class ReEncryptState:
-    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _destination(record: dict[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -131,39 +127,29 @@ class ReEncryptResult:
 
 
 @dataclass(frozen=True)
-class ReEncryptAnalysis:
+class ReEncryptAnalysis(KeptRowsFold):
     name: str = "reencrypt"
     columns: ClassVar[frozenset[str]] = frozenset(ROW_COLUMNS)
+    row_columns: ClassVar[tuple[str, ...]] = ROW_COLUMNS
 
-    def start(self) -> ReEncryptState:
-        return ReEncryptState()
-
-    def update(self, state: ReEncryptState, frame: pl.DataFrame) -> ReEncryptState:
-        if not frame.height:
-            return state
-        kept = (
-            frame.lazy()
-            .filter(
-                (pl.col(S.EVENT_NAME) == "ReEncrypt")
-                & (pl.col(S.EVENT_SOURCE) == KMS)
-                & pl.col(S.ERROR_CODE).is_null()
-            )
-            .select(*ROW_COLUMNS)
-            .collect()
+    def keep(self) -> pl.Expr:
+        return (
+            (pl.col(S.EVENT_NAME) == "ReEncrypt")
+            & (pl.col(S.EVENT_SOURCE) == KMS)
+            & pl.col(S.ERROR_CODE).is_null()
         )
-        outward_rows = []
-        # Only the outward calls are kept (few), without their text: a re-encryption job
-        # inside one account may make millions of ReEncrypt calls.
-        for row in kept.to_dicts():
+
+    def take(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # Only the outward calls are kept (few), without their text: a re-encryption
+        # job inside one account may make millions of ReEncrypt calls.
+        out = []
+        for row in rows:
             found = outward(row)
             if found is not None:
                 row.pop(S.RAW)
                 row["source_key"], row["destination"] = found
-                outward_rows.append(row)
-        return ReEncryptState(state.rows + outward_rows) if outward_rows else state
+                out.append(row)
+        return out
 
-    def combine(self, a: ReEncryptState, b: ReEncryptState) -> ReEncryptState:
-        return ReEncryptState(a.rows + b.rows)
-
-    def finish(self, state: ReEncryptState) -> ReEncryptResult:
+    def finish(self, state: KeptRows) -> ReEncryptResult:
         return ReEncryptResult(reencryptions_out(state.rows))

@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from kmslog.analyses.key_policies import KeyPolicies, PolicyVersion
 from kmslog.findings.model import SEVERITIES, Evidence, Finding, Subject, define_kind
+from kmslog.kms.policy_widen import widening_data
 
 _GUIDE = "https://docs.aws.amazon.com/kms/latest/developerguide/"
 _kind = partial(define_kind, "policy", references=(_GUIDE + "key-policies.html",))
@@ -75,17 +76,7 @@ def policy_findings(found: KeyPolicies) -> list[Finding]:
                 severity=worst,
                 details=MappingProxyType(
                     {
-                        "added": [
-                            {
-                                "grantee": w.grantee,
-                                "principal": w.principal,
-                                "account": w.account,
-                                "via": list(w.via),
-                                "actions": sorted(w.actions),
-                                "severity": w.severity,
-                            }
-                            for w in v.widened
-                        ],
+                        "added": [widening_data(w) for w in v.widened],
                         "first_seen": v.first_seen,
                     }
                 ),

@@ -121,3 +121,16 @@ def widening(old: Access | None, new: Access) -> list[Widening]:
         for grant, actions in merged.values()
     ]
     return sorted(found, key=lambda w: (_RANK[w.severity], w.grantee, w.principal, w.via))
+
+
+def widening_data(w: Widening) -> dict[str, object]:
+    """A widening as JSON-ready data (findings' details, lifecycle's policy_access)."""
+    return {
+        "grantee": w.grantee,
+        "principal": w.principal,
+        "account": w.account,
+        "via": list(w.via),
+        "actions": sorted(w.actions),
+        "severity": w.severity,
+        "summary": w.summary,
+    }

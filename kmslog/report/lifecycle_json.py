@@ -8,6 +8,7 @@ from typing import Any
 
 from kmslog.kms.dates import iso_z
 from kmslog.kms.keys import parse_key_ref
+from kmslog.kms.policy_widen import widening_data
 from kmslog.kms.resolve import AliasBinding
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.report.dependents_json import dependents_data
@@ -208,18 +209,7 @@ def policy_access_data(life: KeyLifecycle) -> list[dict[str, Any]]:
             "first_seen": v.first_seen,
             "error": v.error,
             "public": None if v.access is None else v.access.public,
-            "widened": [
-                {
-                    "grantee": w.grantee,
-                    "principal": w.principal,
-                    "account": w.account,
-                    "via": list(w.via),
-                    "actions": sorted(w.actions),
-                    "severity": w.severity,
-                    "summary": w.summary,
-                }
-                for w in v.widened
-            ],
+            "widened": [widening_data(w) for w in v.widened],
         }
         for v in life.policy_access
     ]
