@@ -623,4 +623,10 @@ scenario_times: dict[str, int] = {
     "s12_stop_logging": T("2026-10-05T00:58:31Z"),
     "s12_exclude_kms": T("2026-10-05T01:18:07Z"),
     "s12_restore": T("2026-10-05T02:56:52Z"),
+    # 13-15 sit on 10-06, after the probing of 10d and clear of every other planted hour.
+    "s15_public": T("2026-10-06T09:14:27Z"),
+    "s15_narrowed": T("2026-10-06T09:41:05Z"),
+    "s13_reencrypt": T("2026-10-06T13:20:00Z"),
+    "s14_external_grant": T("2026-10-06T15:07:33Z"),
+    "s14_ebs_attach": T("2026-10-06T16:32:10Z"),
 }
