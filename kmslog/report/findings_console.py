@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
-from kmslog.findings.model import Finding
+from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.kms.dates import iso_z
 from kmslog.report import safe
 
@@ -22,10 +22,11 @@ def print_finding_blocks(console: Console, title: str, found: Sequence[Finding],
         console.print(Text(none, style="green"))
         return
     console.print(Text(f"{title}: {len(found)} finding(s)", style="bold underline"))
-    for f in found:
+    # Most urgent first; within a severity, the order given (time order, mostly).
+    for f in sorted(found, key=lambda f: SEVERITIES.index(f.effective_severity)):
         severity = f.effective_severity
         head = Text()
-        head.append(f"{severity.upper():<8}", style=SEVERITY_STYLE.get(severity, ""))
+        head.append(f"{severity.upper():<9}", style=SEVERITY_STYLE.get(severity, ""))
         head.append_text(safe.text(f.kind.title, "bold"))
         where = [f.subject.key_arn or "", f"account {f.subject.account or '-'}"]
         if f.subject.key_arn is None:
@@ -35,4 +36,4 @@ def print_finding_blocks(console: Console, title: str, found: Sequence[Finding],
             end = "end of logs" if f.last is None else iso_z(f.last)
             head.append(f"  {iso_z(f.first)}" + ("" if f.last == f.first else f" -> {end}"))
         console.print(head)
-        console.print(Padding(safe.text(f.summary), (0, 0, 0, 8)))
+        console.print(Padding(safe.text(f.summary), (0, 0, 0, 9)))
