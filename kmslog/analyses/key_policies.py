@@ -70,7 +70,9 @@ def _default_access(key_account: str) -> Access | None:
     return None if isinstance(parsed, PolicyError) else access(parsed, key_account)
 
 
-def _version(row: dict[str, Any], before: Access | None, seen: bool) -> PolicyVersion | None:
+def _read(row: dict[str, Any]) -> tuple[str, Access | None, str | None] | None:
+    """(key ARN, the access the version gives, why its text could not be read) of one
+    CreateKey / PutKeyPolicy row; None when the record names no key."""
     try:
         record = loads_record(row[S.RAW])
     except RecordTextError:
@@ -83,56 +85,51 @@ def _version(row: dict[str, Any], before: Access | None, seen: bool) -> PolicyVe
     key_account = key.split(":")[4] if key.count(":") >= 5 else ""
     params = record.get("requestParameters")
     text = params.get("policy") if isinstance(params, dict) else None
-    error = None
-    now: Access | None
     if text is None and row[S.EVENT_NAME] == "CreateKey":
-        now = _default_access(key_account)
-    elif not isinstance(text, str):
-        now, error = None, "the record holds no policy text"
-    else:
-        parsed = parse_policy(text)
-        if isinstance(parsed, PolicyError):
-            now, error = None, parsed.reason
-        else:
-            now = access(parsed, key_account)
-    widened: tuple[Widening, ...] = ()
-    if now is not None:
-        found = widening(before, now)
-        if not seen:
-            # Nothing earlier to compare with: only what reaches beyond the account.
-            found = [w for w in found if w.severity in ("critical", "high", "medium")]
-        widened = tuple(found)
-    return PolicyVersion(
-        key_arn=key,
-        time=row[S.EVENT_TIME],
-        event_name=row[S.EVENT_NAME],
-        event_id=row.get(S.EVENT_ID),
-        by=row.get(S.IDENTITY_ARN),
-        source=row.get(S.SOURCE),
-        record_index=row.get(S.RECORD_INDEX),
-        access=now,
-        error=error,
-        widened=widened,
-        first_seen=not seen,
-    )
+        return key, _default_access(key_account), None
+    if not isinstance(text, str):
+        return key, None, "the record holds no policy text"
+    parsed = parse_policy(text)
+    if isinstance(parsed, PolicyError):
+        return key, None, parsed.reason
+    return key, access(parsed, key_account), None
 
 
 def versions(rows: list[dict[str, Any]]) -> tuple[PolicyVersion, ...]:
     """Every version, per key in time order (ties by event id); a version that could
     not be read leaves the previous access in place for the next comparison."""
     ordered = sorted(rows, key=lambda r: (r[S.EVENT_TIME], r.get(S.EVENT_ID) or ""))
-    last: dict[str, Access | None] = {}
+    last: dict[str, Access] = {}
     out: list[PolicyVersion] = []
     for row in ordered:
-        # The key is only known once the record is read; read with no history first.
-        probe = _version(row, None, True)
-        if probe is None:
+        found = _read(row)
+        if found is None:
             continue
-        v = _version(row, last.get(probe.key_arn), probe.key_arn in last)
-        assert v is not None
-        out.append(v)
-        if v.access is not None:
-            last[v.key_arn] = v.access
+        key, now, error = found
+        seen = key in last
+        widened: tuple[Widening, ...] = ()
+        if now is not None:
+            added = widening(last.get(key), now)
+            if not seen:
+                # Nothing earlier to compare with: only what reaches beyond the account.
+                added = [w for w in added if w.severity in ("critical", "high", "medium")]
+            widened = tuple(added)
+            last[key] = now
+        out.append(
+            PolicyVersion(
+                key_arn=key,
+                time=row[S.EVENT_TIME],
+                event_name=row[S.EVENT_NAME],
+                event_id=row.get(S.EVENT_ID),
+                by=row.get(S.IDENTITY_ARN),
+                source=row.get(S.SOURCE),
+                record_index=row.get(S.RECORD_INDEX),
+                access=now,
+                error=error,
+                widened=widened,
+                first_seen=not seen,
+            )
+        )
     return tuple(out)
 
 

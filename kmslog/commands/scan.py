@@ -1,7 +1,8 @@
 """``kmslog scan PATH…``: read CloudTrail files once, feed every analysis, render.
 
-Adding an analysis to a scan is two small edits: build it in :func:`sections`
-from the options, and give it a renderer (console + JSON key).
+A built-in analysis that needs no option is one section module (analysis, JSON key,
+console renderer, whether its result fails the scan) listed in
+``report/builtin_sections.py``; one built from options is added in :func:`scan`.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class Section:
     json_key: str
     to_json: Callable[[RunResult, Any], Any]
     to_console: Callable[[Console, RunResult, Any], None]
+    # Whether the result holds findings that make the scan exit 1 (--fail-on finding);
+    # None: the section never decides the exit status by itself.
+    found: Callable[[Any], bool] | None = None
 
 
 def sections() -> list[Section]:
@@ -210,25 +214,12 @@ def scan(
         rule_set, None if as_of is None else parse_instant(as_of), not no_logged_alarms
     )
     chosen.append(detections)
-    from kmslog.report.blind_spots_section import blind_spots_section, counts_for_exit
+    # Findings of the built-in analyses beside the rules (docs/blind-spots.md, grants.md,
+    # key-policies.md, cross-account.md): one section each, from the registry.
+    from kmslog.report.builtin_sections import builtin_sections
 
-    blind = blind_spots_section()
-    chosen.append(blind)
-    from kmslog.report.grants_section import counts_for_exit as grants_count
-    from kmslog.report.grants_section import grants_section
-
-    grants = grants_section()
-    chosen.append(grants)
-    from kmslog.report.key_policies_section import counts_for_exit as policies_count
-    from kmslog.report.key_policies_section import key_policies_section
-
-    policies = key_policies_section()
-    chosen.append(policies)
-    from kmslog.report.reencrypt_section import counts_for_exit as reencrypt_count
-    from kmslog.report.reencrypt_section import reencrypt_section
-
-    reencrypt = reencrypt_section()
-    chosen.append(reencrypt)
+    builtin = builtin_sections()
+    chosen.extend(builtin)
     eventbridge = None
     if rule_set.event_rules:
         from kmslog.report.eventbridge_section import eventbridge_section
@@ -267,19 +258,12 @@ def scan(
     replayed = None if eventbridge is None else result.results[eventbridge.analysis.name]
     if fail_mode is FailOn.finding and replayed is not None and replayed.matches.height:
         status = 1
-    # Blind spots, grant and key-policy findings are findings of built-in rules: reported always,
-    # counted for the exit status unless the built-in rules are off.
-    if (
-        fail_mode is FailOn.finding
-        and not no_builtin_rules
-        and (
-            counts_for_exit(result.results[blind.analysis.name])
-            or grants_count(result.results[grants.analysis.name])
-            or policies_count(result.results[policies.analysis.name])
-            or reencrypt_count(result.results[reencrypt.analysis.name])
-        )
-    ):
-        status = 1
+    # Their findings are reported always, and counted for the exit status unless the
+    # built-in rules are off.
+    if fail_mode is FailOn.finding and not no_builtin_rules:
+        for section in builtin:
+            if section.found is not None and section.found(result.results[section.analysis.name]):
+                status = 1
     if output_format is OutputFormat.html:
         assert output is not None
         from kmslog.commands.scan_html import write_scan_html

@@ -82,4 +82,5 @@ def blind_spots_section() -> Section:
         "blind_spots",
         lambda _result, found: blind_spots_data(found),
         lambda console, _result, found: print_blind_spots(console, found),
+        counts_for_exit,
     )

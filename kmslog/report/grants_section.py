@@ -45,6 +45,7 @@ def grants_section() -> Section:
         "grants",
         lambda _result, found: grants_data(found),
         lambda console, _result, found: print_grants(console, found),
+        counts_for_exit,
     )
 
 

@@ -42,4 +42,5 @@ def key_policies_section() -> Section:
         "key_policies",
         lambda _result, found: key_policies_data(found),
         lambda console, _result, found: print_key_policies(console, found),
+        counts_for_exit,
     )

@@ -37,4 +37,5 @@ def reencrypt_section() -> Section:
         "reencrypt_out",
         lambda _result, found: reencrypt_data(found),
         lambda console, _result, found: print_reencrypt(console, found),
+        counts_for_exit,
     )

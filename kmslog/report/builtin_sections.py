@@ -1,0 +1,16 @@
+"""The scan sections of the built-in analyses beside the rules, as data: a new one is
+its section module plus one line here."""
+
+from __future__ import annotations
+
+from kmslog.commands.scan import Section
+
+
+def builtin_sections() -> list[Section]:
+    # Deferred: the section modules import the scan command's Section.
+    from kmslog.report.blind_spots_section import blind_spots_section
+    from kmslog.report.grants_section import grants_section
+    from kmslog.report.key_policies_section import key_policies_section
+    from kmslog.report.reencrypt_section import reencrypt_section
+
+    return [blind_spots_section(), grants_section(), key_policies_section(), reencrypt_section()]
