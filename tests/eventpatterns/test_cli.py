@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from kmslog.cli import app
@@ -107,3 +109,33 @@ def test_hostile_text_in_errors_is_escaped() -> None:
     result = invoke(["test-event-pattern", "--event-pattern", pattern, "--event", DOC_EVENT])
     assert result.exit_code == 2
     assert "\x1b" not in result.output
+
+
+CASES_DIR = Path(__file__).parent / "cases"
+DOCUMENTED = [
+    c for c in json.loads((CASES_DIR / "matching.json").read_text("utf-8"))["cases"] if "doc" in c
+]
+
+
+@pytest.mark.parametrize("case", DOCUMENTED, ids=[c["id"] for c in DOCUMENTED])
+def test_every_documented_example_prints_the_aws_cli_response(case: dict[str, Any]) -> None:
+    # Each documented example of the conformance table, through the command: the
+    # response is exactly what `aws events test-event-pattern` prints for it.
+    result = invoke(
+        ["test-event-pattern", "--event-pattern", case["pattern"], "--event", case["event"]]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (AWS_TRUE if case["expect"] else AWS_FALSE)
+
+
+INVALID = json.loads((CASES_DIR / "invalid.json").read_text("utf-8"))["invalid"]
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[c["id"] for c in INVALID])
+def test_every_invalid_pattern_exits_2_with_the_reason(case: dict[str, Any]) -> None:
+    result = invoke(
+        ["test-event-pattern", "--event-pattern", case["pattern"], "--event", DOC_EVENT]
+    )
+    assert result.exit_code == 2
+    assert "Event pattern is not valid" in result.output
+    assert "Result" not in result.stdout
