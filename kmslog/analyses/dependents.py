@@ -46,6 +46,7 @@ from kmslog.kms.resolve import (
     AliasHistory,
     alias_event_from_record,
 )
+from kmslog.kms.shared_events import is_shared, one_copy
 from kmslog.lifecycle.build import observations, resolve_ref, wanted_keys
 from kmslog.lifecycle.state_machine import CRYPTO_OPERATIONS
 
@@ -99,6 +100,18 @@ class DependentsPartial:
     logs_end: datetime | None = None
     rows: int = 0
     compacted_rows: int = 0
+    shared: list[pl.DataFrame] = field(default_factory=list)  # copies of cross-account calls
+    shared_rows: int = 0
+    shared_compacted: int = 0
+
+
+def joined_calls(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
+    """The kept copies of cross-account calls, one per call."""
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return None
+    both = pl.concat(frames, how="vertical_relaxed")
+    return one_copy(both, [S.EVENT_NAME], S.RECIPIENT_ACCOUNT_ID, pl.col("refs").list.first())
 
 
 @dataclass(frozen=True)
@@ -251,6 +264,8 @@ class DependentsAnalysis:
             S.IDENTITY_ACCOUNT_ID,
             S.IDENTITY_SESSION_ISSUER_ARN,
             S.IDENTITY_INVOKED_BY,
+            S.EVENT_ID,
+            S.SHARED_EVENT_ID,
             S.RAW,
         }
     )
@@ -299,18 +314,39 @@ class DependentsAnalysis:
             & (pl.col("refs").list.len() > 0)
         )
         if crypto.height:
-            self._fold(state, crypto.with_columns(principal_expr()))
+            calls = crypto.with_columns(principal_expr()).select(
+                "refs",
+                S.AWS_REGION,
+                S.RECIPIENT_ACCOUNT_ID,
+                S.EVENT_TIME,
+                pl.col(S.ERROR_CODE).is_not_null().alias("failed"),
+                _capped(pl.col("principal")).alias("principal"),
+                pl.when(_may_show()).then(pl.col(S.RAW)).alias(S.RAW),
+                S.EVENT_NAME,
+                S.SHARED_EVENT_ID,
+                S.EVENT_ID,
+            )
+            # The copies of a cross-account call wait until every copy has been seen:
+            # one is counted (kms.shared_events), whichever was read first.
+            shared = calls.filter(is_shared())
+            if shared.height:
+                state.shared.append(shared)
+                state.shared_rows += shared.height
+                calls = calls.filter(~is_shared())
+            if calls.height:
+                self._fold(state, calls)
+            self._compact(state)
         return state
 
     def _fold(self, state: DependentsPartial, crypto: pl.DataFrame) -> None:
         rows = crypto.select(
             "refs",
-            pl.col(S.AWS_REGION),
-            pl.col(S.RECIPIENT_ACCOUNT_ID),
-            pl.col(S.EVENT_TIME),
-            pl.col(S.ERROR_CODE).is_not_null(),
-            _capped(pl.col("principal")),
-            pl.when(_may_show()).then(pl.col(S.RAW)),
+            S.AWS_REGION,
+            S.RECIPIENT_ACCOUNT_ID,
+            S.EVENT_TIME,
+            "failed",
+            "principal",
+            S.RAW,
         ).rows()
         uses: dict[str, list[Any]] = {c: [] for c in _FIRST_USE_COLUMNS}
         calls: dict[str, list[Any]] = {c: [] for c in CALL_SCHEMA}
@@ -339,10 +375,13 @@ class DependentsAnalysis:
             )
             state.uses.append(_aggregate_uses(first).select(list(USE_SCHEMA)))
         state.rows += sum(f.height for f in (state.uses[-1:] + state.calls[-1:]))
-        self._compact(state)
 
     def _compact(self, state: DependentsPartial) -> None:
         """Re-aggregate once the partial has doubled since the last time (linear cost)."""
+        if state.shared_rows > max(self.compact_rows, 2 * state.shared_compacted):
+            joined = joined_calls(state.shared)
+            state.shared = [] if joined is None else [joined]
+            state.shared_rows = state.shared_compacted = 0 if joined is None else joined.height
         if state.rows <= max(self.compact_rows, 2 * state.compacted_rows):
             return
         state.uses = [_aggregate_uses(_concat(state.uses, USE_SCHEMA)).select(list(USE_SCHEMA))]
@@ -368,11 +407,18 @@ class DependentsAnalysis:
             logs_end=_max(a.logs_end, b.logs_end),
             rows=a.rows + b.rows,
             compacted_rows=max(a.compacted_rows, b.compacted_rows),
+            shared=a.shared + b.shared,
+            shared_rows=a.shared_rows + b.shared_rows,
+            shared_compacted=max(a.shared_compacted, b.shared_compacted),
         )
         self._compact(merged)
         return merged
 
     def finish(self, state: DependentsPartial) -> DependentsResult:
+        joined = joined_calls(state.shared)
+        if joined is not None:
+            self._fold(state, joined)
+            state.shared = []
         return build_dependents(self.query, state)
 
 

@@ -21,6 +21,7 @@ from kmslog.decode import schema as S
 from kmslog.kms.keys import KEY_ARN_REGEX, IdKind, parse_key_ref
 from kmslog.kms.principals import principal_expr
 from kmslog.kms.resolve import ALIAS_EVENTS
+from kmslog.kms.shared_events import is_shared, one_copy
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.lifecycle.state_machine import EVIDENCE_REGEX
 from kmslog.lifecycle.timeline import CONTROL_EVENTS
@@ -45,6 +46,7 @@ CONTROL_COLUMNS = [
     S.ERROR_MESSAGE,
     S.SOURCE_IP,
     S.EVENT_ID,
+    S.SHARED_EVENT_ID,
     S.KEY_IDS,
     S.IDENTITY_ARN,
     S.IDENTITY_INVOKED_BY,
@@ -91,6 +93,9 @@ class LifecyclePartial:
     logs_start: datetime | None = None
     logs_end: datetime | None = None
     usage_rows: int = 0  # rows of usage and ticks
+    shared: list[pl.DataFrame] = field(default_factory=list)  # SHARED_COLUMNS rows
+    shared_rows: int = 0
+    shared_compacted: int = 0
     compacted_rows: int = 0  # their size after the last re-aggregation
     dependents: Any = None  # the dependents fold's partial (analyses.dependents)
 
@@ -174,6 +179,71 @@ def _aggregate_ticks(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# What a use row keeps before it is summed; the copies of a cross-account call are kept
+# so until they are joined.
+SHARED_COLUMNS = [
+    "ref",
+    "region",
+    "account",
+    "principal",
+    "operation",
+    S.EVENT_TIME,
+    S.ERROR_CODE,
+    S.SOURCE_IP,
+    S.IDENTITY_INVOKED_BY,
+    "context_keys",
+    S.SHARED_EVENT_ID,
+    S.EVENT_ID,
+]
+
+
+def _usage_and_ticks(named: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Use rows (``SHARED_COLUMNS``) summed into a usage partial and a tick partial."""
+    failed = pl.col(S.ERROR_CODE).is_not_null()
+    # Exact times, never coarser buckets, for whatever decides a key or a state:
+    # which state a use falls in and where an alias pointed are decided at the
+    # second the call was made.
+    ticks = (
+        named.with_columns(pl.col(S.EVENT_TIME).alias("bucket"))
+        .group_by(USAGE_KEYS)
+        .agg(
+            pl.len().cast(pl.UInt32).alias("count"),
+            failed.sum().cast(pl.UInt32).alias("errors"),
+        )
+        .select(list(TICK_SCHEMA))
+    )
+    hourly = pl.col("ref").str.contains(KEY_ARN_REGEX)
+    usage = (
+        named.with_columns(
+            pl.when(hourly)
+            .then(pl.col(S.EVENT_TIME).dt.truncate("1h"))
+            .otherwise(pl.col(S.EVENT_TIME))
+            .alias("bucket"),
+        )
+        .group_by(USAGE_KEYS)
+        .agg(
+            pl.len().cast(pl.UInt32).alias("count"),
+            failed.sum().cast(pl.UInt32).alias("errors"),
+            pl.col(S.EVENT_TIME).min().alias("first"),
+            pl.col(S.EVENT_TIME).max().alias("last"),
+            pl.col(S.SOURCE_IP).drop_nulls().unique().sort().alias("source_ips"),
+            pl.col(S.IDENTITY_INVOKED_BY).drop_nulls().unique().sort().alias("invoked_by"),
+            pl.col("context_keys").explode().drop_nulls().unique().sort(),
+        )
+        .select(list(USAGE_SCHEMA))
+    )
+    return usage, ticks
+
+
+def joined_copies(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
+    """The kept copies of cross-account calls, one per call and key."""
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return None
+    both = pl.concat(frames, how="vertical_relaxed")
+    return one_copy(both, ["operation", "ref"], "account", pl.col("ref"))
+
+
 def alias_uses(data: pl.DataFrame) -> pl.DataFrame | None:
     """Where aliases pointed as their successful uses show it (a record naming the alias
     and, in ``resources[]``, the key ARN): one row per alias × key × place with the
@@ -232,6 +302,7 @@ class LifecycleAnalysis:
             S.EVENT_SOURCE,
             S.EVENT_NAME,
             S.EVENT_ID,
+            S.SHARED_EVENT_ID,
             S.AWS_REGION,
             S.RECIPIENT_ACCOUNT_ID,
             S.ERROR_CODE,
@@ -336,6 +407,7 @@ class LifecycleAnalysis:
             S.ERROR_CODE,
             S.ERROR_MESSAGE,
             S.EVENT_ID,
+            S.SHARED_EVENT_ID,
             S.SOURCE_IP,
             S.SOURCE,
             S.RECORD_INDEX,
@@ -348,49 +420,30 @@ class LifecycleAnalysis:
             pl.col(S.AWS_REGION).alias("region"),
             pl.col(S.RECIPIENT_ACCOUNT_ID).alias("account"),
             pl.col(S.EVENT_NAME).fill_null("").alias("operation"),
-        )
-        # Exact times, never coarser buckets, for whatever decides a key or a state:
-        # which state a use falls in and where an alias pointed are decided at the
-        # second the call was made.
-        ticks = (
-            named.with_columns(pl.col(S.EVENT_TIME).alias("bucket"))
-            .group_by(USAGE_KEYS)
-            .agg(
-                pl.len().cast(pl.UInt32).alias("count"),
-                failed.sum().cast(pl.UInt32).alias("errors"),
-            )
-            .select(list(TICK_SCHEMA))
-        )
-        hourly = pl.col("ref").str.contains(KEY_ARN_REGEX)
-        usage = (
-            named.with_columns(
-                pl.when(hourly)
-                .then(pl.col(S.EVENT_TIME).dt.truncate("1h"))
-                .otherwise(pl.col(S.EVENT_TIME))
-                .alias("bucket"),
-                _context_keys_expr(),
-            )
-            .group_by(USAGE_KEYS)
-            .agg(
-                pl.len().cast(pl.UInt32).alias("count"),
-                failed.sum().cast(pl.UInt32).alias("errors"),
-                pl.col(S.EVENT_TIME).min().alias("first"),
-                pl.col(S.EVENT_TIME).max().alias("last"),
-                pl.col(S.SOURCE_IP).drop_nulls().unique().sort().alias("source_ips"),
-                pl.col(S.IDENTITY_INVOKED_BY).drop_nulls().unique().sort().alias("invoked_by"),
-                pl.col("context_keys").explode().drop_nulls().unique().sort(),
-            )
-            .select(list(USAGE_SCHEMA))
-        )
-        state.usage.append(usage)
-        state.ticks.append(ticks)
-        state.usage_rows += usage.height + ticks.height
+            _context_keys_expr(),
+        ).select(*SHARED_COLUMNS)
+        # The copies of a cross-account call wait, narrow, until every copy has been
+        # seen: one is counted (kms.shared_events), whichever was read first.
+        shared = named.filter(is_shared())
+        if shared.height:
+            state.shared.append(shared)
+            state.shared_rows += shared.height
+            named = named.filter(~is_shared())
+        if named.height:
+            usage, ticks = _usage_and_ticks(named)
+            state.usage.append(usage)
+            state.ticks.append(ticks)
+            state.usage_rows += usage.height + ticks.height
         self._compact(state)
 
     def _compact(self, state: LifecyclePartial) -> None:
         """Re-aggregate the usage partials (rows of the same reference, principal,
         operation and bucket from different frames) once they have doubled since the
         last time, so the cost stays linear however many partials are merged."""
+        if state.shared_rows > max(self.rebucket_rows, 2 * state.shared_compacted):
+            joined = joined_copies(state.shared)
+            state.shared = [] if joined is None else [joined]
+            state.shared_rows = state.shared_compacted = 0 if joined is None else joined.height
         limit = max(self.rebucket_rows, 2 * state.compacted_rows)
         if state.usage_rows > limit:
             merged = _aggregate(pl.concat(state.usage))
@@ -409,6 +462,9 @@ class LifecycleAnalysis:
             logs_end=_max(a.logs_end, b.logs_end),
             usage_rows=a.usage_rows + b.usage_rows,
             compacted_rows=max(a.compacted_rows, b.compacted_rows),
+            shared=a.shared + b.shared,
+            shared_rows=a.shared_rows + b.shared_rows,
+            shared_compacted=max(a.shared_compacted, b.shared_compacted),
         )
         uses = self._uses()
         if uses is not None:
@@ -419,6 +475,12 @@ class LifecycleAnalysis:
     def finish(self, state: LifecyclePartial) -> LifecycleResult:
         from kmslog.lifecycle.build import attach_dependents, build_result
 
+        joined = joined_copies(state.shared)
+        if joined is not None:
+            usage, ticks = _usage_and_ticks(joined)
+            state.usage.append(usage)
+            state.ticks.append(ticks)
+            state.shared = []
         result = build_result(self.query, state)
         uses = self._uses()
         if uses is not None:

@@ -30,6 +30,7 @@ from kmslog.decode.flatten import parse_event_time
 from kmslog.decode.jsontext import RecordTextError, loads_record
 from kmslog.kms.principals import fold_principal
 from kmslog.kms.resolve import record_keys
+from kmslog.kms.shared_events import one_copy_each
 
 # Everything kept from a record is attacker-controlled: bounded so one record cannot
 # make the ledger large.
@@ -182,6 +183,8 @@ class _Event:
     extra: Mapping[str, Any]
     callers: frozenset[str]
     error_message: str | None
+    shared: str | None = None  # sharedEventID: the call's other copy has it too
+    recipient: str | None = None
 
 
 def _read(row: Mapping[str, Any]) -> _Event | None:
@@ -224,6 +227,8 @@ def _read(row: Mapping[str, Any]) -> _Event | None:
         extra=_obj(record.get("additionalEventData")),
         callers=frozenset(callers),
         error_message=_text(record.get("errorMessage")),
+        shared=_text(record.get("sharedEventID")),
+        recipient=_text(record.get("recipientAccountId")),
     )
 
 
@@ -293,7 +298,15 @@ def _with_use(grant: Grant, cite: Cite) -> Grant:
 
 def build_ledger(rows: Iterable[Mapping[str, Any]]) -> Ledger:
     """The ledger of every grant the rows tell of (see the module docstring)."""
-    events = sorted((e for e in map(_read, rows) if e is not None), key=_sort_key)
+    read = sorted((e for e in map(_read, rows) if e is not None), key=_sort_key)
+    # The two copies of a cross-account call (caller's and owner's account) are one call.
+    events = one_copy_each(
+        read,
+        shared=lambda e: e.shared,
+        call=lambda e: (e.cite.event_name or "",),
+        is_owner=lambda e: e.key_arn is not None and e.recipient == key_account(e.key_arn),
+        order=lambda e: (e.recipient or "", e.cite.event_id or ""),
+    )
     grants: dict[str, Grant] = {}
     failed: list[FailedGrant] = []
     ends: list[_Event] = []

@@ -27,6 +27,7 @@ from kmslog.kms.resolve import (
     record_keys,
     scope_of,
 )
+from kmslog.kms.shared_events import one_copy
 from kmslog.lifecycle.fields import field_text
 from kmslog.lifecycle.model import (
     Finding,
@@ -365,7 +366,15 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
     control = _concat(partial.control)
     controls: list[_Control] = []
     if control is not None:
-        control = _first_copies(control, _SAME_CONTROL).sort(
+        control = _first_copies(control, _SAME_CONTROL)
+        control = one_copy(
+            control,
+            [S.EVENT_NAME],
+            S.RECIPIENT_ACCOUNT_ID,
+            pl.col(S.KEY_IDS)
+            .list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
+            .list.first(),
+        ).sort(
             [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, S.EVENT_ID], nulls_last=True
         )
         for row in control.iter_rows(named=True):
@@ -405,7 +414,8 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
         )
     evidence = _concat(partial.evidence)
     if evidence is not None:
-        evidence = _first_copies(evidence, _SAME_EVIDENCE).sort(
+        evidence = _first_copies(evidence, _SAME_EVIDENCE)
+        evidence = one_copy(evidence, ["operation", "ref"], "account", pl.col("ref")).sort(
             [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, "ref"], nulls_last=True
         )
         for row in evidence.iter_rows(named=True):
