@@ -26,6 +26,7 @@ def _builtin() -> None:
     from kmslog.analyses.blind_spots import BlindSpots
     from kmslog.analyses.detections import DetectionsResult
     from kmslog.analyses.eventbridge import EventBridgeResult
+    from kmslog.analyses.foreign_key_objects import ForeignKeyObjectsResult
     from kmslog.analyses.grants import GrantResult
     from kmslog.analyses.key_policies import KeyPolicies
     from kmslog.analyses.reencrypt import ReEncryptResult
@@ -34,6 +35,7 @@ def _builtin() -> None:
         detection_findings,
         eventbridge_findings,
     )
+    from kmslog.kms.foreign_key_findings import foreign_key_findings
     from kmslog.kms.policy_findings import policy_findings
     from kmslog.kms.reencrypt_findings import reencrypt_findings
     from kmslog.report.blind_spots_section import blind_spot_findings
@@ -46,6 +48,7 @@ def _builtin() -> None:
     register_adapter(GrantResult, grant_result_findings)
     register_adapter(KeyPolicies, policy_findings)
     register_adapter(ReEncryptResult, reencrypt_findings)
+    register_adapter(ForeignKeyObjectsResult, foreign_key_findings)
 
 
 def findings_of(results: Iterable[Any]) -> list[Finding]:

@@ -374,9 +374,7 @@ def build_result(query: str | None, partial: LifecyclePartial) -> LifecycleResul
             pl.col(S.KEY_IDS)
             .list.eval(pl.element().filter(pl.element().str.contains(KEY_ARN_REGEX)))
             .list.first(),
-        ).sort(
-            [S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, S.EVENT_ID], nulls_last=True
-        )
+        ).sort([S.EVENT_TIME, S.SOURCE, S.RECORD_INDEX, S.EVENT_ID], nulls_last=True)
         for row in control.iter_rows(named=True):
             controls.append(_parse_control(row, result.warnings))
 
