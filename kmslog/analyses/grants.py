@@ -4,18 +4,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 import polars as pl
 
 from kmslog.analyses.kept_rows import KeptRows, KeptRowsFold
+from kmslog.analyses.key_policies import POLICY_CALLS, versions
 from kmslog.decode import schema as S
 from kmslog.findings.model import Finding
 from kmslog.kms.grant_findings import grant_findings
 from kmslog.kms.grants import GRANT_CALLS, Ledger, build_ledger
+from kmslog.kms.policy_access import Access
 
 KMS = "kms.amazonaws.com"
-ROW_COLUMNS = (S.EVENT_TIME, S.EVENT_SOURCE, S.EVENT_NAME, S.SOURCE, S.RECORD_INDEX, S.RAW)
+ROW_COLUMNS = (
+    S.EVENT_TIME,
+    S.EVENT_SOURCE,
+    S.EVENT_NAME,
+    S.ERROR_CODE,
+    S.EVENT_ID,
+    S.IDENTITY_ARN,
+    S.SOURCE,
+    S.RECORD_INDEX,
+    S.RAW,
+)
 
 
 def kept_rows() -> pl.Expr:
@@ -26,6 +39,15 @@ def kept_rows() -> pl.Expr:
         "grantId", literal=True
     )
     return (pl.col(S.EVENT_SOURCE) == KMS) & (pl.col(S.EVENT_NAME).is_in(list(GRANT_CALLS)) | named)
+
+
+def policy_rows() -> pl.Expr:
+    """The key-policy versions (which uses of a grant the policy alone would allow)."""
+    return (
+        (pl.col(S.EVENT_SOURCE) == KMS)
+        & pl.col(S.EVENT_NAME).is_in(POLICY_CALLS)
+        & pl.col(S.ERROR_CODE).is_null()
+    )
 
 
 @dataclass(frozen=True)
@@ -41,8 +63,13 @@ class GrantAnalysis(KeptRowsFold):
     row_columns: ClassVar[tuple[str, ...]] = ROW_COLUMNS
 
     def keep(self) -> pl.Expr:
-        return kept_rows()
+        return kept_rows() | policy_rows()
 
     def finish(self, state: KeptRows) -> GrantResult:
-        ledger = build_ledger(state.rows)  # order-independent: it sorts by time itself
-        return GrantResult(ledger, tuple(grant_findings(ledger)))
+        policy = [r for r in state.rows if r[S.EVENT_NAME] in POLICY_CALLS and not r[S.ERROR_CODE]]
+        policies: dict[str, list[tuple[datetime, Access | None]]] = {}
+        for v in versions(policy):
+            policies.setdefault(v.key_arn, []).append((v.time, v.access))
+        # order-independent: the ledger sorts by time itself
+        ledger = build_ledger(r for r in state.rows if r[S.EVENT_NAME] not in POLICY_CALLS)
+        return GrantResult(ledger, tuple(grant_findings(ledger, dict(policies))))

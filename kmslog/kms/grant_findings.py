@@ -7,11 +7,15 @@ them itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from types import MappingProxyType
 
 from kmslog.findings.model import Evidence, Finding, FindingKind, Subject, define_kind
 from kmslog.kms.grants import Cite, FailedGrant, Grant, Ledger, key_account, principal_account
+from kmslog.kms.policy_access import Access
+from kmslog.kms.policy_allows import policy_may_allow
 
 _GUIDE = "https://docs.aws.amazon.com/kms/latest/developerguide/"
 
@@ -47,6 +51,18 @@ CREATE_FAILED = _kind(
     "attempt by a person or workload can be an escalation that the key policy stopped.",
     "Find out why the principal tried to create the grant and whether it later succeeded "
     "by other means.",
+)
+
+
+BEYOND_POLICY = _kind(
+    "grant-use-beyond-key-policy",
+    "KMS key used through a grant by a principal its key policy does not allow",
+    "high",
+    "The key policy in force at the time names neither this principal nor its account, so "
+    "the call went through only because of the grant: access to the key that a review of "
+    "the key policy alone would never show.",
+    "Check that the grant is meant to give this principal use of the key; if not, revoke it "
+    "(RevokeGrant with the grant id), and review who may create grants on the key.",
 )
 
 
@@ -146,15 +162,71 @@ def create_failed(failed: FailedGrant) -> Finding | None:
     )
 
 
-def grant_findings(ledger: Ledger) -> tuple[Finding, ...]:
+# One key's policy versions in time order: (time, the access it gave, or None when its
+# text could not be read).
+PolicyTimeline = Sequence[tuple[datetime, Access | None]]
+
+
+def _in_force(policies: PolicyTimeline, cite: Cite) -> Access | None:
+    """The policy in force at the call, when the logs show it (and could read it)."""
+    found: Access | None = None
+    when = cite.event_time
+    if when is None:
+        return None
+    for at, access in policies:
+        if at <= when:
+            found = access
+    return found
+
+
+def beyond_policy(grant: Grant, policies: PolicyTimeline) -> list[Finding]:
+    """One finding per principal whose use of the grant the key policy in force at its
+    first use did not allow."""
+    if grant.for_aws_resource or not policies:
+        return []
+    out = []
+    for cite in grant.users:
+        access = _in_force(policies, cite)
+        if access is None or cite.event_name is None or cite.invoked_by is not None:
+            continue
+        account = principal_account(cite.by)
+        if policy_may_allow(access, cite.by, account, f"kms:{cite.event_name}"):
+            continue
+        out.append(
+            Finding(
+                kind=BEYOND_POLICY,
+                subject=Subject(
+                    key_arn=grant.key_arn,
+                    principal=cite.by,
+                    account=key_account(grant.key_arn),
+                    resource=grant.grant_id,
+                ),
+                first=cite.event_time,
+                last=cite.event_time,
+                count=1,
+                summary=f"{cite.by} called {cite.event_name} with grant {grant.grant_id[:16]}… "
+                f"although the key policy in force names neither it nor account "
+                f"{account or '(unknown)'}",
+                evidence=tuple(_evidence(c) for c in (grant.created, cite) if c is not None),
+                details=_details(grant),
+            )
+        )
+    return out
+
+
+def grant_findings(
+    ledger: Ledger, policies: dict[str, PolicyTimeline] | None = None
+) -> tuple[Finding, ...]:
     """Every finding the ledger gives, grants in ledger order, then failed attempts in
-    time order."""
+    time order. ``policies``: each key's policy versions (``analyses.key_policies``),
+    without which no use can be said to go beyond the policy."""
     out: list[Finding] = []
-    for grants in ledger.grants.values():
+    for key, grants in ledger.grants.items():
         for grant in grants:
             for check in (external_grantee, never_retired):
                 found = check(grant)
                 if found is not None:
                     out.append(found)
+            out += beyond_policy(grant, (policies or {}).get(key, ()))
     out += [f for f in map(create_failed, ledger.failed) if f is not None]
     return tuple(out)

@@ -77,6 +77,8 @@ class Grant:
     ended_how: str | None = None  # "retired" or "revoked"
     uses: int = 0
     use_evidence: tuple[Cite, ...] = ()  # the earliest uses, at most MAX_USE_EVIDENCE
+    # The first use by each principal that used it (at most MAX_ITEMS principals).
+    users: tuple[Cite, ...] = ()
 
     @property
     def for_aws_resource(self) -> bool:
@@ -293,7 +295,10 @@ def _with_use(grant: Grant, cite: Cite) -> Grant:
     evidence = grant.use_evidence
     if len(evidence) < MAX_USE_EVIDENCE:
         evidence = (*evidence, cite)
-    return replace(grant, uses=grant.uses + 1, use_evidence=evidence)
+    users = grant.users
+    if len(users) < MAX_ITEMS and all(u.by != cite.by for u in users):
+        users = (*users, cite)
+    return replace(grant, uses=grant.uses + 1, use_evidence=evidence, users=users)
 
 
 def build_ledger(rows: Iterable[Mapping[str, Any]]) -> Ledger:
