@@ -33,12 +33,14 @@ h1{font-size:20px}h2{font-size:17px;margin-top:28px}h3{font-size:15px;margin:18p
 table{border-collapse:collapse;margin:8px 0;font-size:12.5px;max-width:100%}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;
 overflow-wrap:anywhere}
-th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}
+th{background:#f3f3f3;overflow-wrap:normal}td.num{text-align:right;white-space:nowrap}
+td a[href^="#"]{white-space:nowrap}
 code{font-size:12px;overflow-wrap:anywhere}
 p,li,dd{overflow-wrap:anywhere}
 table.wide{width:100%}
 .evidence th{width:150px}
-.sev{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-weight:600}
+.sev{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-weight:600;
+white-space:nowrap;overflow-wrap:normal}
 .sev-critical{background:#6a1b1b}.sev-high{background:#c62828}.sev-medium{background:#b45f06}
 .sev-low{background:#1565c0}.sev-info{background:#546e7a}
 .legend{border:1px solid #ddd;padding:6px 10px;background:#fafafa}

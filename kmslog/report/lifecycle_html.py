@@ -41,7 +41,8 @@ CATEGORY_COLOUR = {
 }
 
 CSS = """
-.state{display:inline-block;padding:0 6px;border-radius:3px;color:#fff}
+.state{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;white-space:nowrap;
+overflow-wrap:normal}
 svg{max-width:100%;height:auto}svg text{font-size:11px;fill:#222}
 .marks span{margin-right:12px;white-space:nowrap}tr.fail td{color:#b00020}
 """
