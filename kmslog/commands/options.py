@@ -22,6 +22,7 @@ from kmslog.analyses.base import Analysis
 from kmslog.decode.native import ENGINE_ENV, resolve_engine
 from kmslog.report import safe
 from kmslog.run.api import DEFAULT_MAX_DECOMPRESSED, IngestStats, RunResult, ScanOptions
+from kmslog.run.dask_executor import DaskUnavailable, check_address
 from kmslog.run.executor import NoInputError, StrictError, run
 from kmslog.run.executor import Progress as RunProgress
 
@@ -123,6 +124,7 @@ def scan_options(
     jobs: int | None = None,
     max_decompressed_size: str | None = None,
     engine: str | None = None,
+    dask: str | None = None,
 ) -> ScanOptions:
     """The run options from command-line text; a usage error when they contradict."""
     try:
@@ -142,6 +144,7 @@ def scan_options(
             else parse_size(max_decompressed_size)
         ),
         engine=engine,
+        dask=None if dask is None else _dask_address(dask),
     )
     if options.since and options.until and options.since > options.until:
         raise typer.BadParameter("--since is after --until")
@@ -186,6 +189,13 @@ def failed_files(result: RunResult) -> list[str]:
     return lines
 
 
+def _dask_address(address: str) -> str:
+    try:
+        return check_address(address)
+    except DaskUnavailable as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 def run_or_exit(
     paths: Sequence[str],
     analyses: Sequence[Analysis[Any, Any]],
@@ -210,6 +220,9 @@ def run_or_exit(
     except StrictError as exc:
         safe.say(f"error (--strict): {exc}")
         raise typer.Exit(EXIT_STRICT) from None
+    except DaskUnavailable as exc:
+        safe.say(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
     finally:
         if bar is not None:
             bar.stop()
@@ -255,6 +268,15 @@ Strict = Annotated[
     bool, typer.Option(help=f"Stop at the first bad file or record (exit {EXIT_STRICT}).")
 ]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+Dask = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        metavar="ADDRESS",
+        help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler (workers need kmslog "
+        "installed and the inputs readable), or local:N for N local worker processes.",
+    ),
+]
 MaxDecompressedSize = Annotated[
     str,
     typer.Option(

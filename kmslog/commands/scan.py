@@ -24,6 +24,7 @@ from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
     Accounts,
+    Dask,
     Engine,
     Jobs,
     MaxDecompressedSize,
@@ -97,6 +98,7 @@ def scan(
     account: Accounts = None,
     region: Regions = None,
     jobs: Jobs = None,
+    dask: Dask = None,
     engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -186,6 +188,7 @@ def scan(
         jobs=jobs,
         engine=engine,
         max_decompressed_size=max_decompressed_size,
+        dask=dask,
     )
     if output_format is OutputFormat.html and output is None:
         safe.say("error: --format html needs -o FILE")

@@ -20,6 +20,8 @@ class ScanOptions:
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED
     # "native" or "python"; None: $KMSLOG_ENGINE, else native when it is built.
     engine: str | None = None
+    # A Dask scheduler (tcp://HOST:PORT) or local:N to run the groups on (run/dask_executor.py).
+    dask: str | None = None
 
 
 @dataclass(frozen=True)

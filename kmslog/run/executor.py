@@ -208,6 +208,10 @@ def run(
     if progress is not None:
         progress(0, len(files), 0, total_bytes)
     own = executor is None
+    if executor is None and options.dask is not None:
+        from kmslog.run.dask_executor import dask_executor
+
+        executor = dask_executor(options.dask)
     prefetch = None
     if executor is None and options.engine == "native":
         from kmslog.run.prefetch import Prefetch
