@@ -144,9 +144,7 @@ def test_dependents_count_the_call_once() -> None:
     key = result.key(KEY)
     assert key is not None
     assert key.calls == 4
-    assert [(d.resource, d.calls) for d in key.dependents] == [
-        ("arn:aws:s3:::shared-bucket", 4)
-    ]
+    assert [(d.resource, d.calls) for d in key.dependents] == [("arn:aws:s3:::shared-bucket", 4)]
 
 
 def test_timeline_shows_one_event_for_a_cross_account_control_call() -> None:
