@@ -223,7 +223,9 @@ def test_logs_beginning_mid_life_start_unknown_until_evidence():
     assert tag.detail == "tags set: a=b"
     other = run(KEY_B, records).keys[0]
     assert [s.state.value for s in other.states] == ["Unknown"]
-    enabled = [f for f in other.findings if f.kind == "enabled_by_use"]
+    # A state learned from use is a fact of the key's record, not a finding.
+    assert not [f for f in other.findings if f.kind == "enabled_by_use"]
+    enabled = [f for f in other.facts if f.kind == "enabled_by_use"]
     assert len(enabled) == 1 and "successful Encrypt" in enabled[0].detail
 
 

@@ -38,6 +38,8 @@ def _builtin() -> None:
     from kmslog.kms.foreign_key_findings import foreign_key_findings
     from kmslog.kms.policy_findings import policy_findings
     from kmslog.kms.reencrypt_findings import reencrypt_findings
+    from kmslog.lifecycle.finding_kinds import lifecycle_findings
+    from kmslog.lifecycle.model import LifecycleResult
     from kmslog.report.blind_spots_section import blind_spot_findings
     from kmslog.report.grants_section import grant_result_findings
 
@@ -49,6 +51,7 @@ def _builtin() -> None:
     register_adapter(KeyPolicies, policy_findings)
     register_adapter(ReEncryptResult, reencrypt_findings)
     register_adapter(ForeignKeyObjectsResult, foreign_key_findings)
+    register_adapter(LifecycleResult, lifecycle_findings)
 
 
 def findings_of(results: Iterable[Any]) -> list[Finding]:

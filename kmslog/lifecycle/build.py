@@ -571,7 +571,7 @@ def _lifecycle(
     first_seen = min(times) if times else None
     start = logs_start if logs_start is not None else first_seen
     states = replay(sorted(inputs, key=lambda i: i.time), start)
-    findings.extend(_enabled_by_use(states.intervals, data.usage))
+    facts = _enabled_by_use(states.intervals, data.usage)
 
     for attempt in states.attempts:
         findings.append(
@@ -655,6 +655,7 @@ def _lifecycle(
         events=entries,
         usage=usage_rows,
         findings=findings,
+        facts=facts,
         uses_in_state=in_state,
         first_seen=first_seen,
         last_seen=max(last_times) if last_times else None,

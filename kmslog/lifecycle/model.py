@@ -103,6 +103,9 @@ class KeyLifecycle:
     policy_access: list[PolicyVersion] = field(default_factory=list)
     # What uses the key (analyses.dependents), when the run computed it.
     dependents: KeyDependents | None = None
+    # What the logs show about the key that is not a finding (``enabled_by_use``: a
+    # state learned from a successful call), in the findings' record shape.
+    facts: list[Finding] = field(default_factory=list)
 
     @property
     def state(self) -> KeyState:

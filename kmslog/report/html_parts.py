@@ -54,6 +54,10 @@ def esc(value: object) -> str:
     return html.escape(clean(value), quote=True)
 
 
+def severity_badge(severity: str) -> str:
+    return f'<span class="sev sev-{esc(severity)}">{esc(severity)}</span>'
+
+
 def when(value: datetime | None, empty: str = "…") -> str:
     return esc(readable(value)) if value else esc(empty)
 

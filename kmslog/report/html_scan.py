@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from kmslog.findings.context import ReportContext
 from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.report.html_parts import esc, evidence_header, inputs_section, legend, page, table, when
+from kmslog.report.html_parts import severity_badge as badge
 
 CSS = """
 .finding{border-top:2px solid #ccc;margin-top:22px;padding-top:4px}
@@ -34,10 +35,6 @@ def risk_order(findings: Sequence[Finding]) -> list[Finding]:
             f.kind.id,
         ),
     )
-
-
-def badge(severity: str) -> str:
-    return f'<span class="sev sev-{esc(severity)}">{esc(severity)}</span>'
 
 
 def _key_cell(f: Finding) -> str:

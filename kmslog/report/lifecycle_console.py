@@ -10,9 +10,11 @@ from rich.table import Table
 from rich.text import Text
 
 from kmslog.kms.dates import readable
+from kmslog.lifecycle.finding_kinds import kind_of
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.lifecycle.state_machine import KeyState
 from kmslog.report.dependents_console import print_dependents
+from kmslog.report.findings_console import SEVERITY_STYLE
 from kmslog.report.safe import text
 
 STATE_STYLE = {
@@ -171,11 +173,20 @@ def print_lifecycle(console: Console, life: KeyLifecycle) -> None:
 
     if life.findings:
         findings = Table(title="findings", title_justify="left")
-        for column in ("kind", "time", "detail", "event id"):
+        for column in ("severity", "kind", "time", "detail", "event id"):
             findings.add_column(column, overflow="fold")
         for f in life.findings:
-            findings.add_row(text(f.kind, "bold"), _t(f.time, ""), text(f.detail), text(f.event_id))
+            severity = kind_of(f.kind).severity
+            findings.add_row(
+                text(severity.upper(), SEVERITY_STYLE.get(severity, "")),
+                text(f.kind, "bold"),
+                _t(f.time, ""),
+                text(f.detail),
+                text(f.event_id),
+            )
         console.print(findings)
+    for fact in life.facts:
+        console.print(text(f"fact ({fact.kind}): {fact.detail}", "dim"))
 
 
 def print_result(console: Console, result: LifecycleResult) -> None:

@@ -11,9 +11,17 @@ from datetime import datetime, timedelta
 
 from kmslog.findings.context import ReportContext
 from kmslog.kms.dates import readable, shifted
+from kmslog.lifecycle.finding_kinds import kind_of
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.lifecycle.state_machine import KeyState
-from kmslog.report.html_parts import esc, evidence_header, inputs_section, legend, page
+from kmslog.report.html_parts import (
+    esc,
+    evidence_header,
+    inputs_section,
+    legend,
+    page,
+    severity_badge,
+)
 
 __all__ = ["esc", "render_html", "risk_order", "timeline_svg"]
 
@@ -352,13 +360,23 @@ def key_section(life: KeyLifecycle, start: datetime, end: datetime, anchor: str 
         out.append("<h3>Findings</h3>")
         out.append(
             _table(
-                ["kind", "time", "detail", "event id"],
+                ["severity", "kind", "time", "detail", "event id"],
                 [
-                    [esc(f.kind), esc(_t(f.time, "")), esc(f.detail), esc(f.event_id)]
+                    [
+                        severity_badge(kind_of(f.kind).severity),
+                        esc(f.kind),
+                        esc(_t(f.time, "")),
+                        esc(f.detail),
+                        esc(f.event_id),
+                    ]
                     for f in life.findings
                 ],
             )
         )
+    if life.facts:
+        out.append("<h3>Facts</h3><ul>")
+        out.extend(f"<li>{esc(_t(f.time, ''))}: {esc(f.detail)}</li>" for f in life.facts)
+        out.append("</ul>")
     return "".join(out)
 
 

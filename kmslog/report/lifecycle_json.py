@@ -10,6 +10,7 @@ from kmslog.kms.dates import iso_z
 from kmslog.kms.keys import parse_key_ref
 from kmslog.kms.policy_widen import widening_data
 from kmslog.kms.resolve import AliasBinding
+from kmslog.lifecycle.finding_kinds import kind_of
 from kmslog.lifecycle.model import KeyLifecycle, LifecycleResult
 from kmslog.report.dependents_json import dependents_data
 
@@ -132,8 +133,21 @@ def lifecycle_data(life: KeyLifecycle, query: dict[str, Any] | None = None) -> d
             for u in life.uses_in_state
         ],
         "findings": [
-            {"kind": f.kind, "time": iso(f.time), "detail": f.detail, "event_id": f.event_id}
+            {
+                "kind": f.kind,
+                "id": kind_of(f.kind).id,
+                "severity": kind_of(f.kind).severity,
+                "title": kind_of(f.kind).title,
+                "remediation": kind_of(f.kind).remediation,
+                "time": iso(f.time),
+                "detail": f.detail,
+                "event_id": f.event_id,
+            }
             for f in life.findings
+        ],
+        "facts": [
+            {"kind": f.kind, "time": iso(f.time), "detail": f.detail, "event_id": f.event_id}
+            for f in life.facts
         ],
         "grants": [
             {
