@@ -145,6 +145,26 @@ def test_scan_s3_equals_local_copy(server: int, proxy: Proxy, tmp_path: Path) ->
     assert remote["summary"]["files"] == local["summary"]["files"]
 
 
+def test_objects_decode_natively_as_the_python_path_does(server: int, proxy: Proxy) -> None:
+    from kmslog.decode.native import available, decode_files  # noqa: PLC0415
+
+    if not available():
+        pytest.skip("the native engine is not built")
+    _bucket(server, "native", SAMPLE / "AWSLogs" / "111122223333", prefix="AWSLogs/111122223333/")
+    found = s3.discover(["s3://native/"], None, None, frozenset(), frozenset())
+    urls = [f.path for f in found.files][:20]
+    assert urls
+    gets = len([m for m, _ in proxy.requests if m == "GET"])
+    results = decode_files(urls, 1 << 30)
+    # fetched once each and decoded from memory, not handed back to the Python path
+    assert all(r.batch is not None for r in results), [r.fallback for r in results]
+    assert len([m for m, _ in proxy.requests if m == "GET"]) - gets == len(urls)
+    assert [r.source for r in results] == urls
+    native = _scan("s3://native/", "--engine", "native")
+    python = _scan("s3://native/", "--engine", "python")
+    assert native == python
+
+
 def test_org_layout_pruned_listing(server: int, proxy: Proxy, tmp_path: Path) -> None:
     org = tmp_path / "org"
     shutil.copytree(SAMPLE / "AWSLogs", org / "AWSLogs" / "o-abc123def4")

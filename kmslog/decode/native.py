@@ -199,19 +199,43 @@ def _python_reads(path: str) -> str | None:
     return None
 
 
+def _fetched(path: str) -> bytes | None:
+    """An ``s3://`` object's bytes when it is within the whole-file limit; None when it
+    is larger or cannot be read (the Python path then streams it and reports why)."""
+    from kmslog.sources.base import SourceError
+    from kmslog.sources.s3 import object_bytes
+
+    try:
+        return object_bytes(path, WHOLE_FILE_BYTES)
+    except SourceError:
+        return None
+
+
 def decode_files(paths: Sequence[str], max_size: int, columns: Columns = None) -> list[FileResult]:
     """Read, inflate and decode ``paths`` (the GIL is released meanwhile); files
-    the native decoder must not take (see ``_python_reads``) are left to Python."""
+    the native decoder must not take (see ``_python_reads``) are left to Python.
+    ``s3://`` objects are fetched whole (within the whole-file limit) and decoded
+    natively from memory."""
     columns = normalize(columns)
-    reasons = [_python_reads(p) for p in paths]
-    native = [p for p, why in zip(paths, reasons, strict=True) if why is None]
+    remote = {p: _fetched(p) for p in paths if p.startswith("s3://")}
+    reasons = [
+        ("larger than the whole-file limit, or unreadable" if remote[p] is None else None)
+        if p in remote
+        else _python_reads(p)
+        for p in paths
+    ]
+    native = [p for p, why in zip(paths, reasons, strict=True) if why is None and p not in remote]
     # Beyond the whole-file limit the Python path streams the text (bounded memory,
     # and it refuses bombs from their first bytes): the native decoder stops there.
     cap = min(max_size, WHOLE_FILE_BYTES)
     out = decoder(read_for(columns)).decode_files(native, cap)
-    decoded = iter(_results(native, out, columns))
+    decoded = dict(zip(native, _results(native, out, columns), strict=True))
+    contents = [(data, p) for p, data in remote.items() if data is not None]
+    if contents:
+        fetched = decode_contents(contents, cap, columns)
+        decoded.update(zip([p for _, p in contents], fetched, strict=True))
     return [
-        next(decoded) if why is None else FileResult(path, "record", None, why)
+        decoded[path] if why is None else FileResult(path, "record", None, why)
         for path, why in zip(paths, reasons, strict=True)
     ]
 

@@ -316,6 +316,20 @@ def _body(bucket: str, key: str) -> Iterator[bytes]:
             time.sleep(STREAM_BACKOFF * 2**failures * random.random())
 
 
+def object_bytes(url: str, limit: int) -> bytes | None:
+    """The object's bytes as stored (gzip or plain) when they are at most ``limit``;
+    None beyond it (the read stops there)."""
+    bucket, key = split_url(url)
+    parts: list[bytes] = []
+    size = 0
+    for block in _body(bucket, key):
+        size += len(block)
+        if size > limit:
+            return None
+        parts.append(block)
+    return b"".join(parts)
+
+
 def decompressed_chunks(url: str, max_size: int) -> Iterator[bytes]:
     """The decompressed bytes of the object ``url``, streamed (never held whole),
     with the same checks and errors as a local file."""
