@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 from kmslog.commands import (
     baseline,
     dependents,
+    events,
     filter_cmd,
     lifecycle,
     scan,
@@ -178,6 +179,7 @@ def version() -> None:
 for module in (
     scan,
     filter_cmd,
+    events,
     test_pattern,
     test_event_pattern,
     lifecycle,

@@ -55,24 +55,48 @@ def exit_statuses(success: str, found: str | None = None, reads_logs: bool = Tru
     return "\b\n" + "\n".join(lines)
 
 
+_RELATIVE = re.compile(r"^(\d+)([dhm])$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+def utc_now() -> datetime:
+    """Now, in UTC: what relative times count back from."""
+    return datetime.now(UTC)
+
+
 def parse_instant(text: str, end_of_day: bool = False) -> datetime:
-    """ISO 8601 date or date-time; naive means UTC. A bare date given as an upper
-    bound means the end of that day."""
+    """ISO 8601 date or date-time (naive means UTC), or a time relative to now: ``7d``,
+    ``12h``, ``30m`` ago. A bare date given as an upper bound means the end of that day."""
     value = text.strip()
+    relative = _RELATIVE.match(value)
+    if relative is not None:
+        amount = timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+        return utc_now() - amount
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = date.fromisoformat(value)
             moment = datetime.combine(day, time(0), tzinfo=UTC)
             return moment + timedelta(days=1, milliseconds=-1) if end_of_day else moment
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise typer.BadParameter(
-            f"{text!r} is not an ISO 8601 date or date-time (e.g. 2024-05-01 or "
-            "2024-05-01T13:00:00Z)"
+            f"{text!r} is not a time: give an ISO 8601 date or date-time (2024-05-01, "
+            "2024-05-01T13:00:00Z) or a time ago (7d, 12h, 30m)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def parse_window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """--since and --until as instants; a bad one is a usage error naming its option."""
+    bounds: list[datetime | None] = []
+    for option, value, end_of_day in (("--since", since, False), ("--until", until, True)):
+        try:
+            bounds.append(None if value is None else parse_instant(value, end_of_day))
+        except typer.BadParameter as exc:
+            raise typer.BadParameter(exc.message, param_hint=f"'{option}'") from None
+    return bounds[0], bounds[1]
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
@@ -129,9 +153,10 @@ def scan_options(
         engine = resolve_engine(engine)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    start, end = parse_window(since, until)
     options = ScanOptions(
-        since=None if since is None else parse_instant(since),
-        until=None if until is None else parse_instant(until, end_of_day=True),
+        since=start,
+        until=end,
         accounts=frozenset(accounts or ()),
         regions=frozenset(regions or ()),
         strict=strict,
