@@ -1,12 +1,20 @@
-"""The conventions every command line tool is expected to follow: -h and --version."""
+"""The conventions every command follows: -h and --version, known metavars in the help,
+the time forms of --since/--until and their errors."""
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from kmslog import __version__
 from kmslog.cli import app
+from kmslog.commands import options
 
 COMMANDS = sorted(
     command.name or command.callback.__name__.replace("_", "-")
@@ -33,3 +41,107 @@ def test_short_help_on_every_command(command: str) -> None:
     long = CliRunner().invoke(app, [command, "--help"])
     assert short.exit_code == 0, short.output
     assert short.stdout == long.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_version_option_on_every_command(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--version"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"kmslog {__version__}"
+
+
+# What typer shows when a parameter names no metavar: a Python type.
+PYTHON_TYPE = re.compile(r"<(?:list\[|str|int|float|path|bool|datetime)[^>]*>|\b[A-Z]+ range\b")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_known_metavars_not_python_types(command: str) -> None:
+    shown = CliRunner().invoke(app, [command, "-h"]).stdout
+    assert not PYTHON_TYPE.search(shown), PYTHON_TYPE.search(shown)
+    if "--since" in shown:
+        assert "--since TIME" in shown and "--until TIME" in shown
+    if "--jobs" in shown:
+        assert "--jobs N" in shown
+    if " PATH" in shown.split("Options:")[0]:
+        assert "PATH..." in shown
+
+
+LOG_COMMANDS = sorted(c for c in COMMANDS if "--since" in CliRunner().invoke(app, [c, "-h"]).stdout)
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7d", NOW - timedelta(days=7)),
+        ("12h", NOW - timedelta(hours=12)),
+        ("30m", NOW - timedelta(minutes=30)),
+        (" 0d ", NOW),
+        ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
+        ("2026-03-01T10:00:00+02:00", datetime(2026, 3, 1, 8, tzinfo=UTC)),
+        ("2026-03-01T10:00:00", datetime(2026, 3, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_time_forms(text: str, expected: datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(options, "utc_now", lambda: NOW)
+    assert options.parse_instant(text) == expected
+
+
+@pytest.mark.parametrize("text", ["7", "7w", "-7d", "d7", "yesterday", "2026-13-01", "1e9d"])
+def test_bad_times_are_refused(text: str) -> None:
+    with pytest.raises(typer.BadParameter):
+        options.parse_instant(text)
+
+
+def _one_record(root: Path, when: datetime) -> Path:
+    record = {
+        "eventVersion": "1.08",
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "kms.amazonaws.com",
+        "eventName": "Decrypt",
+        "awsRegion": "us-east-1",
+        "eventID": "ev-1",
+        "recipientAccountId": "111122223333",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/a"},
+        "resources": [
+            {"ARN": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+        ],
+    }
+    path = root / "log.json"
+    path.write_text(json.dumps({"Records": [record]}), "utf-8")
+    return path
+
+
+def _arguments(command: str, log: str, tmp_path: Path) -> list[str]:
+    """A valid command line of ``command`` over ``log``."""
+    return {
+        "filter": ["{ $.eventName = Decrypt }", log],
+        "lifecycle": ["--all", log],
+        "dependents": ["--all", log],
+        "baseline": [log, "-o", str(tmp_path / "profile.json")],
+    }.get(command, [log])
+
+
+@pytest.mark.parametrize("command", LOG_COMMANDS)
+def test_relative_times_and_their_errors_in_every_command(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(options, "utc_now", lambda: NOW)
+    args = [command, *_arguments(command, str(_one_record(tmp_path, NOW)), tmp_path)]
+    good = CliRunner().invoke(app, [*args, "--since", "3h", "--until", "10m", "--no-progress"])
+    assert good.exit_code in (0, 1), good.output
+    bad = CliRunner().invoke(app, [*args, "--since", "2x"])
+    assert bad.exit_code == 2 and "'--since'" in bad.output, bad.output
+    bad = CliRunner().invoke(app, [*args, "--until", "soon"])
+    assert bad.exit_code == 2 and "'--until'" in bad.output, bad.output
+
+
+def test_relative_since_selects_by_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(options, "utc_now", lambda: NOW)
+    log = str(_one_record(tmp_path, NOW - timedelta(hours=2)))
+    for since, found in (("3h", 1), ("1h", 0), ("150m", 1), ("119m", 0)):
+        out = CliRunner().invoke(
+            app, ["events", log, "--since", since, "--format", "json", "--no-progress"]
+        )
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.stdout)["count"] == found, since

@@ -48,9 +48,14 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 
 def filter_command(
-    pattern: Annotated[str, typer.Argument(help="The CloudWatch Logs filter pattern.")],
+    pattern: Annotated[
+        str, typer.Argument(help="The CloudWatch Logs filter pattern.", metavar="PATTERN")
+    ],
     paths: Annotated[
-        list[str], typer.Argument(help="CloudTrail files, directories (recursive) or globs.")
+        list[str],
+        typer.Argument(
+            help="CloudTrail files, directories (recursive) or globs.", metavar="PATH..."
+        ),
     ],
     since: Since = None,
     until: Until = None,

@@ -80,8 +80,8 @@ def parse_instant(text: str, end_of_day: bool = False) -> datetime:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     except (ValueError, OverflowError):
         raise typer.BadParameter(
-            f"{text!r} is not a time: give an ISO 8601 date or date-time (2024-05-01, "
-            "2024-05-01T13:00:00Z) or a time ago (7d, 12h, 30m)"
+            f"{text!r} is not an ISO 8601 date or date-time (2024-05-01, "
+            "2024-05-01T13:00:00Z) nor a time ago (7d, 12h, 30m)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -249,22 +249,33 @@ def run_or_exit(
 
 # The options every log-reading command takes, declared once.
 Since = Annotated[
-    str | None, typer.Option(help="Only records at or after this time (ISO 8601, UTC).")
+    str | None,
+    typer.Option(
+        metavar="TIME",
+        help="Only records at or after this time: ISO 8601 (UTC unless it says), a date, "
+        "or a time ago (7d, 12h, 30m).",
+    ),
 ]
 Until = Annotated[
     str | None,
-    typer.Option(help="Only records at or before this time (a bare date: its end)."),
+    typer.Option(
+        metavar="TIME",
+        help="Only records at or before this time (as --since; a bare date: its end).",
+    ),
 ]
 Accounts = Annotated[
-    list[str] | None, typer.Option("--account", help="Only this recipient account (repeatable).")
+    list[str] | None,
+    typer.Option("--account", metavar="ACCOUNT", help="Only this recipient account (repeatable)."),
 ]
 Regions = Annotated[
-    list[str] | None, typer.Option("--region", help="Only this region (repeatable).")
+    list[str] | None,
+    typer.Option("--region", metavar="REGION", help="Only this region (repeatable)."),
 ]
 Jobs = Annotated[
     int | None,
     typer.Option(
         min=1,
+        metavar="N",
         help="Decode threads (native engine) or worker processes (python engine); "
         "default: one per core.",
     ),
@@ -273,6 +284,7 @@ Engine = Annotated[
     str | None,
     typer.Option(
         envvar=ENGINE_ENV,
+        metavar="native|python",
         help="Decoder: native (Rust, the default when built) or python (the reference).",
     ),
 ]
@@ -283,21 +295,29 @@ NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar
 MaxDecompressedSize = Annotated[
     str,
     typer.Option(
+        metavar="SIZE",
         help="Refuse a file that inflates beyond this size (checked while inflating: "
-        "memory stays bounded whatever the cap)."
+        "memory stays bounded whatever the cap).",
     ),
 ]
 DEFAULT_MAX_DECOMPRESSED_SIZE = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB"
 
 # --- S3 sources (s3://bucket/prefix as PATH). --region stays the CloudTrail Region
 # filter; the S3 client's own region is --s3-region (else the standard chain).
-S3Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile for s3:// sources.")]
+S3Profile = Annotated[
+    str | None, typer.Option("--profile", metavar="NAME", help="AWS profile for s3:// sources.")
+]
 S3Region = Annotated[
     str | None,
-    typer.Option("--s3-region", help="Region of the S3 client (default: AWS_REGION, profile)."),
+    typer.Option(
+        "--s3-region",
+        metavar="REGION",
+        help="Region of the S3 client (default: AWS_REGION, profile).",
+    ),
 ]
 S3EndpointUrl = Annotated[
-    str | None, typer.Option("--endpoint-url", help="S3 endpoint (MinIO, a local server).")
+    str | None,
+    typer.Option("--endpoint-url", metavar="URL", help="S3 endpoint (MinIO, a local server)."),
 ]
 NoSignRequest = Annotated[
     bool, typer.Option("--no-sign-request", help="Unsigned S3 requests (public buckets).")

@@ -163,14 +163,19 @@ def scan(
     ] = "finding",
     baseline: Annotated[
         str | None,
-        typer.Option(help="Baseline profile (kmslog baseline): add anomaly findings."),
+        typer.Option(
+            metavar="FILE", help="Baseline profile (kmslog baseline): add anomaly findings."
+        ),
     ] = None,
     threshold: Annotated[
         list[str] | None,
-        typer.Option(help="Anomaly threshold override name=value (repeatable)."),
+        typer.Option(
+            metavar="NAME=VALUE", help="Anomaly threshold override name=value (repeatable)."
+        ),
     ] = None,
     thresholds_file: Annotated[
-        str | None, typer.Option("--thresholds", help="TOML file of anomaly thresholds.")
+        str | None,
+        typer.Option("--thresholds", metavar="FILE", help="TOML file of anomaly thresholds."),
     ] = None,
 ) -> None:
     """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay

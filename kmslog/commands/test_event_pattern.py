@@ -42,9 +42,14 @@ def _where(exc: EventPatternError, text: str) -> str:
 
 def test_event_pattern(
     event_pattern: Annotated[
-        str, typer.Option("--event-pattern", help="The event pattern (JSON, or file://path).")
+        str,
+        typer.Option(
+            "--event-pattern", metavar="JSON", help="The event pattern (JSON, or file://path)."
+        ),
     ],
-    event: Annotated[str, typer.Option("--event", help="The event (JSON, or file://path).")],
+    event: Annotated[
+        str, typer.Option("--event", metavar="JSON", help="The event (JSON, or file://path).")
+    ],
 ) -> None:
     """Test whether an EventBridge event pattern matches an event; prints {"Result": …}."""
     pattern_text = read_argument(event_pattern, "--event-pattern")
