@@ -145,3 +145,61 @@ def test_relative_since_selects_by_now(tmp_path: Path, monkeypatch: pytest.Monke
         )
         assert out.exit_code == 0, out.output
         assert json.loads(out.stdout)["count"] == found, since
+
+
+def _caret_column(output: str, shown: str) -> int:
+    """The column of the caret under the line showing ``shown``."""
+    lines = output.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip() == shown)
+    assert lines[index + 1].strip() == "^"
+    return lines[index + 1].index("^") - lines[index].index(shown)
+
+
+BAD_PATTERN = '{ $.eventName = "a" &&& $.x = 1 }'
+BAD_AT = BAD_PATTERN.index("&&&") + 2
+
+
+def test_filter_pattern_error_shows_a_caret(tmp_path: Path) -> None:
+    log = str(_one_record(tmp_path, NOW))
+    result = CliRunner().invoke(app, ["filter", BAD_PATTERN, log])
+    assert result.exit_code == 2
+    assert f"position {BAD_AT}" in result.output
+    assert _caret_column(result.output, BAD_PATTERN) == BAD_AT
+
+
+def test_test_pattern_error_shows_a_caret_under_the_escaped_text() -> None:
+    hostile = BAD_PATTERN.replace('"a"', '"\x1b[2J"')
+    result = CliRunner().invoke(app, ["test-pattern", hostile, "-"], input="x\n")
+    assert result.exit_code == 2, result.output
+    assert "\x1b" not in result.output
+    shown = BAD_PATTERN.replace('"a"', '"\\x1b[2J"')
+    # The escape takes four columns where the pattern had one character: the caret
+    # still falls under the same character.
+    assert _caret_column(result.output, shown) == shown.index("&&&") + 2
+
+
+def test_rule_pattern_error_names_the_rule_and_shows_a_caret(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rule]]\nid = "mine"\ntitle = "t"\nseverity = "low"\n\n[rule.filter]\n'
+        f'name = "F"\npattern = {json.dumps(BAD_PATTERN)}\nnamespace = "N"\nmetric = "M"\n'
+        'value = "1"\n',
+        "utf-8",
+    )
+    log = str(_one_record(tmp_path, NOW))
+    result = CliRunner().invoke(app, ["scan", log, "--rules", str(rules), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "rule 'mine', field 'filterPattern'" in result.output
+    assert _caret_column(result.output, BAD_PATTERN) == BAD_AT
+
+
+def test_a_long_pattern_is_shown_around_the_error() -> None:
+    pattern = "{ " + " || ".join(f'$.f{i} = "v{i}"' for i in range(40)) + " &&& $.x = 1 }"
+    at = pattern.index("&&&") + 2
+    result = CliRunner().invoke(app, ["test-pattern", pattern, "-"], input="x\n")
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    caret = next(i for i, line in enumerate(lines) if line.strip() == "^")
+    shown, under = lines[caret - 1], lines[caret]
+    assert len(shown) <= 80 and shown.strip().startswith("…")
+    assert shown[under.index("^")] == pattern[at]

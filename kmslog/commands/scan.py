@@ -214,6 +214,9 @@ def scan(
         rule_set = load_rule_set(rules or [], builtin=not no_builtin_rules)
     except RuleError as exc:
         safe.say(f"error: {exc}")
+        if exc.source is not None:
+            for line in safe.caret_lines(*exc.source):
+                safe.say(line)
         raise typer.Exit(EXIT_USAGE) from None
     detections = detections_section(
         rule_set, None if as_of is None else parse_instant(as_of), not no_logged_alarms

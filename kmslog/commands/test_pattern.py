@@ -111,7 +111,10 @@ def test_pattern(
     try:
         parsed = parse(pattern)
     except PatternError as exc:
-        raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
+        safe.say(f"error: invalid filter pattern at position {exc.position}: {exc.message}")
+        for line in safe.caret_lines(pattern, exc.position):
+            safe.say(line)
+        raise typer.Exit(EXIT_USAGE) from None
     for warning in parsed.warnings:
         safe.say(f"warning: {warning}")
     mf = None
