@@ -3,6 +3,7 @@ the time forms of --since/--until and their errors."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from kmslog import __version__
 from kmslog.cli import app
 from kmslog.commands import options
+from kmslog.report.safe import console as safe_console
 
 COMMANDS = sorted(
     command.name or command.callback.__name__.replace("_", "-")
@@ -203,3 +205,19 @@ def test_a_long_pattern_is_shown_around_the_error() -> None:
     shown, under = lines[caret - 1], lines[caret]
     assert len(shown) <= 80 and shown.strip().startswith("…")
     assert shown[under.index("^")] == pattern[at]
+
+
+def test_progress_bar_lists_then_reads_with_records_rate_and_eta() -> None:
+    console = safe_console(file=io.StringIO(), width=160)
+    bar, update = options.progress_bar(console)
+    task = bar.tasks[0]
+    assert task.fields["phase"] == "listing" and task.total is None
+    update(0, 4, 0, 4000)
+    update(2, 4, 2000, 4000, records=1500)
+    task = bar.tasks[0]
+    assert task.fields["phase"] == "reading"
+    assert task.fields["files"] == "2/4 files"
+    assert task.fields["records"].startswith("1,500 records (") and "/s)" in task.fields["records"]
+    assert (task.completed, task.total) == (2000, 4000)
+    names = [type(c).__name__ for c in bar.columns]
+    assert "TimeRemainingColumn" in names and "DownloadColumn" in names

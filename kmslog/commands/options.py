@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Annotated, Any
 
 import typer
@@ -115,23 +116,34 @@ def parse_size(text: str) -> int:
 
 
 def progress_bar(console: Console) -> tuple[Progress, RunProgress]:
+    """The run's progress on ``console``: ``listing`` while the inputs are discovered
+    (an S3 listing can take a while), then ``reading`` with files, bytes, records,
+    records per second and the time left (from the bytes read)."""
     bar = Progress(
-        TextColumn("reading", markup=False),
+        TextColumn("{task.fields[phase]}", markup=False),
         BarColumn(),
         TextColumn("{task.fields[files]}", markup=False),
         DownloadColumn(),
+        TextColumn("{task.fields[records]}", markup=False),
         TimeRemainingColumn(),
         console=console,
         transient=True,
     )
-    task = bar.add_task("scan", total=None, files="")
+    task = bar.add_task("scan", total=None, phase="listing", files="", records="")
+    started = monotonic()
 
-    def update(files_done: int, files_total: int, bytes_done: int, bytes_total: int) -> None:
+    def update(
+        files_done: int, files_total: int, bytes_done: int, bytes_total: int, records: int = 0
+    ) -> None:
+        elapsed = monotonic() - started
+        rate = f" ({records / elapsed:,.0f}/s)" if records and elapsed > 0 else ""
         bar.update(
             task,
             completed=bytes_done,
             total=bytes_total,
+            phase="reading",
             files=f"{files_done}/{files_total} files",
+            records=f"{records:,} records{rate}",
         )
 
     return bar, update
