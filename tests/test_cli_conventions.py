@@ -221,3 +221,26 @@ def test_progress_bar_lists_then_reads_with_records_rate_and_eta() -> None:
     assert (task.completed, task.total) == (2000, 4000)
     names = [type(c).__name__ for c in bar.columns]
     assert "TimeRemainingColumn" in names and "DownloadColumn" in names
+
+
+EVENT_PATTERN = '{\n  "source": ["aws.kms"],\n  "detail": {"eventName": ["Decrypt" }\n}'
+EVENT_LINE = '  "detail": {"eventName": ["Decrypt" }'
+
+
+def test_event_pattern_error_shows_its_line_with_a_caret() -> None:
+    result = CliRunner().invoke(
+        app, ["test-event-pattern", "--event-pattern", EVENT_PATTERN, "--event", "{}"]
+    )
+    assert result.exit_code == 2
+    assert "line 3, column 38" in result.output
+    assert _caret_column(result.output, EVENT_LINE.strip()) == EVENT_LINE.index("}") - 2
+
+
+def test_event_rule_pattern_error_in_rules_shows_a_caret(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(f'[[event_rule]]\nid = "e"\npattern = {json.dumps(EVENT_PATTERN)}\n', "utf-8")
+    log = str(_one_record(tmp_path, NOW))
+    result = CliRunner().invoke(app, ["scan", log, "--rules", str(rules), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "rule 'e', field 'EventPattern'" in result.output
+    assert _caret_column(result.output, EVENT_LINE.strip()) == EVENT_LINE.index("}") - 2
