@@ -244,3 +244,18 @@ def test_json_and_ndjson_carry_the_same_events() -> None:
 )
 def test_short_user_agent(agent: str | None, short: str | None) -> None:
     assert events_report.short_user_agent(agent) == short
+
+
+def test_a_call_through_an_alias_nothing_resolves_still_answers_that_alias() -> None:
+    recs = moved_alias()
+    unknown = record("Encrypt", "2026-03-05T10:00:00Z", None, request={"keyId": "alias/other"})
+    recs.append(unknown)
+    found = run(recs, key="alias/other")
+    assert [(e.event_id, e.key_arn, e.aliases) for e in found.events] == [
+        (unknown["eventID"], None, ("alias/other",))
+    ]
+    assert run(recs, key=alias_arn("alias/other")).events == found.events
+    assert run(recs, key=alias_arn("alias/other", "eu-west-1")).events == ()
+    assert unknown["eventID"] not in {e.event_id for e in run(recs, key="alias/app").events}
+    # Without --key it is listed too, with no key.
+    assert run(recs).events[-1].event_id == unknown["eventID"]

@@ -227,6 +227,9 @@ class EventsAnalysis:
             if "principal" not in rows.columns:
                 rows = rows.with_columns(principal_expr())
             rows = rows.with_columns(_refs_expr()).select(ROW_COLUMNS)
+            if self.query.key is not None:
+                # A record that names no key can answer no key query: not kept.
+                rows = rows.filter(pl.col("refs").list.len() > 0)
         return EventsPartial(
             state.rows + ([rows] if rows.height else []),
             state.alias_events
@@ -275,15 +278,15 @@ class EventsAnalysis:
             if ref.kind is IdKind.KEY_ARN:
                 keys.append(ref_text)
                 continue
-            named_aliases.append(ref.alias or ref_text)
+            named_aliases.append(ref_text)
             scope = scope_of(ref, region, account)
             resolved = history.resolve(scope, when) if scope is not None else None
             if resolved is not None and resolved not in keys:
                 keys.append(resolved)
-        key = self._matched_key(keys, named_aliases, when, bindings)
+        key = self._matched_key(keys, named_aliases, when, bindings, region, account)
         if key is False:
             return None
-        aliases = set(named_aliases if key is None else ())
+        aliases = {parse_key_ref(a).alias or a for a in named_aliases} if key is None else set()
         if isinstance(key, str):
             aliases.update(
                 b.scope.name
@@ -313,6 +316,8 @@ class EventsAnalysis:
         named_aliases: list[str],
         when: datetime,
         bindings: list[AliasBinding],
+        region: str | None,
+        account: str | None,
     ) -> str | None | bool:
         """The key shown for a row: the asked key it touched, the row's first key without
         --key, None when it names only an alias no history resolves; False: no match."""
@@ -326,11 +331,23 @@ class EventsAnalysis:
         for binding in bindings:
             if binding.covers(when) and binding.key_arn in keys:
                 return binding.key_arn
-        if not keys and ref.alias in named_aliases:
+        if not keys and any(_same_alias(ref, named, region, account) for named in named_aliases):
             # Called through the alias, which no history resolves at that time: the
             # record is still about the alias asked for.
             return None
         return False
+
+
+def _same_alias(query: KeyRef, named: str, region: str | None, account: str | None) -> bool:
+    """Whether an alias a record names (placed in the record's account and Region when
+    bare) is the alias ``query`` asks for (a bare alias name: in any account and Region)."""
+    scope = scope_of(parse_key_ref(named), region, account)
+    asked = scope_of(query, None, None)
+    if scope is None or asked is None or scope.name != asked.name:
+        return False
+    return (not asked.account or asked.account == scope.account) and (
+        not asked.region or asked.region == scope.region
+    )
 
 
 def _same_place(binding: AliasBinding, key: str) -> bool:
