@@ -17,6 +17,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import polars as pl
@@ -249,9 +250,15 @@ class EventsAnalysis:
             return EventsResult(self.query, (), tuple(self._bindings(history)))
         rows = pl.concat(frames, how="vertical_relaxed").sort(ORDER)
         bindings = self._bindings(history)
+        # Each key's alias bindings, once: looking them up per record would walk them all.
+        by_key: dict[str, list[AliasBinding]] = {}
+        for scope in history.scopes:
+            for binding in history.bindings(scope):
+                if _same_place(binding, binding.key_arn):
+                    by_key.setdefault(binding.key_arn, []).append(binding)
         found = []
         for row in rows.iter_rows(named=True):
-            event = self._match(row, history, bindings)
+            event = self._match(row, history, bindings, by_key)
             if event is not None:
                 found.append(event)
         return EventsResult(self.query, tuple(found), tuple(bindings))
@@ -267,14 +274,18 @@ class EventsAnalysis:
         return history.bindings_named(ref.alias, scope.account or None, scope.region or None)
 
     def _match(
-        self, row: dict[str, Any], history: AliasHistory, bindings: list[AliasBinding]
+        self,
+        row: dict[str, Any],
+        history: AliasHistory,
+        bindings: list[AliasBinding],
+        by_key: dict[str, list[AliasBinding]],
     ) -> MatchedEvent | None:
         when: datetime = row[S.EVENT_TIME]
         region, account = row[S.AWS_REGION], row[S.RECIPIENT_ACCOUNT_ID]
         keys: list[str] = []
         named_aliases: list[str] = []
         for ref_text in row["refs"] or ():
-            ref = parse_key_ref(ref_text)
+            ref = _key_ref(ref_text)
             if ref.kind is IdKind.KEY_ARN:
                 keys.append(ref_text)
                 continue
@@ -286,13 +297,9 @@ class EventsAnalysis:
         key = self._matched_key(keys, named_aliases, when, bindings, region, account)
         if key is False:
             return None
-        aliases = {parse_key_ref(a).alias or a for a in named_aliases} if key is None else set()
+        aliases = {_key_ref(a).alias or a for a in named_aliases} if key is None else set()
         if isinstance(key, str):
-            aliases.update(
-                b.scope.name
-                for b in history.aliases_of(key)
-                if b.covers(when) and _same_place(b, key)
-            )
+            aliases.update(b.scope.name for b in by_key.get(key, ()) if b.covers(when))
         return MatchedEvent(
             time=when,
             event_name=row[S.EVENT_NAME],
@@ -338,10 +345,16 @@ class EventsAnalysis:
         return False
 
 
+@lru_cache(maxsize=1 << 16)
+def _key_ref(text: str) -> KeyRef:
+    """:func:`parse_key_ref`, cached: the same few key names recur on every record."""
+    return parse_key_ref(text)
+
+
 def _same_alias(query: KeyRef, named: str, region: str | None, account: str | None) -> bool:
     """Whether an alias a record names (placed in the record's account and Region when
     bare) is the alias ``query`` asks for (a bare alias name: in any account and Region)."""
-    scope = scope_of(parse_key_ref(named), region, account)
+    scope = scope_of(_key_ref(named), region, account)
     asked = scope_of(query, None, None)
     if scope is None or asked is None or scope.name != asked.name:
         return False
@@ -352,7 +365,7 @@ def _same_alias(query: KeyRef, named: str, region: str | None, account: str | No
 
 def _same_place(binding: AliasBinding, key: str) -> bool:
     """An alias names keys of its own account and Region only."""
-    ref = parse_key_ref(key)
+    ref = _key_ref(key)
     return (not binding.scope.account or binding.scope.account == ref.account) and (
         not binding.scope.region or binding.scope.region == ref.region
     )
