@@ -22,7 +22,9 @@ from typer.core import TyperGroup
 
 from kmslog.commands import (
     baseline,
+    conventions,
     dependents,
+    events,
     filter_cmd,
     lifecycle,
     scan,
@@ -70,7 +72,20 @@ def _broken_pipe(exc: BaseException) -> bool:
 
 class KmslogGroup(TyperGroup):
     """The app's click group: escapes click's messages and maps unexpected exceptions
-    to the internal-error status."""
+    to the internal-error status; every command gets the conventions (``--version``,
+    known metavars) of ``commands/conventions.py``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            conventions.apply(command, None)
+
+    def get_params(self, ctx: Context) -> Any:
+        params = super().get_params(ctx)
+        version = next((p for p in params if p.name == "version"), None)
+        for command in self.commands.values():
+            conventions.apply(command, version)
+        return params
 
     def invoke(self, ctx: Context) -> Any:
         try:
@@ -178,6 +193,7 @@ def version() -> None:
 for module in (
     scan,
     filter_cmd,
+    events,
     test_pattern,
     test_event_pattern,
     lifecycle,

@@ -157,3 +157,19 @@ def test_progress_reaches_the_totals(tmp_path, jobs):
     assert calls[0] == (0, files, 0, total_bytes)
     assert calls[-1] == (files, files, total_bytes, total_bytes)
     assert files == 4
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_with_records_counts_them_up_to_the_total(tmp_path, jobs):
+    root = _corpus(tmp_path)
+    calls: list[tuple[int, int, int, int, int]] = []
+
+    def progress(files_done, files_total, bytes_done, bytes_total, records=0):
+        calls.append((files_done, files_total, bytes_done, bytes_total, records))
+
+    result = run([str(root)], [Rows()], ScanOptions(jobs=jobs), progress=progress)
+    assert calls[0][0] == 0 and calls[0][4] == 0
+    records = [c[4] for c in calls]
+    assert records == sorted(records)
+    assert records[-1] == result.stats.records_seen > 0
+    assert calls[-1][:4] == (4, 4, calls[-1][3], calls[-1][3])

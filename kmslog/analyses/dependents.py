@@ -422,7 +422,8 @@ class DependentsAnalysis:
         return build_dependents(self.query, state)
 
 
-def _alias_events(frames: list[pl.DataFrame]) -> list[AliasEvent]:
+def alias_events_in(frames: list[pl.DataFrame]) -> list[AliasEvent]:
+    """The alias changes in frames of successful alias-event rows (``ALIAS_EVENT_COLUMNS``)."""
     found: list[AliasEvent] = []
     for frame in frames:
         for raw in frame[S.RAW].to_list():
@@ -464,7 +465,7 @@ def _with_keys(
 
 
 def build_dependents(query: str | None, state: DependentsPartial) -> DependentsResult:
-    history = AliasHistory(_alias_events(state.alias_events), observations(state.alias_uses))
+    history = AliasHistory(alias_events_in(state.alias_events), observations(state.alias_uses))
     lost: dict[str, int] = defaultdict(int)
     calls = _with_keys(_concat(state.calls, CALL_SCHEMA), history, lost)
     kinds = _with_keys(_concat(state.kinds, KIND_SCHEMA), history)

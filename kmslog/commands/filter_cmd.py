@@ -47,10 +47,22 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _fail_at(pattern: str, position: int) -> typer.Exit:
+    """The usage-error exit after showing where in ``pattern`` the problem is."""
+    for line in safe.caret_lines(pattern, position):
+        safe.say(line)
+    return typer.Exit(EXIT_USAGE)
+
+
 def filter_command(
-    pattern: Annotated[str, typer.Argument(help="The CloudWatch Logs filter pattern.")],
+    pattern: Annotated[
+        str, typer.Argument(help="The CloudWatch Logs filter pattern.", metavar="PATTERN")
+    ],
     paths: Annotated[
-        list[str], typer.Argument(help="CloudTrail files, directories (recursive) or globs.")
+        list[str],
+        typer.Argument(
+            help="CloudTrail files, directories (recursive) or globs.", metavar="PATH..."
+        ),
     ],
     since: Since = None,
     until: Until = None,
@@ -72,7 +84,8 @@ def filter_command(
     try:
         parsed = parse(pattern)
     except PatternError as exc:
-        raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
+        safe.say(f"error: invalid filter pattern at position {exc.position}: {exc.message}")
+        raise _fail_at(pattern, exc.position) from None
     for warning in parsed.warnings:
         safe.say(f"warning: {warning}")
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)

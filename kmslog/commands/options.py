@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Annotated, Any
 
 import typer
@@ -56,24 +57,48 @@ def exit_statuses(success: str, found: str | None = None, reads_logs: bool = Tru
     return "\b\n" + "\n".join(lines)
 
 
+_RELATIVE = re.compile(r"^(\d+)([dhm])$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+def utc_now() -> datetime:
+    """Now, in UTC: what relative times count back from."""
+    return datetime.now(UTC)
+
+
 def parse_instant(text: str, end_of_day: bool = False) -> datetime:
-    """ISO 8601 date or date-time; naive means UTC. A bare date given as an upper
-    bound means the end of that day."""
+    """ISO 8601 date or date-time (naive means UTC), or a time relative to now: ``7d``,
+    ``12h``, ``30m`` ago. A bare date given as an upper bound means the end of that day."""
     value = text.strip()
+    relative = _RELATIVE.match(value)
+    if relative is not None:
+        amount = timedelta(**{_UNITS[relative[2]]: int(relative[1])})
+        return utc_now() - amount
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = date.fromisoformat(value)
             moment = datetime.combine(day, time(0), tzinfo=UTC)
             return moment + timedelta(days=1, milliseconds=-1) if end_of_day else moment
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise typer.BadParameter(
-            f"{text!r} is not an ISO 8601 date or date-time (e.g. 2024-05-01 or "
-            "2024-05-01T13:00:00Z)"
+            f"{text!r} is not an ISO 8601 date or date-time (2024-05-01, "
+            "2024-05-01T13:00:00Z) nor a time ago (7d, 12h, 30m)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def parse_window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """--since and --until as instants; a bad one is a usage error naming its option."""
+    bounds: list[datetime | None] = []
+    for option, value, end_of_day in (("--since", since, False), ("--until", until, True)):
+        try:
+            bounds.append(None if value is None else parse_instant(value, end_of_day))
+        except typer.BadParameter as exc:
+            raise typer.BadParameter(exc.message, param_hint=f"'{option}'") from None
+    return bounds[0], bounds[1]
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
@@ -92,23 +117,34 @@ def parse_size(text: str) -> int:
 
 
 def progress_bar(console: Console) -> tuple[Progress, RunProgress]:
+    """The run's progress on ``console``: ``listing`` while the inputs are discovered
+    (an S3 listing can take a while), then ``reading`` with files, bytes, records,
+    records per second and the time left (from the bytes read)."""
     bar = Progress(
-        TextColumn("reading", markup=False),
+        TextColumn("{task.fields[phase]}", markup=False),
         BarColumn(),
         TextColumn("{task.fields[files]}", markup=False),
         DownloadColumn(),
+        TextColumn("{task.fields[records]}", markup=False),
         TimeRemainingColumn(),
         console=console,
         transient=True,
     )
-    task = bar.add_task("scan", total=None, files="")
+    task = bar.add_task("scan", total=None, phase="listing", files="", records="")
+    started = monotonic()
 
-    def update(files_done: int, files_total: int, bytes_done: int, bytes_total: int) -> None:
+    def update(
+        files_done: int, files_total: int, bytes_done: int, bytes_total: int, records: int = 0
+    ) -> None:
+        elapsed = monotonic() - started
+        rate = f" ({records / elapsed:,.0f}/s)" if records and elapsed > 0 else ""
         bar.update(
             task,
             completed=bytes_done,
             total=bytes_total,
+            phase="reading",
             files=f"{files_done}/{files_total} files",
+            records=f"{records:,} records{rate}",
         )
 
     return bar, update
@@ -131,9 +167,10 @@ def scan_options(
         engine = resolve_engine(engine)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    start, end = parse_window(since, until)
     options = ScanOptions(
-        since=None if since is None else parse_instant(since),
-        until=None if until is None else parse_instant(until, end_of_day=True),
+        since=start,
+        until=end,
         accounts=frozenset(accounts or ()),
         regions=frozenset(regions or ()),
         strict=strict,
@@ -237,22 +274,33 @@ def run_or_exit(
 
 # The options every log-reading command takes, declared once.
 Since = Annotated[
-    str | None, typer.Option(help="Only records at or after this time (ISO 8601, UTC).")
+    str | None,
+    typer.Option(
+        metavar="TIME",
+        help="Only records at or after this time: ISO 8601 (UTC unless it says), a date, "
+        "or a time ago (7d, 12h, 30m).",
+    ),
 ]
 Until = Annotated[
     str | None,
-    typer.Option(help="Only records at or before this time (a bare date: its end)."),
+    typer.Option(
+        metavar="TIME",
+        help="Only records at or before this time (as --since; a bare date: its end).",
+    ),
 ]
 Accounts = Annotated[
-    list[str] | None, typer.Option("--account", help="Only this recipient account (repeatable).")
+    list[str] | None,
+    typer.Option("--account", metavar="ACCOUNT", help="Only this recipient account (repeatable)."),
 ]
 Regions = Annotated[
-    list[str] | None, typer.Option("--region", help="Only this region (repeatable).")
+    list[str] | None,
+    typer.Option("--region", metavar="REGION", help="Only this region (repeatable)."),
 ]
 Jobs = Annotated[
     int | None,
     typer.Option(
         min=1,
+        metavar="N",
         help="Decode threads (native engine) or worker processes (python engine); "
         "default: one per core.",
     ),
@@ -261,6 +309,7 @@ Engine = Annotated[
     str | None,
     typer.Option(
         envvar=ENGINE_ENV,
+        metavar="native|python",
         help="Decoder: native (Rust, the default when built) or python (the reference).",
     ),
 ]
@@ -280,21 +329,29 @@ Dask = Annotated[
 MaxDecompressedSize = Annotated[
     str,
     typer.Option(
+        metavar="SIZE",
         help="Refuse a file that inflates beyond this size (checked while inflating: "
-        "memory stays bounded whatever the cap)."
+        "memory stays bounded whatever the cap).",
     ),
 ]
 DEFAULT_MAX_DECOMPRESSED_SIZE = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB"
 
 # --- S3 sources (s3://bucket/prefix as PATH). --region stays the CloudTrail Region
 # filter; the S3 client's own region is --s3-region (else the standard chain).
-S3Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile for s3:// sources.")]
+S3Profile = Annotated[
+    str | None, typer.Option("--profile", metavar="NAME", help="AWS profile for s3:// sources.")
+]
 S3Region = Annotated[
     str | None,
-    typer.Option("--s3-region", help="Region of the S3 client (default: AWS_REGION, profile)."),
+    typer.Option(
+        "--s3-region",
+        metavar="REGION",
+        help="Region of the S3 client (default: AWS_REGION, profile).",
+    ),
 ]
 S3EndpointUrl = Annotated[
-    str | None, typer.Option("--endpoint-url", help="S3 endpoint (MinIO, a local server).")
+    str | None,
+    typer.Option("--endpoint-url", metavar="URL", help="S3 endpoint (MinIO, a local server)."),
 ]
 NoSignRequest = Annotated[
     bool, typer.Option("--no-sign-request", help="Unsigned S3 requests (public buckets).")

@@ -165,14 +165,19 @@ def scan(
     ] = "finding",
     baseline: Annotated[
         str | None,
-        typer.Option(help="Baseline profile (kmslog baseline): add anomaly findings."),
+        typer.Option(
+            metavar="FILE", help="Baseline profile (kmslog baseline): add anomaly findings."
+        ),
     ] = None,
     threshold: Annotated[
         list[str] | None,
-        typer.Option(help="Anomaly threshold override name=value (repeatable)."),
+        typer.Option(
+            metavar="NAME=VALUE", help="Anomaly threshold override name=value (repeatable)."
+        ),
     ] = None,
     thresholds_file: Annotated[
-        str | None, typer.Option("--thresholds", help="TOML file of anomaly thresholds.")
+        str | None,
+        typer.Option("--thresholds", metavar="FILE", help="TOML file of anomaly thresholds."),
     ] = None,
 ) -> None:
     """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay
@@ -212,6 +217,9 @@ def scan(
         rule_set = load_rule_set(rules or [], builtin=not no_builtin_rules)
     except RuleError as exc:
         safe.say(f"error: {exc}")
+        if exc.source is not None:
+            for line in safe.caret_lines(*exc.source):
+                safe.say(line)
         raise typer.Exit(EXIT_USAGE) from None
     detections = detections_section(
         rule_set, None if as_of is None else parse_instant(as_of), not no_logged_alarms

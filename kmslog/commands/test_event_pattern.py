@@ -34,6 +34,12 @@ def read_argument(value: str, option: str) -> str:
         raise _fail(f"error: {option}: {path}: not UTF-8 text at byte {exc.start}") from None
 
 
+def _fail_at(text: str, position: int) -> typer.Exit:
+    for line in safe.caret_lines(text, position):
+        safe.say(line)
+    return typer.Exit(EXIT_USAGE)
+
+
 def _where(exc: EventPatternError, text: str) -> str:
     line, column = exc.line_column(text)
     field = f", field {exc.path}" if exc.path else ""
@@ -42,9 +48,14 @@ def _where(exc: EventPatternError, text: str) -> str:
 
 def test_event_pattern(
     event_pattern: Annotated[
-        str, typer.Option("--event-pattern", help="The event pattern (JSON, or file://path).")
+        str,
+        typer.Option(
+            "--event-pattern", metavar="JSON", help="The event pattern (JSON, or file://path)."
+        ),
     ],
-    event: Annotated[str, typer.Option("--event", help="The event (JSON, or file://path).")],
+    event: Annotated[
+        str, typer.Option("--event", metavar="JSON", help="The event (JSON, or file://path).")
+    ],
 ) -> None:
     """Test whether an EventBridge event pattern matches an event; prints {"Result": …}."""
     pattern_text = read_argument(event_pattern, "--event-pattern")
@@ -53,16 +64,14 @@ def test_event_pattern(
         pattern = parse(pattern_text)
     except EventPatternError as exc:
         where = _where(exc, pattern_text)
-        raise _fail(
-            f"error: Event pattern is not valid. Reason: {exc.message} at {where}"
-        ) from None
+        safe.say(f"error: Event pattern is not valid. Reason: {exc.message} at {where}")
+        raise _fail_at(pattern_text, exc.position) from None
     try:
         decoded = loads_event(event_text)
     except EventPatternError as exc:
         where = _where(exc, event_text)
-        raise _fail(
-            f"error: Parameter Event is not valid. Reason: {exc.message} at {where}"
-        ) from None
+        safe.say(f"error: Parameter Event is not valid. Reason: {exc.message} at {where}")
+        raise _fail_at(event_text, exc.position) from None
     if not isinstance(decoded, dict):
         raise _fail("error: Parameter Event is not valid. Reason: the event is not an object")
     doc = {"Result": matches(pattern, decoded)}

@@ -80,27 +80,41 @@ def evaluate(messages: list[str], pattern: str, mf: MetricFilter | None) -> list
 
 
 def test_pattern(
-    pattern: Annotated[str, typer.Argument(help="The CloudWatch Logs filter pattern.")],
+    pattern: Annotated[
+        str, typer.Argument(help="The CloudWatch Logs filter pattern.", metavar="PATTERN")
+    ],
     file: Annotated[
-        str, typer.Argument(help="Log event messages, one per line ('-': standard input).")
+        str,
+        typer.Argument(
+            help="Log event messages, one per line ('-': standard input).", metavar="FILE"
+        ),
     ] = "-",
     output_format: Annotated[
         TestFormat, typer.Option("--format", help="table, or json (TestMetricFilter's response).")
     ] = TestFormat.table,
     metric_value: Annotated[
-        str | None, typer.Option(help="metricValue: a number, $.selector, $name or $N.")
+        str | None,
+        typer.Option(metavar="VALUE", help="metricValue: a number, $.selector, $name or $N."),
     ] = None,
     default_value: Annotated[float | None, typer.Option(help="defaultValue.")] = None,
     dimension: Annotated[
-        list[str] | None, typer.Option(help="NAME=$.field or NAME=$field (repeatable, up to 3).")
+        list[str] | None,
+        typer.Option(
+            metavar="NAME=FIELD", help="NAME=$.field or NAME=$field (repeatable, up to 3)."
+        ),
     ] = None,
-    unit: Annotated[str | None, typer.Option(help="A CloudWatch standard unit.")] = None,
+    unit: Annotated[
+        str | None, typer.Option(metavar="UNIT", help="A CloudWatch standard unit.")
+    ] = None,
 ) -> None:
     """Test a filter pattern (and optionally a metric transformation) on log event messages."""
     try:
         parsed = parse(pattern)
     except PatternError as exc:
-        raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
+        safe.say(f"error: invalid filter pattern at position {exc.position}: {exc.message}")
+        for line in safe.caret_lines(pattern, exc.position):
+            safe.say(line)
+        raise typer.Exit(EXIT_USAGE) from None
     for warning in parsed.warnings:
         safe.say(f"warning: {warning}")
     mf = None

@@ -30,8 +30,11 @@ _RULE_ARN = re.compile(
 class EventRuleError(ValueError):
     """An invalid EventBridge rule: names the rule and the field."""
 
-    def __init__(self, rule: str, field_name: str, message: str) -> None:
+    def __init__(
+        self, rule: str, field_name: str, message: str, source: tuple[str, int] | None = None
+    ) -> None:
         self.rule, self.field, self.detail = rule, field_name, message
+        self.source = source  # the field's text and the problem's position, when known
         super().__init__(f"event rule {rule!r}, field {field_name!r}: {message}")
 
 
@@ -110,7 +113,10 @@ def make_event_rule(
     except EventPatternError as exc:
         line, column = exc.line_column(text)
         raise EventRuleError(
-            rule_name, "EventPattern", f"{exc.message} (line {line}, column {column})"
+            rule_name,
+            "EventPattern",
+            f"{exc.message} (line {line}, column {column})",
+            (text, exc.position),
         ) from None
     state_text = _str(rule_name, "State", state or ENABLED)
     if state_text not in STATES:
@@ -194,5 +200,7 @@ def parse_aws_rules(document: Mapping[str, Any], where: str) -> tuple[list[Event
                 )
             )
         except EventRuleError as exc:
-            raise EventRuleError(exc.rule, exc.field, f"{position}: {exc.detail}") from None
+            raise EventRuleError(
+                exc.rule, exc.field, f"{position}: {exc.detail}", exc.source
+            ) from None
     return rules, skipped

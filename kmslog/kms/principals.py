@@ -68,3 +68,24 @@ def principal_expr() -> pl.Expr:
         .otherwise(pl.lit("unknown"))
         .alias("principal")
     )
+
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def principal_filter(query: str) -> pl.Expr:
+    """Rows whose caller ``query`` names, over an event frame with column ``principal``
+    (:func:`principal_expr`): an account id matches the caller's account; an ARN matches
+    its folded form (an assumed-role session therefore matches every session of its
+    role); a bare name matches an IAM role or user of that name (any path, any account)
+    or a folded principal equal to it (``s3.amazonaws.com``)."""
+    text = query.strip()
+    folded = pl.col("principal")
+    if _ACCOUNT_ID.match(text):
+        return (pl.col(S.IDENTITY_ACCOUNT_ID) == text).fill_null(False)
+    if text.startswith("arn:"):
+        return (folded == fold_principal(text)).fill_null(False)
+    iam_name = folded.str.contains(r"^arn:[^:]+:iam::\d*:(?:role|user)/") & folded.str.ends_with(
+        "/" + text
+    )
+    return (iam_name | (folded == text)).fill_null(False)

@@ -185,7 +185,7 @@ def _toml_event_rules(entries: Any, where: str) -> tuple[EventRule, ...]:
         except RuleError as exc:
             raise exc.located(position) from None
         except EventRuleError as exc:
-            raise RuleError(rule_id, exc.field, exc.detail, position) from None
+            raise RuleError(rule_id, exc.field, exc.detail, position, exc.source) from None
         if rule_id in seen:
             raise RuleError(rule_id, "id", "duplicate event rule id", position)
         seen.add(rule_id)
@@ -328,7 +328,7 @@ def parse_aws_json(document: Any, where: str) -> RuleSet:
         try:
             event_rules, notes = parse_aws_rules(document, where)
         except EventRuleError as exc:
-            raise RuleError(exc.rule, exc.field, exc.detail) from None
+            raise RuleError(exc.rule, exc.field, exc.detail, source=exc.source) from None
         return RuleSet(skipped=tuple(notes), event_rules=tuple(event_rules))
     if not isinstance(document, Mapping) or not (
         "metricFilters" in document or "MetricAlarms" in document

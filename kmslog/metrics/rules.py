@@ -29,13 +29,23 @@ from kmslog.patterns.metric import STANDARD_UNITS
 class RuleError(ValueError):
     """An invalid rule: ``where`` names the file, ``rule`` the rule, ``field`` the field."""
 
-    def __init__(self, rule: str, field_name: str, message: str, where: str = "") -> None:
+    def __init__(
+        self,
+        rule: str,
+        field_name: str,
+        message: str,
+        where: str = "",
+        source: tuple[str, int] | None = None,
+    ) -> None:
         self.rule, self.field, self.where, self.detail = rule, field_name, where, message
+        # The text of the field and the 0-based position of the problem in it, when known
+        # (a filter pattern's syntax error), to show it with a caret.
+        self.source = source
         prefix = f"{where}: " if where else ""
         super().__init__(f"{prefix}rule {rule!r}, field {field_name!r}: {message}")
 
     def located(self, where: str) -> RuleError:
-        return RuleError(self.rule, self.field, self.detail, where)
+        return RuleError(self.rule, self.field, self.detail, where, self.source)
 
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -314,7 +324,9 @@ def compile_filter(rule: str, metric: MetricFilter) -> Any:
     try:
         return metric_filter(metric.pattern, transformation)
     except PatternError as exc:
-        raise RuleError(rule, "filterPattern", str(exc)) from None
+        raise RuleError(
+            rule, "filterPattern", str(exc), source=(metric.pattern, exc.position)
+        ) from None
     except TransformationError as exc:
         raise RuleError(rule, "metricTransformations", str(exc)) from None
 

@@ -96,3 +96,33 @@ def json_text(document: str) -> str:
     ``\\u`` escape. Outside strings valid JSON holds only ASCII tokens and whitespace, so
     each unsafe character is inside a string, where its escape means the same."""
     return _UNSAFE.sub(_json_escape, document)
+
+
+CARET_WIDTH = 76
+
+
+def caret_lines(source: str, position: int, indent: str = "  ") -> list[str]:
+    """``source`` (escaped, on one line) and a caret under the character at ``position``
+    (0-based; at the end: just past the last one). The caret's column counts terminal
+    cells of the escaped text before it, so escapes and wide characters do not shift it;
+    a long text is shown as the :data:`CARET_WIDTH` cells around the position. Of a text
+    on several lines (a JSON event pattern) only the line holding the position is shown."""
+    from rich.cells import cell_len
+
+    position = max(0, min(position, len(source)))
+    start = source.rfind("\n", 0, position) + 1
+    end = source.find("\n", position)
+    source, position = source[start : len(source) if end < 0 else end], position - start
+    source = source.rstrip("\r")
+    position = min(position, len(source))
+    before, after = clean(source[:position]), clean(source[position:])
+    head, tail = "", ""
+    if cell_len(before) > CARET_WIDTH // 2 and cell_len(before + after) > CARET_WIDTH:
+        while cell_len(before) > CARET_WIDTH // 2:
+            before = before[1:]
+        head = "…"
+    while cell_len(before + after) > CARET_WIDTH:
+        after = after[:-1]
+        tail = "…"
+    shown = head + before + after + tail
+    return [indent + shown, indent + " " * cell_len(head + before) + "^"]

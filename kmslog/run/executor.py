@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import inspect
 import multiprocessing
 import os
 import pickle
@@ -59,9 +60,23 @@ class StrictError(Exception):
 
 
 class Progress(Protocol):
+    """Called as files are read. A callback that also takes a ``records`` keyword is
+    given the records decoded so far (it is called again as they are counted); one
+    without it is called with the four counts only, as before."""
+
     def __call__(
         self, files_done: int, files_total: int, bytes_done: int, bytes_total: int
     ) -> None: ...
+
+
+def _takes_records(progress: Callable[..., None]) -> bool:
+    try:
+        parameters = inspect.signature(progress).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: the four counts only
+        return False
+    return "records" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 class SerialExecutor(Executor):
@@ -188,8 +203,17 @@ def run(
     files = found.files
     batches = groups(files)
     total_bytes = sum(f.size for f in files)
-    done = {"files": 0, "bytes": 0}
+    done = {"files": 0, "bytes": 0, "records": 0}
     lock = threading.Lock()
+    with_records = progress is not None and _takes_records(progress)
+
+    def report() -> None:
+        assert progress is not None
+        counts = (done["files"], len(files), done["bytes"], total_bytes)
+        if with_records:
+            progress(*counts, records=done["records"])  # type: ignore[call-arg]
+        else:
+            progress(*counts)
 
     def task(group: tuple[SourceFile, ...], skip: Earlier | None = None) -> GroupTask:
         paths_ = tuple(f.path for f in group)
@@ -203,10 +227,17 @@ def run(
         with lock:
             done["files"] += len(group)
             done["bytes"] += sum(f.size for f in group)
-            progress(done["files"], len(files), done["bytes"], total_bytes)
+            report()
+
+    def counted() -> None:
+        if not with_records:
+            return
+        with lock:
+            done["records"] = stats.records_seen
+            report()
 
     if progress is not None:
-        progress(0, len(files), 0, total_bytes)
+        report()
     own = executor is None
     if executor is None and options.dask is not None:
         from kmslog.run.dask_executor import dask_executor
@@ -258,6 +289,7 @@ def run(
             if prefetch is not None:
                 outcome.states = _detached(outcome.states)
             states = _absorb(stats, outcome, analyses, states, options.strict)
+            counted()
             seen_keys.add(outcome.hashes, tag=i)
             seen_contents.add(outcome.contents)
         _locate_firsts(pool, stats, seen_keys, batches, analyses, options)
