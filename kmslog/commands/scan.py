@@ -167,7 +167,10 @@ def scan(
     ] = None,
     threshold: Annotated[
         list[str] | None,
-        typer.Option(help="Anomaly threshold override name=value (repeatable)."),
+        typer.Option(
+            help="Anomaly threshold override name=value (repeatable), e.g. rise_factor=4; "
+            "names and defaults in docs/baseline.md."
+        ),
     ] = None,
     thresholds_file: Annotated[
         str | None, typer.Option("--thresholds", help="TOML file of anomaly thresholds.")
