@@ -204,6 +204,7 @@ class Detector:
         events, days = self.b.entity(dim, e1, e2)
         return days >= self.t.min_history_days and events >= self.t.min_history_events
 
+    # Public names for the kinds kept in modules of their own (context_keys.py).
     history_ok = _history_ok
 
     @staticmethod
