@@ -13,7 +13,8 @@ run scores three detectors on the same events:
   since AWS does not publish its thresholds);
 * plain first-seen rules: any value never seen before for its entity (principal or
   account for a key, operation for a principal on a key, network for a principal,
-  region or service for a key, control-plane operation for a principal).
+  region or service for a key, control-plane operation for a principal, encryption-context
+  key for a principal on a key).
 
 A detection is a true positive when its events include a planted event; a scenario is
 detected when some detection contains one of its events. Reported: per-scenario-type
@@ -33,7 +34,7 @@ import random
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,7 +48,7 @@ from kmslog.decode import schema as S
 from kmslog.decode.memory import batch_from_records
 from tools.ctgen import agents, clock
 from tools.ctgen.estate import generic_world
-from tools.ctgen.ids import IdSource
+from tools.ctgen.ids import IdSource, seed_of
 from tools.ctgen.records import Caller, key_policy, kms_crypto
 from tools.ctgen.scenarios import (
     inject_access_denied_probe,
@@ -56,7 +57,7 @@ from tools.ctgen.scenarios import (
     inject_exfiltration,
     inject_policy_backdoor,
 )
-from tools.ctgen.traffic import NoiseProfile, background
+from tools.ctgen.traffic import NoiseProfile, background, workload_call, workload_caller
 from tools.ctgen.world import Principal, Record, Workload, World, foreign_role, make_key, role
 
 START = clock.epoch("2026-06-01T00:00:00Z")
@@ -249,6 +250,112 @@ def plan_scenarios(
     return records, scenarios, dormant
 
 
+# ---------------------------------------------------------------------- quiet scenarios
+# Context key names a workload of each channel never sends (encryption_context in traffic.py).
+_FOREIGN_CONTEXT: dict[str, str] = {
+    "s3": "SecretARN",
+    "lambda": "aws:s3:arn",
+    "dynamodb": "aws:s3:arn",
+    "secretsmanager": "aws:s3:arn",
+    "ebs": "aws:s3:arn",
+    "direct": "aws:s3:arn",
+}
+
+
+def _foreign_context(ids: IdSource, wl: Workload) -> dict[str, str]:
+    acct, region = wl.key.account_id, wl.key.region
+    if _FOREIGN_CONTEXT[wl.channel] == "SecretARN":
+        return {
+            "SecretARN": f"arn:aws:secretsmanager:{region}:{acct}:secret:prod/db-{ids.hex(6)}",
+            "SecretVersionId": ids.uuid(),
+        }
+    return {"aws:s3:arn": f"arn:aws:s3:::backup-{acct}/dump/{ids.hex(8)}.tar"}
+
+
+def plan_quiet_scenarios(
+    world: World,
+    seed: int,
+    eval_start: int,
+    eval_end: int,
+    per_type: int,
+    busy: set[str],
+) -> tuple[list[Record], list[Scenario]]:
+    """The quieter attacks, from an RNG stream of their own (the other scenarios do not
+    move): a known principal calling its usual key a few times its usual rate for hours
+    (below the spike thresholds), and a known principal sending, with its usual key, an
+    encryption-context key it never sent. Workloads named in ``busy`` are left alone."""
+    rng = random.Random(seed_of("eval-quiet", seed))
+    records: list[Record] = []
+    scenarios: list[Scenario] = []
+    steady = [
+        w
+        for w in world.workloads
+        if w.name not in busy and w.start is None and w.end is None and w.rhythm != "business"
+    ]
+    risers = sorted((w for w in steady if w.rate >= 2.0), key=lambda w: w.name)
+    contexts = sorted(steady, key=lambda w: w.name)
+    rng.shuffle(risers)
+    rng.shuffle(contexts)
+    for i in range(per_type):
+        ids = IdSource("eval-quiet", seed, i)
+        wl = risers[i % len(risers)]
+        hours = rng.randrange(3, 7)
+        # Hour-aligned in the window, in the workload's active part of the day.
+        day = rng.randrange(eval_start // clock.DAY + 1, eval_end // clock.DAY - 1)
+        peak = {"nightly": 1, "flat": rng.randrange(0, 18)}.get(wl.rhythm, 9 + rng.randrange(0, 5))
+        t0 = day * clock.DAY + peak * clock.HOUR
+        per_hour = int(min(90, max(35, rng.uniform(4.0, 7.0) * wl.rate)))
+        recs: list[Record] = []
+        for h in range(hours):
+            start = t0 + h * clock.HOUR
+            times = sorted(start + rng.randrange(clock.HOUR) for _ in range(per_hour))
+            recs += [workload_call(ids, t, wl) for t in times]
+        records.extend(recs)
+        scenarios.append(Scenario("sustained_rise", t0, {r["eventID"] for r in recs}))
+        wl = contexts[i % len(contexts)]
+        t = rng.randrange(eval_start + 3600, eval_end - 6 * 3600)
+        caller = workload_caller(wl, ids)
+        ctx = _foreign_context(ids, wl)
+        recs = [
+            kms_crypto(ids, t + j * rng.randrange(5, 90), "Decrypt", wl.key, caller, context=ctx)
+            for j in range(rng.randrange(5, 20))
+        ]
+        records.extend(recs)
+        scenarios.append(Scenario("new_context_key", t, {r["eventID"] for r in recs}))
+    return records, scenarios
+
+
+def benign_drift(world: World, seed: int, start: int, eval_start: int, end: int) -> dict[str, int]:
+    """Change that is not an attack, in the background: organic growth (a quarter of the
+    workloads grow 1-3 % a day from the first day), autoscaling (a third of the direct
+    workloads add hosts in their own subnets at some point, +50 % calls) and SDK upgrades
+    (a third of the direct workloads move to a newer SDK version)."""
+    rng = random.Random(seed_of("eval-drift", seed))
+    counts = {"growing": 0, "scaled_out": 0, "sdk_upgraded": 0}
+    plain = [w for w in world.workloads if w.start is None and w.end is None]
+    for wl in plain:
+        if rng.random() < 0.25:
+            wl.growth, wl.growth_from = rng.uniform(0.01, 0.03), start
+            counts["growing"] += 1
+    ids = IdSource("eval-drift-ips", seed)
+    for wl in [w for w in plain if w.channel == "direct" and w.ips]:
+        if rng.random() < 1 / 3:
+            t = rng.randrange(start + 14 * clock.DAY, end - clock.DAY)
+            subnets = sorted({".".join(ip.split(".")[:2]) for ip in wl.ips})
+            hosts = tuple(ids.private_ip(subnets[k % len(subnets)]) for k in range(3))
+            world.workloads.append(
+                replace(wl, name=f"{wl.name}:scaled", start=t, ips=hosts, rate=wl.rate * 0.5)
+            )
+            counts["scaled_out"] += 1
+        if rng.random() < 1 / 3:
+            t = rng.randrange(start + 14 * clock.DAY, end - clock.DAY)
+            newer = wl.user_agent.replace("aws-sdk-java/2.25.60", "aws-sdk-java/2.26.31")
+            world.workloads.append(replace(wl, name=f"{wl.name}:sdk", start=t, user_agent=newer))
+            wl.end = t
+            counts["sdk_upgraded"] += 1
+    return counts
+
+
 # ---------------------------------------------------------------------- corpus
 def build(
     seed: int, accounts: int, regions: int, baseline_days: int, eval_days: int, per_type: int
@@ -260,6 +367,12 @@ def build(
     planted, scenarios, dormant = plan_scenarios(world, rng, eval_start, end, per_type)
     for wl in dormant.values():
         wl.end = START + 7 * clock.DAY
+    busy = set(dormant) | {w.name for w in world.workloads if w.name.startswith("payroll-")}
+    quiet, quiet_scenarios = plan_quiet_scenarios(world, seed, eval_start, end, per_type, busy)
+    planted += quiet
+    scenarios += quiet_scenarios
+    drift = benign_drift(world, seed, START, eval_start, end)
+    print(f"benign drift: {drift}", file=sys.stderr)
     records: list[Record] = []
     for account in world.accounts:
         for region in account.regions:
@@ -393,13 +506,19 @@ def run_first_seen(all_frames: list[pl.DataFrame], eval_start: int) -> list[Dete
             "key.region",
             "key.service",
             "principal.control",
+            "key.principal.context",
         )
     ]
     cutoff = datetime.fromtimestamp(eval_start, UTC)
     longs = []
     for f in all_frames:
         rows = F.enrich(f).lazy()
-        longs.append(pl.concat([F._select(rows, d) for d in dims]).collect())  # noqa: SLF001
+        ctx = F._context(rows)  # noqa: SLF001
+        parts = [
+            F._select(ctx.explode(d.value) if d in F.EC_DIMS else rows, d)  # noqa: SLF001
+            for d in dims
+        ]
+        longs.append(pl.concat(parts).collect())
     long = pl.concat(longs).with_columns(pl.col("e2").fill_null(""))
     keys = ["dim", "e1", "e2", "value"]
     base = long.filter(pl.col("ts") < cutoff).select(keys).unique()

@@ -99,3 +99,37 @@ def test_no_unplanted_findings_at_medium_or_above(outcome):
         if f["severity"] != "low" and not set(f["event_ids"]) & planted
     ]
     assert stray == []
+
+
+def _found(anomalies: dict[str, Any], kind: str, label: dict[str, Any]) -> list[dict[str, Any]]:
+    planted = set(label["event_ids"])
+    return [f for f in anomalies["findings"] if f["kind"] == kind and planted & set(f["event_ids"])]
+
+
+def test_sustained_rate_rise_is_found_and_explained(outcome):
+    truth, anomalies, _ = outcome
+    label = next(lab for lab in truth["anomalies"] if lab["kind"] == "sustained_rate_rise")
+    [f] = _found(anomalies, "sustained_rate_rise", label)
+    assert f["key_arn"] == label["key_arn"] and f["principal"] == label["principal_arn"]
+    assert f["details"]["hours"] == label["hours"]
+    # Every planted call is in the run; the rest are the role's own background calls.
+    assert label["hours"] * label["calls_per_hour"] <= f["count"] < 1.5 * len(label["event_ids"])
+    assert f"held {label['hours']} h at " in f["explanation"]
+    assert "× the usual" in f["explanation"] and "(p95 " in f["explanation"]
+    usual = f["details"]["usual_per_hour"]
+    assert min(f["details"]["ratios"]) >= 3 and usual * 3 <= label["calls_per_hour"]
+    # Quiet: no one-hour spike covers it.
+    assert _found(anomalies, "call_rate_spike", label) == []
+
+
+def test_new_encryption_context_key_is_found_and_explained(outcome):
+    truth, anomalies, _ = outcome
+    label = next(lab for lab in truth["anomalies"] if lab["kind"] == "new_encryption_context")
+    [f] = _found(anomalies, "new_encryption_context", label)
+    assert f["key_arn"] == label["key_arn"] and f["principal"] == label["principal_arn"]
+    assert f["subject"] == label["context_key"] and f["count"] == len(label["event_ids"])
+    assert f["explanation"].startswith(
+        f"context key `{label['context_key']}` never used by {label['principal_arn']} "
+        f"with key {label['key_arn']} in 33 days of history"
+    )
+    assert "seen: app, tenant)" in f["explanation"]

@@ -16,6 +16,8 @@ K2 = f"arn:aws:kms:us-east-1:{OWNER}:key/22222222-2222-4222-8222-222222222222"
 START = datetime(2026, 10, 1, tzinfo=UTC)
 WINDOW = START + timedelta(days=21)
 
+S3_CONTEXT = {"aws:s3:arn": "arn:aws:s3:::data/x"}
+
 _counter = [0]
 
 
@@ -32,6 +34,7 @@ def ev(
     ua: str = "aws-sdk-java/1.12.500 Linux/5.10",
     invoked_by: str | None = None,
     read_only: bool | None = None,
+    context: dict[str, str] | None = S3_CONTEXT,
 ) -> dict[str, Any]:
     _counter[0] += 1
     ident: dict[str, Any] = {
@@ -54,10 +57,7 @@ def ev(
         "awsRegion": region,
         "sourceIPAddress": ip,
         "userAgent": ua,
-        "requestParameters": {
-            "keyId": key,
-            "encryptionContext": {"aws:s3:arn": "arn:aws:s3:::data/x"},
-        },
+        "requestParameters": {"keyId": key, "encryptionContext": context},
         "responseElements": None,
         "eventID": f"ev-{_counter[0]:07d}",
         "readOnly": read_only

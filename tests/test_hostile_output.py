@@ -244,6 +244,18 @@ def test_anomalies_console() -> None:
     assert_safe(out.getvalue(), NAME_LITERAL)
 
 
+def test_anomalies_console_hostile_context_key() -> None:
+    # A context key name is caller-chosen text, quoted in the new-context explanation.
+    profile = fold(BaselineLearner(), [frame(background(21))])
+    quiet = [ev(at(0, h, 3 * i), ip="10.0.1.4") for h in range(9, 18) for i in range(5)]
+    window = quiet + [ev(at(1, 10, i), ip="10.0.1.4", context={H: "v"}) for i in range(3)]
+    result = fold(AnomalyScan(profile, since=WINDOW, thresholds=Thresholds()), [frame(window)])
+    assert [f.kind for f in result.findings] == ["new_encryption_context"]
+    out = StringIO()
+    print_anomalies(safe.console(file=out, width=4000), result)
+    assert_safe(out.getvalue(), LITERAL)
+
+
 def test_error_messages(trail: Path, tmp_path: Path) -> None:
     missing = invoke("scan", "--no-progress", str(tmp_path / f"{NAME}-missing"))
     assert missing.exit_code == 2

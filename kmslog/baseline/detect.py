@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from kmslog.baseline.context_keys import new_contexts, saturated_pairs
 from kmslog.baseline.features import CONTROL_OPS, DESTRUCTIVE_OPS, is_metadata
 from kmslog.baseline.findings import Finding
 from kmslog.baseline.profile import Profile
+from kmslog.baseline.rise import sustained_rises
 from kmslog.baseline.thresholds import Thresholds
 from kmslog.kms.dates import readable
 
@@ -183,8 +185,10 @@ class Detector:
         cutoff: date,
         thresholds: Thresholds,
         baseline_start: date | None,
+        saturated: dict[tuple[str, str], str] | None = None,
     ) -> None:
         self.b = _Baseline(base)
+        self.saturated = saturated or {}
         self.w = _window_groups(window, thresholds.sample_cap)
         self.window = window
         self.t = thresholds
@@ -199,6 +203,13 @@ class Detector:
     def _history_ok(self, dim: str, e1: str, e2: str = "") -> bool:
         events, days = self.b.entity(dim, e1, e2)
         return days >= self.t.min_history_days and events >= self.t.min_history_events
+
+    # Public names for the kinds kept in modules of their own (context_keys.py).
+    history_ok = _history_ok
+
+    @staticmethod
+    def ts(t: datetime) -> str:
+        return _ts(t)
 
     def _window_values(self, dim: str, e1: str, e2: str = "") -> dict[str, int]:
         return {g.value: g.count for g in self.by_key.get((dim, e1, e2), [])}
@@ -230,6 +241,8 @@ class Detector:
             subject=subject,
             details=details,
         )
+
+    finding = _finding
 
     def _novel(self, dim: str, history_dim: str | None = None) -> list[_Group]:
         """Window values never seen for their entity before the cutoff, where the
@@ -605,10 +618,12 @@ class Detector:
 
     # ------------------------------------------------------------------ rates
     def rate_spikes(self) -> list[Finding]:
-        ser = self.window.series
+        # The key and principal series; pairs have their own, quieter test (rise.py).
+        own = pl.col("series").is_in(["key", "principal"])
+        ser = self.window.series.filter(own)
         if not ser.height:
             return []
-        base = self.b.series
+        base = self.b.series.filter(own)
         starts = dict(
             base.group_by("series", "entity")
             .agg(pl.col("day").min())
@@ -760,6 +775,8 @@ class Detector:
         findings += self.dormant_keys()
         findings += self.foreign_keys()
         findings += _merge_twins(self.rate_spikes())
+        findings += sustained_rises(self.b.series, self.window.series, self.t)
+        findings += new_contexts(self, pairs, self.saturated)
         findings = [f for f in findings if f.score >= self.t.min_score]
         findings.sort(key=lambda f: (-f.score, f.start, f.kind, f.key_arn or "", f.principal or ""))
         return findings
@@ -819,4 +836,5 @@ def detect(
     """Findings for ``window`` against the part of ``profile`` before ``cutoff``."""
     base = profile.before(cutoff)
     start = profile.start.date() if profile.start else None
-    return Detector(base, window, cutoff, thresholds or Thresholds(), start).run()
+    t = thresholds or Thresholds()
+    return Detector(base, window, cutoff, t, start, saturated_pairs(profile)).run()

@@ -162,10 +162,39 @@ DIMS: tuple[Dim, ...] = (
 
 EC_DIMS: tuple[Dim, ...] = (
     Dim("key.context", "key", None, "ec_key", about="encryption-context keys"),
+    Dim(
+        "key.principal.context",
+        "key",
+        "principal",
+        "ec_key",
+        about="encryption-context keys per principal (capped)",
+    ),
     Dim("key.context_prefix", "key", None, "ec_prefix", about="well-known context value prefixes"),
 )
 
 DIM_BY_NAME: dict[str, Dim] = {d.name: d for d in (*DIMS, *EC_DIMS)}
+
+# Context key names are chosen by callers: an attacker could invent a new one per call
+# and grow the profile without end. Per key and principal the profile keeps the
+# CONTEXT_NAMES_CAP lexically smallest names; the smallest N of a union is the smallest N
+# of the parts' smallest N, so the cap keeps merging exact (and says, for a name past
+# the largest kept one, that it cannot tell).
+CAPPED_DIMS: dict[str, int] = {"key.principal.context": 32}
+
+# Hourly call series per key, per principal, and per key and principal (the pair's
+# entity is the key ARN, a space, the principal; keys with a space get no pair series).
+SERIES_NAMES: tuple[str, ...] = ("key", "principal", "key.principal")
+PAIR_SERIES = "key.principal"
+
+
+def pair_entity(key: str, principal: str) -> str:
+    return f"{key} {principal}"
+
+
+def split_pair(entity: str) -> tuple[str, str]:
+    key, _, principal = entity.partition(" ")
+    return key, principal
+
 
 OBS_SCHEMA: dict[str, pl.DataType] = {
     "dim": pl.String(),
@@ -439,10 +468,18 @@ def _series_lazy(rows: pl.LazyFrame, sample_cap: int | None) -> pl.LazyFrame:
         schema.update(first=pl.Datetime("ms", "UTC"), last=pl.Datetime("ms", "UTC"))
         schema.update(samples=SAMPLES_TYPE, error_samples=SAMPLES_TYPE)
     parts = []
-    for name, col in (("key", "key"), ("principal", "principal")):
+    # A forged key ARN with a space would split wrongly: such keys get no pair series.
+    pair = pl.when(~pl.col("key").str.contains(" ", literal=True)).then(
+        pl.concat_str([pl.col("key"), pl.col("principal")], separator=" ")
+    )
+    for name, col in (
+        ("key", pl.col("key")),
+        ("principal", pl.col("principal")),
+        (PAIR_SERIES, pair),
+    ):
         parts.append(
-            rows.filter(pl.col(col).is_not_null())
-            .group_by(pl.col(col).alias("entity"), "day", pl.col("hour_num").alias("hour"))
+            rows.filter(col.is_not_null())
+            .group_by(col.alias("entity"), "day", pl.col("hour_num").alias("hour"))
             .agg(aggs)
             .with_columns(pl.lit(name).alias("series"))
         )
@@ -460,9 +497,29 @@ def empty_series() -> pl.DataFrame:
 def compact_observations(obs: pl.DataFrame) -> pl.DataFrame:
     """Merge rows of the same (dim, entity, value, day): the combine of partials."""
     # Unsorted: order is a serialization concern, and sorting would double the peak.
-    return obs.group_by("dim", "e1", "e2", "value", "day").agg(
+    merged = obs.group_by("dim", "e1", "e2", "value", "day").agg(
         pl.col("count").sum(), pl.col("first").min(), pl.col("last").max()
     )
+    return cap_values(merged)
+
+
+def cap_values(obs: pl.DataFrame) -> pl.DataFrame:
+    """Drop, per entity of a capped dimension, the values past its cap (lexical order)."""
+    for dim, cap in CAPPED_DIMS.items():
+        is_dim = pl.col("dim").cast(pl.String) == dim
+        part = obs.filter(is_dim)
+        if not part.height:
+            continue
+        rank = (
+            pl.col("value")
+            .cast(pl.String)
+            .rank("dense")
+            .over(pl.col("e1").cast(pl.String), pl.col("e2").cast(pl.String))
+        )
+        kept = part.filter(rank <= cap)
+        if kept.height < part.height:
+            obs = pl.concat([obs.filter(~is_dim), kept])
+    return obs
 
 
 def compact_series(ser: pl.DataFrame) -> pl.DataFrame:

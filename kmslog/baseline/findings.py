@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kmslog.findings.model import FindingKind, define_kind
 from kmslog.kms.dates import iso_z
 
 KINDS: tuple[str, ...] = (
@@ -21,6 +22,39 @@ KINDS: tuple[str, ...] = (
     "error_rate_spike",
     "odd_hour",
     "control_plane",
+    "sustained_rate_rise",
+    "new_encryption_context",
+)
+
+
+_GUIDE = "https://docs.aws.amazon.com/kms/latest/developerguide/"
+
+# Catalogue entries of the quieter kinds (the others get the generic anomaly entry).
+SUSTAINED_RATE_RISE: FindingKind = define_kind(
+    "anomaly",
+    "anomaly-sustained_rate_rise",
+    "Principal's call rate on a key held at a few times its usual for hours",
+    "medium",
+    "A principal called a key it uses routinely at several times its usual hourly rate, "
+    "hour after hour, yet below the one-hour spike thresholds: the pattern of bulk "
+    "decryption paced to stay quiet, or of a workload whose credentials are shared.",
+    "Ask the principal's owner what the extra calls were; compare their encryption "
+    "contexts and sources with the usual ones; if unexplained, rotate the principal's "
+    "credentials and narrow the key policy or its grants.",
+    (_GUIDE + "monitoring-overview.html",),
+)
+NEW_ENCRYPTION_CONTEXT: FindingKind = define_kind(
+    "anomaly",
+    "anomaly-new_encryption_context",
+    "Principal used an encryption-context key it never used with this key",
+    "medium",
+    "Encryption context names the data a call is about (a bucket, a function, a tenant). "
+    "A principal that sends a context key it never sent with this key is working on "
+    "data of another kind or owner than its habit.",
+    "Check which data the calls concern (the context values in the records) and whether "
+    "the principal should reach it; if not, add kms:EncryptionContextKeys or "
+    "kms:EncryptionContext: conditions to the key policy.",
+    (_GUIDE + "encrypt_context.html", _GUIDE + "conditions-kms.html"),
 )
 
 

@@ -36,6 +36,16 @@ class Thresholds:
     error_min: int = 10
     error_factor: float = 4.0
     error_mad_k: float = 12.0
+    # Sustained rate rise of a principal on a key: at least rise_min_hours consecutive
+    # hours, each with at least rise_min_calls calls and rise_factor x the pair's usual
+    # hourly rate (the median of its active hours in the rise_recent_days days before
+    # that hour's day, which is what lets slow organic growth move "usual" along); the
+    # pair needs rise_min_active_hours active hours in those days.
+    rise_factor: float = 3.0
+    rise_min_hours: int = 3
+    rise_min_calls: int = 30
+    rise_recent_days: int = 7
+    rise_min_active_hours: int = 24
     # Findings below this score are dropped.
     min_score: float = 0.0
     # Event ids kept per finding (the total is always given).

@@ -80,7 +80,10 @@ def baseline(
     """Learn per-key, per-principal and account-level usage profiles in one streaming pass.
 
     The profile keeps its history per day, so `kmslog scan --baseline PROFILE --since T`
-    compares the window after T with the part of the profile before T.
+    compares the window after T with the part of the profile before T. It holds hourly
+    call counts per key, per principal and per principal on a key (for spikes and
+    sustained rises) and the encryption-context key names each principal sends with each
+    key (capped), for the new-context finding. See docs/baseline.md.
     """
     if not paths:
         raise typer.BadParameter("give at least one PATH")

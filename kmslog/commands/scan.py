@@ -172,7 +172,9 @@ def scan(
     threshold: Annotated[
         list[str] | None,
         typer.Option(
-            metavar="NAME=VALUE", help="Anomaly threshold override name=value (repeatable)."
+            metavar="NAME=VALUE",
+            help="Anomaly threshold override name=value (repeatable), e.g. rise_factor=4; "
+            "names and defaults in docs/baseline.md.",
         ),
     ] = None,
     thresholds_file: Annotated[

@@ -629,4 +629,7 @@ scenario_times: dict[str, int] = {
     "s13_reencrypt": T("2026-10-06T13:20:00Z"),
     "s14_external_grant": T("2026-10-06T15:07:33Z"),
     "s14_ebs_attach": T("2026-10-06T16:32:10Z"),
+    # 16: quiet anomalies, clear of the planted hours of 10 and 13-15.
+    "s16_rise": T("2026-10-05T13:00:00Z"),
+    "s16_context": T("2026-10-06T10:41:00Z"),
 }

@@ -59,6 +59,7 @@ from tools.ctgen.sample_estate import (
     T,
     scenario_times,
 )
+from tools.ctgen.sample_quiet import plant_quiet_anomalies
 from tools.ctgen.sample_threats import plant_kms_threats
 from tools.ctgen.scenarios import (
     ScenarioResult,
@@ -679,6 +680,7 @@ def plant(sw: SampleWorld) -> list[Plan]:
     plant_eventbridge_rule(sw, new)
     plant_trail_tampering(sw, new)
     plant_kms_threats(sw, new)
+    plant_quiet_anomalies(sw, new)
     return plans
 
 

@@ -184,7 +184,7 @@ def background(
     hour = start - start % clock.HOUR
     while hour < end:
         for wl in wls:
-            lam = wl.rate * rhythm_weight(wl.rhythm, hour)
+            lam = wl.rate_at(hour) * rhythm_weight(wl.rhythm, hour)
             if lam <= 0:
                 continue
             for _ in range(poisson(rng, lam / wl.burst)):

@@ -339,6 +339,14 @@ class Workload:
     resource_name: str = ""  # bucket / function / table / secret name for encryption contexts
     reencrypt_to: Key | None = None
     paused: tuple[tuple[int, int], ...] = ()
+    growth: float = 0.0  # organic growth: compound rate increase per day from growth_from
+    growth_from: int = 0
+
+    def rate_at(self, t: int) -> float:
+        if not self.growth:
+            return self.rate
+        days = max(0.0, (t - self.growth_from) / 86400)
+        return self.rate * (1.0 + self.growth) ** days
 
     def active(self, t: int) -> bool:
         if self.start is not None and t < self.start:
