@@ -24,6 +24,7 @@ from kmslog.commands import (
     baseline,
     dependents,
     filter_cmd,
+    ingest,
     lifecycle,
     scan,
     test_event_pattern,
@@ -178,6 +179,7 @@ def version() -> None:
 for module in (
     scan,
     filter_cmd,
+    ingest,
     test_pattern,
     test_event_pattern,
     lifecycle,

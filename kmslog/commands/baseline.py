@@ -21,9 +21,11 @@ from kmslog.commands.options import (
     S3Profile,
     S3Region,
     Since,
+    StoreDirs,
     Strict,
     Until,
     configure_s3,
+    with_stores,
     exit_statuses,
     failed_files,
     run_or_exit,
@@ -58,6 +60,7 @@ def baseline(
             metavar="PATH...", help="CloudTrail files, directories or globs to learn from."
         ),
     ] = None,
+    store: StoreDirs = None,
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Profile file to write (JSON).")
     ] = Path("kmslog-profile.json"),
@@ -82,11 +85,12 @@ def baseline(
     The profile keeps its history per day, so `kmslog scan --baseline PROFILE --since T`
     compares the window after T with the part of the profile before T.
     """
-    if not paths:
-        raise typer.BadParameter("give at least one PATH")
     if merge:
+        if not paths:
+            raise typer.BadParameter("give at least one PATH")
         _merge(paths, output)
         return
+    paths = with_stores(paths, store)
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,

@@ -22,9 +22,11 @@ from kmslog.commands.options import (
     S3Profile,
     S3Region,
     Since,
+    StoreDirs,
     Strict,
     Until,
     configure_s3,
+    with_stores,
     exit_statuses,
     failed_files,
     run_or_exit,
@@ -50,8 +52,10 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 def filter_command(
     pattern: Annotated[str, typer.Argument(help="The CloudWatch Logs filter pattern.")],
     paths: Annotated[
-        list[str], typer.Argument(help="CloudTrail files, directories (recursive) or globs.")
-    ],
+        list[str] | None,
+        typer.Argument(help="CloudTrail files, directories (recursive) or globs."),
+    ] = None,
+    store: StoreDirs = None,
     since: Since = None,
     until: Until = None,
     output_format: Annotated[
@@ -75,6 +79,7 @@ def filter_command(
         raise _fail(f"invalid filter pattern at position {exc.position}: {exc.message}") from None
     for warning in parsed.warnings:
         safe.say(f"warning: {warning}")
+    sources = with_stores(paths, store)
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,
@@ -91,7 +96,7 @@ def filter_command(
             _write(outcome.results[analysis.name], output_format, pattern)
 
     outcome = run_or_exit(
-        paths, [analysis], options, show_progress=not no_progress, unreadable=unreadable
+        sources, [analysis], options, show_progress=not no_progress, unreadable=unreadable
     )
     for warning_line in failed_files(outcome):
         safe.say(warning_line)

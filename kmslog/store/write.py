@@ -1,0 +1,266 @@
+"""``kmslog ingest SOURCE… --store DIR``: add what is new to a store.
+
+Under the store's lock: read the manifest, leave out every source object it
+already lists unchanged (same size and mtime, or same ETag), decode the rest
+through the ordinary run (so duplicates are dropped exactly as a scan drops
+them, and against every record earlier ingests stored: the run is given their
+dedup hashes), spill the kept rows by partition, merge each partition's spills
+into data files of big row groups, then commit: data files and hashes renamed
+into place, the manifest replaced. A run that dies leaves only its work
+directory and unlisted files, which the next ingest removes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kmslog.run.api import IngestStats, ScanOptions
+from kmslog.run.dedup import Earlier, sorted_unique
+from kmslog.run.executor import run
+from kmslog.sources.discover import Discovery, SourceFile
+from kmslog.sources.names import display_name
+from kmslog.sources.registry import discover, scheme_of
+from kmslog.store import manifest as M
+from kmslog.store.layout import DATA, HASHES, STORE_SCHEME, TMP
+from kmslog.store.spill import SpillAnalysis, SpillState
+
+# Rows per row group of a data file (what DuckDB, Athena and Spark read well),
+# and the Arrow bytes buffered before a row group is written whatever its rows.
+ROW_GROUP_ROWS = 100_000
+ROW_GROUP_BYTES = 96 * 1024 * 1024
+COMPRESSION = "zstd"
+
+
+@dataclass
+class IngestReport:
+    store: str
+    sources_seen: int = 0
+    sources_unchanged: int = 0
+    sources_ingested: int = 0
+    sources_failed: int = 0
+    rows_added: int = 0
+    files_added: int = 0
+    stats: IngestStats = field(default_factory=IngestStats)
+
+
+def _identity(f: SourceFile) -> tuple[int, int | None, str | None]:
+    if scheme_of(f.path) is None:
+        try:
+            return f.size, os.stat(f.path).st_mtime_ns, None
+        except OSError:
+            return f.size, None, None
+    return f.size, None, f.etag
+
+
+def _unchanged(entry: M.SourceEntry | None, identity: tuple[int, int | None, str | None]) -> bool:
+    return entry is not None and (entry.size, entry.mtime_ns, entry.etag) == identity
+
+
+def _clean(directory: str, committed: M.Manifest) -> None:
+    """Remove what an interrupted ingest left: its work directory, data files and
+    hashes the manifest does not list."""
+    shutil.rmtree(os.path.join(directory, TMP), ignore_errors=True)
+    listed = {f.path for f in committed.files}
+    data = os.path.join(directory, DATA)
+    for root, _dirs, names in os.walk(data):
+        for name in names:
+            path = os.path.join(root, name)
+            if os.path.relpath(path, data) not in listed:
+                os.unlink(path)
+    kept = set(committed.hashes)
+    hashes = os.path.join(directory, HASHES)
+    if os.path.isdir(hashes):
+        for name in os.listdir(hashes):
+            if os.path.join(HASHES, name) not in kept:
+                os.unlink(os.path.join(hashes, name))
+
+
+def _prior(directory: str, committed: M.Manifest) -> Earlier:
+    keys: list[np.ndarray] = []
+    contents: list[np.ndarray] = []
+    for name in committed.hashes:
+        with np.load(os.path.join(directory, name)) as saved:
+            keys.append(saved["keys"])
+            contents.append(saved["contents"])
+    if not keys:
+        return Earlier()
+    return Earlier(sorted_unique(np.concatenate(keys)), sorted_unique(np.concatenate(contents)))
+
+
+def _merge(
+    spilled: SpillState, work: str, run_id: int
+) -> list[tuple[str, str, int]]:
+    """Each partition's spills, in order, into one data file (under ``work``):
+    (partition, file written, rows). One writer open at a time; row groups are
+    buffered up to ROW_GROUP_ROWS rows or ROW_GROUP_BYTES."""
+    by_partition: dict[str, list[str]] = defaultdict(list)
+    for part in spilled.parts:
+        by_partition[part.partition].append(part.path)
+    written: list[tuple[str, str, int]] = []
+    for partition in sorted(by_partition):
+        target_dir = os.path.join(work, DATA, partition)
+        os.makedirs(target_dir, exist_ok=True)
+        target = os.path.join(target_dir, f"part-{run_id:06d}-0.parquet")
+        rows = 0
+        buffer: list[pa.Table] = []
+        buffered = 0
+        with pq.ParquetWriter(
+            target, schema=_schema(), compression=COMPRESSION, write_statistics=True
+        ) as writer:
+
+            def flush() -> None:
+                nonlocal buffer, buffered
+                if buffer:
+                    table = pa.concat_tables(buffer)
+                    writer.write_table(table, row_group_size=max(table.num_rows, 1))
+                buffer, buffered = [], 0
+
+            for path in by_partition[partition]:
+                table = pq.read_table(path)
+                os.unlink(path)
+                buffer.append(table)
+                buffered += table.nbytes
+                rows += table.num_rows
+                if sum(t.num_rows for t in buffer) >= ROW_GROUP_ROWS or buffered >= ROW_GROUP_BYTES:
+                    flush()
+            flush()
+        with open(target, "rb") as done:
+            os.fsync(done.fileno())
+        written.append((partition, target, rows))
+    return written
+
+
+def _schema() -> pa.Schema:
+    from kmslog.decode import schema as S
+
+    return S.SCHEMA
+
+
+def _rename_into(src: str, dst: str) -> None:
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    os.replace(src, dst)
+
+
+def ingest(
+    paths: Sequence[str],
+    directory: str,
+    options: ScanOptions,
+    progress: Callable[[int, int, int, int], None] | None = None,
+) -> IngestReport:
+    """Add the records of ``paths`` that the store at ``directory`` lacks."""
+    if any(scheme_of(p) == STORE_SCHEME for p in paths):
+        raise M.StoreError("a store cannot be ingested into a store (give log files or s3://)")
+    report = IngestReport(directory)
+    with M.locked(directory):
+        committed = M.load(directory, must_exist=False)
+        _clean(directory, committed)
+        found = discover(paths)
+        report.sources_seen = len(found.files)
+        todo: list[SourceFile] = []
+        identities: dict[str, tuple[int, int | None, str | None]] = {}
+        for f in found.files:
+            identity = _identity(f)
+            if _unchanged(committed.sources.get(f.path), identity):
+                report.sources_unchanged += 1
+                continue
+            identities[f.path] = identity
+            todo.append(f)
+        if not todo:
+            if found.missing:
+                raise_missing(found)
+            return report
+        run_id = committed.runs + 1
+        work = os.path.join(directory, TMP, f"{run_id:06d}")
+        spill_dir = os.path.join(work, "spill")
+        os.makedirs(spill_dir)
+        todo_found = Discovery(files=todo, missing=found.missing)
+        analysis = SpillAnalysis(spill_dir)
+        result = run(
+            [f.path for f in todo],
+            [analysis],
+            options,
+            progress=progress,
+            prior=_prior(directory, committed),
+            found=todo_found,
+        )
+        report.stats = result.stats
+        spilled: SpillState = result.results[analysis.name]
+        written = _merge(spilled, work, run_id)
+        hashes_name = os.path.join(HASHES, f"{run_id:06d}.npz")
+        keys = np.concatenate(spilled.keys) if spilled.keys else np.empty(0, np.uint64)
+        contents = np.concatenate(spilled.contents) if spilled.contents else keys[:0]
+        temp_hashes = os.path.join(work, "hashes.npz")
+        with open(temp_hashes, "wb") as out:
+            np.savez(out, keys=keys, contents=contents)
+        _commit(directory, committed, todo, identities, result.stats, spilled, written, run_id,
+                hashes_name, temp_hashes, report)
+        shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def raise_missing(found: Discovery) -> None:
+    from kmslog.sources.base import NoInputError
+
+    missing = ", ".join(display_name(p) for p in found.missing)
+    raise NoInputError("no such file, directory or match: " + missing)
+
+
+def _failed_sources(stats: IngestStats) -> set[str]:
+    return {r.source for r in stats.rejections if r.position_kind in ("byte", "file")}
+
+
+def _commit(
+    directory: str,
+    committed: M.Manifest,
+    todo: Sequence[SourceFile],
+    identities: dict[str, tuple[int, int | None, str | None]],
+    stats: IngestStats,
+    spilled: SpillState,
+    written: Sequence[tuple[str, str, int]],
+    run_id: int,
+    hashes_name: str,
+    temp_hashes: str,
+    report: IngestReport,
+) -> None:
+    failed = _failed_sources(stats)
+    details: dict[str, list[tuple[int | None, str, str]]] = defaultdict(list)
+    for r in stats.rejections:
+        if len(details[r.source]) < M.MAX_SOURCE_REJECTIONS:
+            details[r.source].append((r.position, r.position_kind, r.reason))
+    for f in todo:
+        name = display_name(f.path)
+        if name in failed:
+            # Not recorded: the next ingest tries it again.
+            report.sources_failed += 1
+            continue
+        size, mtime_ns, etag = identities[f.path]
+        committed.sources[f.path] = M.SourceEntry(
+            size=size,
+            mtime_ns=mtime_ns,
+            etag=etag,
+            stored=spilled.stored.get(name, 0),
+            duplicates=stats.duplicates_by_source.get(name, 0),
+            rejected=stats.rejected_by_source.get(name, 0),
+            rejections=details.get(name, []),
+            run=run_id,
+        )
+        report.sources_ingested += 1
+    for partition, temp, rows in written:
+        relative = os.path.join(partition, os.path.basename(temp))
+        _rename_into(temp, os.path.join(directory, DATA, relative))
+        size = os.path.getsize(os.path.join(directory, DATA, relative))
+        committed.files.append(M.DataFile(relative, rows, size, run_id))
+        report.rows_added += rows
+        report.files_added += 1
+    _rename_into(temp_hashes, os.path.join(directory, hashes_name))
+    committed.hashes.append(hashes_name)
+    committed.runs = run_id
+    M.commit(directory, committed)
