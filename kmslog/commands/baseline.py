@@ -25,11 +25,11 @@ from kmslog.commands.options import (
     Strict,
     Until,
     configure_s3,
-    with_stores,
     exit_statuses,
     failed_files,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.report import safe
 from kmslog.sources.names import display_name

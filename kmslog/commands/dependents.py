@@ -31,10 +31,10 @@ from kmslog.commands.options import (
     Strict,
     Until,
     configure_s3,
-    with_stores,
     exit_statuses,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.report import safe
 from kmslog.report.dependents_console import print_all, print_result

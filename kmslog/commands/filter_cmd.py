@@ -26,11 +26,11 @@ from kmslog.commands.options import (
     Strict,
     Until,
     configure_s3,
-    with_stores,
     exit_statuses,
     failed_files,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.patterns import PatternError, parse
 from kmslog.report import safe

@@ -34,10 +34,10 @@ from kmslog.commands.options import (
     Strict,
     Until,
     configure_s3,
-    with_stores,
     exit_statuses,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.findings.context import build_context, command_line, ingest_figures
 from kmslog.lifecycle.model import LifecycleResult

@@ -38,11 +38,11 @@ from kmslog.commands.options import (
     Strict,
     Until,
     configure_s3,
-    with_stores,
     exit_statuses,
     parse_instant,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.report import safe
 from kmslog.report.summary_console import print_summary

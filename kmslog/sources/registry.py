@@ -70,4 +70,3 @@ def _add(found: Discovery, more: Discovery) -> None:
     found.pruned += more.pruned
     found.missing += more.missing
     found.precounted += more.precounted
-

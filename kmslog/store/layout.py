@@ -35,12 +35,18 @@ PARTITION_KEYS = ("account", "region", "date")
 _SAFE = re.compile(r"[A-Za-z0-9._-]")
 
 
+def _escaped(c: str) -> str:
+    return "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
+
+
 def encode(value: str | None) -> str:
     """The directory-name form of a partition value."""
     if value is None or value == "":
         return NULL_PARTITION
     out = "".join(
-        c if _SAFE.fullmatch(c) else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
+        c
+        if _SAFE.fullmatch(c)
+        else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))
         for c in value
     )
     if len(out) > MAX_VALUE:

@@ -117,8 +117,10 @@ def load(directory: str, *, must_exist: bool) -> Manifest:
         return Manifest(
             runs=int(doc["runs"]),
             sources={str(k): _entry(v) for k, v in doc["sources"].items()},
-            files=[DataFile(str(f["path"]), int(f["rows"]), int(f["size"]), int(f["run"]))
-                   for f in doc["files"]],
+            files=[
+                DataFile(str(f["path"]), int(f["rows"]), int(f["size"]), int(f["run"]))
+                for f in doc["files"]
+            ],
             hashes=[str(h) for h in doc["hashes"]],
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:

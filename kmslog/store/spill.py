@@ -70,7 +70,7 @@ class SpillAnalysis:
         for (account, region, day), part in by_day.partition_by(
             keys, as_dict=True, maintain_order=True
         ).items():
-            name = partition_dir(account, region, day)  # type: ignore[arg-type]
+            name = partition_dir(account, region, day)
             path = os.path.join(self.directory, f"{uuid.uuid4().hex}.parquet")
             # Spills are read once, right after: fast compression, one row group.
             pq.write_table(arrow_table(part), path, compression="lz4")

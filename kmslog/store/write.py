@@ -15,16 +15,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kmslog.decode import schema as S
 from kmslog.run.api import IngestStats, ScanOptions
 from kmslog.run.dedup import Earlier, sorted_unique
-from kmslog.run.executor import run
+from kmslog.run.executor import Progress, run
 from kmslog.sources.discover import Discovery, SourceFile
 from kmslog.sources.names import display_name
 from kmslog.sources.registry import discover, scheme_of
@@ -95,9 +96,7 @@ def _prior(directory: str, committed: M.Manifest) -> Earlier:
     return Earlier(sorted_unique(np.concatenate(keys)), sorted_unique(np.concatenate(contents)))
 
 
-def _merge(
-    spilled: SpillState, work: str, run_id: int
-) -> list[tuple[str, str, int]]:
+def _merge(spilled: SpillState, work: str, run_id: int) -> list[tuple[str, str, int]]:
     """Each partition's spills, in order, into one data file (under ``work``):
     (partition, file written, rows). One writer open at a time; row groups are
     buffered up to ROW_GROUP_ROWS rows or ROW_GROUP_BYTES."""
@@ -113,7 +112,7 @@ def _merge(
         buffer: list[pa.Table] = []
         buffered = 0
         with pq.ParquetWriter(
-            target, schema=_schema(), compression=COMPRESSION, write_statistics=True
+            target, schema=S.SCHEMA, compression=COMPRESSION, write_statistics=True
         ) as writer:
 
             def flush() -> None:
@@ -138,12 +137,6 @@ def _merge(
     return written
 
 
-def _schema() -> pa.Schema:
-    from kmslog.decode import schema as S
-
-    return S.SCHEMA
-
-
 def _rename_into(src: str, dst: str) -> None:
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     os.replace(src, dst)
@@ -153,7 +146,7 @@ def ingest(
     paths: Sequence[str],
     directory: str,
     options: ScanOptions,
-    progress: Callable[[int, int, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> IngestReport:
     """Add the records of ``paths`` that the store at ``directory`` lacks."""
     if any(scheme_of(p) == STORE_SCHEME for p in paths):
@@ -200,8 +193,19 @@ def ingest(
         temp_hashes = os.path.join(work, "hashes.npz")
         with open(temp_hashes, "wb") as out:
             np.savez(out, keys=keys, contents=contents)
-        _commit(directory, committed, todo, identities, result.stats, spilled, written, run_id,
-                hashes_name, temp_hashes, report)
+        _commit(
+            directory,
+            committed,
+            todo,
+            identities,
+            result.stats,
+            spilled,
+            written,
+            run_id,
+            hashes_name,
+            temp_hashes,
+            report,
+        )
         shutil.rmtree(work, ignore_errors=True)
     return report
 
