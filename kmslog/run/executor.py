@@ -166,6 +166,9 @@ def _add_precounted(stats: IngestStats, counted: IngestStats, strict: bool) -> N
         raise StrictError(counted.rejections[0])
     stats.files_read += counted.files_read
     stats.files_pruned += counted.files_pruned
+    stats.files_skipped_digest += counted.files_skipped_digest
+    stats.files_skipped_insight += counted.files_skipped_insight
+    stats.files_skipped_other += counted.files_skipped_other
     stats.records_seen += counted.records_seen
     stats.records_duplicate += counted.records_duplicate
     stats.records_rejected += counted.records_rejected
@@ -200,7 +203,8 @@ def run(
     if found.missing:
         missing = ", ".join(display_name(p) for p in found.missing)
         raise NoInputError("no such file, directory or match: " + missing)
-    if not found.files and not found.pruned:
+    # A store's selection may leave no data file to read: an empty answer.
+    if not found.files and not found.pruned and not found.precounted:
         skipped = len(found.skipped_digest) + len(found.skipped_insight) + len(found.skipped_other)
         detail = f"{skipped} skipped: digests, insights or not log files" if skipped else ""
         if found.skipped_special:

@@ -61,6 +61,8 @@ class Manifest:
     sources: dict[str, SourceEntry] = field(default_factory=dict)
     files: list[DataFile] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)  # relative to DIR
+    # Objects the ingests saw and did not read: path → digest, insight or other.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -75,6 +77,7 @@ class Manifest:
             "sources": {k: asdict(v) for k, v in sorted(self.sources.items())},
             "files": [asdict(f) for f in self.files],
             "hashes": self.hashes,
+            "skipped": dict(sorted(self.skipped.items())),
         }
 
 
@@ -122,6 +125,7 @@ def load(directory: str, *, must_exist: bool) -> Manifest:
                 for f in doc["files"]
             ],
             hashes=[str(h) for h in doc["hashes"]],
+            skipped={str(k): str(v) for k, v in doc["skipped"].items()},
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise StoreError(f"{path}: malformed manifest ({type(exc).__name__}: {exc})") from None

@@ -48,6 +48,10 @@ def _counted(
     read: an object whose S3 key the selection prunes is counted as pruned, as
     discovery counts it (records are selected by their own fields either way)."""
     counted = IngestStats()
+    kinds = list(committed.skipped.values())
+    counted.files_skipped_digest = kinds.count("digest")
+    counted.files_skipped_insight = kinds.count("insight")
+    counted.files_skipped_other = kinds.count("other")
     for source, entry in sorted(committed.sources.items()):
         layout = parse_layout(source)
         if layout is not None and not keep(layout, since, until, accounts, regions):
@@ -81,11 +85,15 @@ def discover(
             raise NoInputError(str(exc)) from None
         for f in committed.files:
             partition = os.path.dirname(f.path)
+            # Data files left out are not counted: ``pruned`` counts source
+            # objects, as a scan of the logs does (``_counted``).
             if not wanted(partition, since, until, accounts, regions):
-                found.pruned += 1
                 continue
             found.files.append(SourceFile(data_url(directory, f.path), f.size))
-        found.precounted.append(_counted(committed, since, until, accounts, regions))
+        counted = _counted(committed, since, until, accounts, regions)
+        found.pruned += counted.files_pruned
+        counted.files_pruned = 0
+        found.precounted.append(counted)
     found.files.sort(key=lambda f: f.path)
     return found
 

@@ -193,6 +193,12 @@ def ingest(
         temp_hashes = os.path.join(work, "hashes.npz")
         with open(temp_hashes, "wb") as out:
             np.savez(out, keys=keys, contents=contents)
+        for kind, skipped in (
+            ("digest", found.skipped_digest),
+            ("insight", found.skipped_insight),
+            ("other", found.skipped_other),
+        ):
+            committed.skipped.update(dict.fromkeys(skipped, kind))
         _commit(
             directory,
             committed,
