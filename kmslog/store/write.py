@@ -26,6 +26,7 @@ from kmslog.decode import schema as S
 from kmslog.run.api import IngestStats, ScanOptions
 from kmslog.run.dedup import Earlier, sorted_unique
 from kmslog.run.executor import Progress, run
+from kmslog.sources.base import NoInputError
 from kmslog.sources.discover import Discovery, SourceFile
 from kmslog.sources.names import display_name
 from kmslog.sources.registry import discover, scheme_of
@@ -156,6 +157,11 @@ def ingest(
         committed = M.load(directory, must_exist=False)
         _clean(directory, committed)
         found = discover(paths)
+        if found.missing:
+            raise_missing(found)
+        if not found.files:
+            roots = ", ".join(display_name(p) for p in paths)
+            raise NoInputError("no input files under: " + roots)
         report.sources_seen = len(found.files)
         todo: list[SourceFile] = []
         identities: dict[str, tuple[int, int | None, str | None]] = {}
@@ -167,14 +173,12 @@ def ingest(
             identities[f.path] = identity
             todo.append(f)
         if not todo:
-            if found.missing:
-                raise_missing(found)
             return report
         run_id = committed.runs + 1
         work = os.path.join(directory, TMP, f"{run_id:06d}")
         spill_dir = os.path.join(work, "spill")
         os.makedirs(spill_dir)
-        todo_found = Discovery(files=todo, missing=found.missing)
+        todo_found = Discovery(files=todo)
         analysis = SpillAnalysis(spill_dir)
         result = run(
             [f.path for f in todo],
@@ -212,13 +216,11 @@ def ingest(
             temp_hashes,
             report,
         )
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(os.path.join(directory, TMP), ignore_errors=True)
     return report
 
 
 def raise_missing(found: Discovery) -> None:
-    from kmslog.sources.base import NoInputError
-
     missing = ", ".join(display_name(p) for p in found.missing)
     raise NoInputError("no such file, directory or match: " + missing)
 
