@@ -128,6 +128,7 @@ def ingest_command(
         ),
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 

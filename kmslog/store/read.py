@@ -27,9 +27,6 @@ from kmslog.sources.names import display_name
 from kmslog.store import manifest as M
 from kmslog.store.layout import data_path, data_url, store_dir, wanted
 
-# Rows handed to the folds at a time (a row group is read in slices of it).
-READ_ROWS = 65_536
-
 
 class StoreReadError(Exception):
     def __init__(self, reason: str) -> None:
@@ -109,7 +106,10 @@ def read_batches(url: str, columns: Columns) -> Iterator[pa.Table]:
         missing = set(names) - set(parquet.schema_arrow.names)
         if missing:
             raise StoreReadError(f"data file lacks columns {sorted(missing)}")
-        for batch in parquet.iter_batches(batch_size=READ_ROWS, columns=names):
-            yield pa.Table.from_batches([batch]).cast(schema)
+        # A row group at a time (bounded by the writer: ``write.ROW_GROUP_ROWS`` rows
+        # or ``ROW_GROUP_BYTES``), its columns decoded on threads: several times
+        # faster than ``iter_batches``, which decodes batch by batch on one.
+        for index in range(parquet.num_row_groups):
+            yield parquet.read_row_group(index, columns=names).cast(schema)
     except (OSError, pa.ArrowException) as exc:
         raise StoreReadError(f"unreadable data file: {exc}") from None
