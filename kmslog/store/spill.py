@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kmslog.decode import schema as S
@@ -23,6 +22,7 @@ from kmslog.run.dedup import content_hash, key_hash
 from kmslog.store.layout import partition_dir
 
 _DAY = "__partition_day"
+_ROW = "__row"
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,6 @@ class SpillState:
     stored: dict[str, int] = field(default_factory=dict)
     keys: list[np.ndarray] = field(default_factory=list)
     contents: list[np.ndarray] = field(default_factory=list)
-
-
-def arrow_table(frame: pl.DataFrame) -> pa.Table:
-    """A frame of the schema as an Arrow table of exactly the schema's types."""
-    return frame.select(S.SCHEMA.names).to_arrow().cast(S.SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -65,16 +60,24 @@ class SpillAnalysis:
         counts = frame.group_by(S.SOURCE, maintain_order=True).len()
         for source, n in zip(counts[S.SOURCE], counts["len"], strict=True):
             state.stored[source] = state.stored.get(source, 0) + n
-        by_day = frame.with_columns(pl.col(S.EVENT_TIME).dt.date().alias(_DAY))
-        keys = [S.RECIPIENT_ACCOUNT_ID, S.AWS_REGION, _DAY]
-        for (account, region, day), part in by_day.partition_by(
-            keys, as_dict=True, maintain_order=True
-        ).items():
+        # Row numbers per partition, then one partition's rows at a time: never a
+        # second copy of the whole frame (it holds the records' text).
+        groups = (
+            frame.select(
+                S.RECIPIENT_ACCOUNT_ID, S.AWS_REGION, pl.col(S.EVENT_TIME).dt.date().alias(_DAY)
+            )
+            .with_row_index(_ROW)
+            .group_by([S.RECIPIENT_ACCOUNT_ID, S.AWS_REGION, _DAY], maintain_order=True)
+            .agg(pl.col(_ROW))
+        )
+        for account, region, day, rows in groups.iter_rows():
             name = partition_dir(account, region, day)
             path = os.path.join(self.directory, f"{uuid.uuid4().hex}.parquet")
-            # Spills are read once, right after: fast compression, one row group.
-            pq.write_table(arrow_table(part), path, compression="lz4")
-            state.parts.append(Spilled(name, path, part.height))
+            part = frame[rows] if len(rows) < frame.height else frame
+            # Spills are read once, right after: fast compression, one row group,
+            # polars' own string types (the merge casts them to the schema's).
+            pq.write_table(part.to_arrow(), path, compression="lz4")
+            state.parts.append(Spilled(name, path, len(rows)))
         return state
 
     def combine(self, a: SpillState, b: SpillState) -> SpillState:

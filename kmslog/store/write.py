@@ -124,7 +124,7 @@ def _merge(spilled: SpillState, work: str, run_id: int) -> list[tuple[str, str, 
                 buffer, buffered = [], 0
 
             for path in by_partition[partition]:
-                table = pq.read_table(path)
+                table = pq.read_table(path).select(S.SCHEMA.names).cast(S.SCHEMA)
                 os.unlink(path)
                 buffer.append(table)
                 buffered += table.nbytes
