@@ -99,6 +99,50 @@ def main() -> None:
         gzip_wall = statistics.median(m[0] for m in runs["gzip"])
         store_wall = statistics.median(m[0] for m in runs["store"])
         print(f"  speed-up (median wall): {gzip_wall / store_wall:.1f}x (target >= 5x)")
+    read_only(corpus, store, args.repeat, args.jobs)
+    duckdb_query(corpus, store, args.repeat)
+
+
+def read_only(corpus: Path, store: Path, repeat: int, jobs: int | None) -> None:
+    """The part of a run the store replaces, in this process (no start-up): read,
+    select, dedup and one light fold (the scan summary)."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.runs import timed
+    from kmslog.analyses.summary import SummaryAnalysis
+    from kmslog.run.api import ScanOptions
+
+    options = ScanOptions(jobs=jobs)
+    walls: dict[str, list[float]] = {"gzip": [], "store": []}
+    for _ in range(repeat):
+        for source, path in (("gzip", str(corpus)), ("store", f"store://{store}")):
+            seconds, _, result = timed([path], [SummaryAnalysis()], options)
+            walls[source].append(seconds)
+    g, st = statistics.median(walls["gzip"]), statistics.median(walls["store"])
+    print(
+        f"read + dedup + summary fold, in process: gzip {g:.2f} s, store {st:.2f} s "
+        f"({g / st:.1f}x); {result.stats.records_kept:,} records"
+    )
+
+
+def duckdb_query(corpus: Path, store: Path, repeat: int) -> None:
+    """KMS calls by event name: DuckDB on the store vs the kmslog scan that reports it."""
+    try:
+        import duckdb
+    except ImportError:
+        print("duckdb: not installed (pip install 'kmslog[bench]')")
+        return
+    query = (
+        "SELECT event_name, count(*), count(error_code) FROM read_parquet(?, "
+        "hive_partitioning = true) WHERE event_source = 'kms.amazonaws.com' GROUP BY 1"
+    )
+    walls = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        duckdb.connect().execute(query, [f"{store}/data/**/*.parquet"]).fetchall()
+        walls.append(time.perf_counter() - start)
+    print(
+        f"duckdb, KMS calls by event name from the store: median {statistics.median(walls):.3f} s"
+    )
 
 
 if __name__ == "__main__":

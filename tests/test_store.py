@@ -223,3 +223,31 @@ def test_encode_is_a_safe_file_name(value):
     assert "/" not in name and name not in (".", "..")
     assert len(name) <= layout.MAX_VALUE
     assert set(name) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-%")
+
+
+def test_hashes_of_another_polars_are_made_again(tmp_path):
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    trail_file(logs, "A" * 16, [record(i) for i in range(3)])
+    ingest(str(logs), "--store", str(store))
+    manifest = store / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["hash_engine"] = "polars 0.0.0"
+    old = doc["hashes"]
+    # Saved hashes that match nothing: only hashes made again can catch the copies.
+    for name in old:
+        import numpy as np
+
+        np.savez(
+            store / name, keys=np.arange(3, dtype=np.uint64), contents=np.arange(3, dtype=np.uint64)
+        )
+    manifest.write_text(json.dumps(doc))
+    trail_file(logs, "B" * 16, [record(1), record(2), record(9)])
+    out = ingest(str(logs), "--store", str(store))
+    assert out["records"]["added"] == 1
+    assert out["records"]["duplicate"] == 2
+    doc = json.loads(manifest.read_text())
+    assert doc["hash_engine"].startswith("polars ") and doc["hash_engine"] != "polars 0.0.0"
+    assert doc["hashes"] == ["hashes/000002.npz"]
+    # The next ingest uses the saved hashes again and still knows every record.
+    trail_file(logs, "C" * 16, [record(0), record(9)])
+    assert ingest(str(logs), "--store", str(store))["records"]["duplicate"] == 2

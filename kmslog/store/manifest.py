@@ -63,6 +63,8 @@ class Manifest:
     hashes: list[str] = field(default_factory=list)  # relative to DIR
     # Objects the ingests saw and did not read: path → digest, insight or other.
     skipped: dict[str, str] = field(default_factory=dict)
+    # What made the hashes (``write.HASH_ENGINE``): other hashes are made again.
+    hash_engine: str = ""
 
     @property
     def rows(self) -> int:
@@ -78,6 +80,7 @@ class Manifest:
             "files": [asdict(f) for f in self.files],
             "hashes": self.hashes,
             "skipped": dict(sorted(self.skipped.items())),
+            "hash_engine": self.hash_engine,
         }
 
 
@@ -126,6 +129,7 @@ def load(directory: str, *, must_exist: bool) -> Manifest:
             ],
             hashes=[str(h) for h in doc["hashes"]],
             skipped={str(k): str(v) for k, v in doc["skipped"].items()},
+            hash_engine=str(doc.get("hash_engine", "")),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise StoreError(f"{path}: malformed manifest ({type(exc).__name__}: {exc})") from None

@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kmslog.decode import schema as S
 from kmslog.run.api import IngestStats, ScanOptions
-from kmslog.run.dedup import Earlier, sorted_unique
+from kmslog.run.dedup import Earlier, content_hash, key_hash, sorted_unique
 from kmslog.run.executor import Progress, run
 from kmslog.sources.base import NoInputError
 from kmslog.sources.discover import Discovery, SourceFile
@@ -39,6 +40,8 @@ from kmslog.store.spill import SpillAnalysis, SpillState
 ROW_GROUP_ROWS = 100_000
 ROW_GROUP_BYTES = 96 * 1024 * 1024
 COMPRESSION = "zstd"
+# The dedup hashes are polars' (fixed seeds): stable for one polars version.
+HASH_ENGINE = f"polars {pl.__version__}"
 
 
 @dataclass
@@ -85,13 +88,47 @@ def _clean(directory: str, committed: M.Manifest) -> None:
                 os.unlink(os.path.join(hashes, name))
 
 
-def _prior(directory: str, committed: M.Manifest) -> Earlier:
+def _rehash(directory: str, committed: M.Manifest) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The dedup hashes of every stored row, made from the data files."""
     keys: list[np.ndarray] = []
     contents: list[np.ndarray] = []
+    columns = [S.RECIPIENT_ACCOUNT_ID, S.EVENT_ID, S.RAW]
+    for f in committed.files:
+        parquet = pq.ParquetFile(os.path.join(directory, DATA, f.path))
+        for index in range(parquet.num_row_groups):
+            frame = pl.from_arrow(parquet.read_row_group(index, columns=columns))
+            assert isinstance(frame, pl.DataFrame)
+            hashed = frame.select(key_hash().alias("k"), content_hash().alias("c")).drop_nulls()
+            keys.append(hashed["k"].to_numpy().astype(np.uint64, copy=False))
+            contents.append(hashed["c"].to_numpy().astype(np.uint64, copy=False))
+    return keys, contents
+
+
+@dataclass
+class Prior:
+    """What earlier runs stored, as dedup hashes; ``carried``: hashes made again
+    (the saved ones came from another polars), saved with this run's."""
+
+    earlier: Earlier
+    carried: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+
+
+def _prior(directory: str, committed: M.Manifest) -> Prior:
+    if committed.files and committed.hash_engine != HASH_ENGINE:
+        # Hashes made by another polars may differ: made again here, saved with
+        # this run's, and the old ones dropped at the commit.
+        keys, contents = _rehash(directory, committed)
+        committed.hashes = []
+        return Prior(_earlier(keys, contents), (keys, contents))
+    keys, contents = [], []
     for name in committed.hashes:
         with np.load(os.path.join(directory, name)) as saved:
             keys.append(saved["keys"])
             contents.append(saved["contents"])
+    return Prior(_earlier(keys, contents))
+
+
+def _earlier(keys: list[np.ndarray], contents: list[np.ndarray]) -> Earlier:
     if not keys:
         return Earlier()
     return Earlier(sorted_unique(np.concatenate(keys)), sorted_unique(np.concatenate(contents)))
@@ -180,20 +217,22 @@ def ingest(
         os.makedirs(spill_dir)
         todo_found = Discovery(files=todo)
         analysis = SpillAnalysis(spill_dir)
+        prior = _prior(directory, committed)
         result = run(
             [f.path for f in todo],
             [analysis],
             options,
             progress=progress,
-            prior=_prior(directory, committed),
+            prior=prior.earlier,
             found=todo_found,
         )
         report.stats = result.stats
         spilled: SpillState = result.results[analysis.name]
         written = _merge(spilled, work, run_id)
         hashes_name = os.path.join(HASHES, f"{run_id:06d}.npz")
-        keys = np.concatenate(spilled.keys) if spilled.keys else np.empty(0, np.uint64)
-        contents = np.concatenate(spilled.contents) if spilled.contents else keys[:0]
+        old_keys, old_contents = prior.carried
+        keys = np.concatenate([*old_keys, *spilled.keys, np.empty(0, np.uint64)])
+        contents = np.concatenate([*old_contents, *spilled.contents, np.empty(0, np.uint64)])
         temp_hashes = os.path.join(work, "hashes.npz")
         with open(temp_hashes, "wb") as out:
             np.savez(out, keys=keys, contents=contents)
@@ -274,5 +313,6 @@ def _commit(
         report.files_added += 1
     _rename_into(temp_hashes, os.path.join(directory, hashes_name))
     committed.hashes.append(hashes_name)
+    committed.hash_engine = HASH_ENGINE
     committed.runs = run_id
     M.commit(directory, committed)
