@@ -251,3 +251,12 @@ def test_hashes_of_another_polars_are_made_again(tmp_path):
     # The next ingest uses the saved hashes again and still knows every record.
     trail_file(logs, "C" * 16, [record(0), record(9)])
     assert ingest(str(logs), "--store", str(store))["records"]["duplicate"] == 2
+
+
+def test_a_store_inside_its_source_directory_is_not_ingested(tmp_path):
+    logs = tmp_path / "logs"
+    trail_file(logs, "A" * 16, [record(i) for i in range(3)])
+    ingest(str(logs), "--store", str(logs / "store"))
+    again = ingest(str(logs), "--store", str(logs / "store"))
+    assert again["sources"] == {"seen": 1, "unchanged": 1, "ingested": 0, "failed": 0}
+    assert load(str(logs / "store"), must_exist=True).skipped == {}

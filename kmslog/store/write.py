@@ -194,6 +194,15 @@ def ingest(
         committed = M.load(directory, must_exist=False)
         _clean(directory, committed)
         found = discover(paths)
+        # The store may live under a directory it is fed from: its own files
+        # (manifest.json among them) are not logs.
+        inside = os.path.realpath(directory) + os.sep
+
+        def outside(path: str) -> bool:
+            return scheme_of(path) is not None or not os.path.realpath(path).startswith(inside)
+
+        found.files = [f for f in found.files if outside(f.path)]
+        found.skipped_other = [p for p in found.skipped_other if outside(p)]
         if found.missing:
             raise_missing(found)
         if not found.files:
