@@ -7,11 +7,13 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from kmslog.cli import app
+from kmslog.decode import schema as S
 from kmslog.store import layout
 from kmslog.store.manifest import load
 from tests.ingest_fixtures import ACCOUNT, layout_path, record, write, write_trail
@@ -235,8 +237,6 @@ def test_hashes_of_another_polars_are_made_again(tmp_path):
     old = doc["hashes"]
     # Saved hashes that match nothing: only hashes made again can catch the copies.
     for name in old:
-        import numpy as np
-
         np.savez(
             store / name, keys=np.arange(3, dtype=np.uint64), contents=np.arange(3, dtype=np.uint64)
         )
@@ -260,3 +260,17 @@ def test_a_store_inside_its_source_directory_is_not_ingested(tmp_path):
     again = ingest(str(logs), "--store", str(logs / "store"))
     assert again["sources"] == {"seen": 1, "unchanged": 1, "ingested": 0, "failed": 0}
     assert load(str(logs / "store"), must_exist=True).skipped == {}
+
+
+def test_data_files_are_zstd_with_bounded_row_groups(tmp_path, monkeypatch):
+    from kmslog.store import write as store_write
+
+    monkeypatch.setattr(store_write, "ROW_GROUP_ROWS", 4)
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    trail_file(logs, "A" * 16, [record(i) for i in range(10)])
+    ingest(str(logs), "--store", str(store))
+    (f,) = load(str(store), must_exist=True).files
+    meta = pq.ParquetFile(store / "data" / f.path).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [4, 4, 2]
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    assert pq.read_schema(store / "data" / f.path).names == S.SCHEMA.names

@@ -148,25 +148,26 @@ def _merge(spilled: SpillState, work: str, run_id: int) -> list[tuple[str, str, 
         target = os.path.join(target_dir, f"part-{run_id:06d}-0.parquet")
         rows = 0
         buffer: list[pa.Table] = []
-        buffered = 0
+        buffered = buffered_rows = 0
         with pq.ParquetWriter(
             target, schema=S.SCHEMA, compression=COMPRESSION, write_statistics=True
         ) as writer:
 
             def flush() -> None:
-                nonlocal buffer, buffered
+                nonlocal buffer, buffered, buffered_rows
                 if buffer:
                     table = pa.concat_tables(buffer)
-                    writer.write_table(table, row_group_size=max(table.num_rows, 1))
-                buffer, buffered = [], 0
+                    writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                buffer, buffered, buffered_rows = [], 0, 0
 
             for path in by_partition[partition]:
                 table = pq.read_table(path).select(S.SCHEMA.names).cast(S.SCHEMA)
                 os.unlink(path)
                 buffer.append(table)
                 buffered += table.nbytes
+                buffered_rows += table.num_rows
                 rows += table.num_rows
-                if sum(t.num_rows for t in buffer) >= ROW_GROUP_ROWS or buffered >= ROW_GROUP_BYTES:
+                if buffered_rows >= ROW_GROUP_ROWS or buffered >= ROW_GROUP_BYTES:
                     flush()
             flush()
         with open(target, "rb") as done:
@@ -245,6 +246,8 @@ def ingest(
         temp_hashes = os.path.join(work, "hashes.npz")
         with open(temp_hashes, "wb") as out:
             np.savez(out, keys=keys, contents=contents)
+            out.flush()
+            os.fsync(out.fileno())
         for kind, skipped in (
             ("digest", found.skipped_digest),
             ("insight", found.skipped_insight),
