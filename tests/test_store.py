@@ -116,6 +116,8 @@ def test_store_totals_reconcile_as_the_logs_do(tmp_path):
     assert from_store["records"]["rejected"] == 1
     assert from_store["files"] == from_logs["files"]
     assert from_store["rejections"] == from_logs["rejections"]
+    # The store as a PATH is the same source as --store.
+    assert scan(f"store://{store}", "--jobs", "1")["summary"] == from_store
 
 
 def test_partition_pruning_by_name_keeps_the_answer(tmp_path):
