@@ -276,3 +276,27 @@ def test_data_files_are_zstd_with_bounded_row_groups(tmp_path, monkeypatch):
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [4, 4, 2]
     assert meta.row_group(0).column(0).compression == "ZSTD"
     assert pq.read_schema(store / "data" / f.path).names == S.SCHEMA.names
+
+
+def test_store_reads_only_the_columns_the_analyses_declare(tmp_path, monkeypatch):
+    from kmslog.analyses.summary import SummaryAnalysis
+    from kmslog.run.api import ScanOptions
+    from kmslog.run.executor import run
+    from kmslog.run.worker import needed_columns
+
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    trail_file(logs, "A" * 16, [record(i) for i in range(3)])
+    ingest(str(logs), "--store", str(store))
+    asked: list[list[str]] = []
+    original = pq.ParquetFile.read_row_group
+
+    def spy(self, index, columns=None, **kwargs):
+        asked.append(list(columns))
+        return original(self, index, columns=columns, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", spy)
+    result = run([layout.store_url(str(store))], [SummaryAnalysis()], ScanOptions(jobs=1))
+    assert result.stats.records_kept == 3
+    wanted = needed_columns((SummaryAnalysis(),))
+    assert wanted is not None and S.USER_AGENT not in wanted
+    assert asked and all(set(columns) == wanted for columns in asked)
