@@ -128,13 +128,15 @@ def _record(stats: IngestStats, rejections: Sequence[Rejection]) -> None:
         stats.rejections.extend(rejections[:room])
 
 
-def groups(files: Sequence[SourceFile]) -> list[tuple[SourceFile, ...]]:
+def groups(
+    files: Sequence[SourceFile], group_bytes: int = GROUP_BYTES
+) -> list[tuple[SourceFile, ...]]:
     """Consecutive runs of ``files`` (kept in order) of bounded size."""
     out: list[tuple[SourceFile, ...]] = []
     current: list[SourceFile] = []
     size = 0
     for f in files:
-        if current and (size + f.size > GROUP_BYTES or len(current) >= GROUP_FILES):
+        if current and (size + f.size > group_bytes or len(current) >= GROUP_FILES):
             out.append(tuple(current))
             current, size = [], 0
         current.append(f)
@@ -183,6 +185,7 @@ def run(
     executor: Executor | None = None,
     prior: Earlier | None = None,
     found: Discovery | None = None,
+    group_bytes: int = GROUP_BYTES,
 ) -> RunResult:
     """Read every file under ``paths`` once and fold every analysis over it.
 
@@ -194,7 +197,8 @@ def run(
     ``prior``: what earlier runs kept (a store's ingest), so their records count
     as earlier copies: a second copy is dropped, another record under a known key
     is a conflict. ``found``: what to read, already discovered (``paths`` then
-    only names the inputs in messages).
+    only names the inputs in messages). ``group_bytes``: compressed bytes per group
+    (smaller groups hold less in memory at once; results do not depend on it).
     """
     # Resolved once, so every worker of the run decodes with the same engine.
     options = dataclasses.replace(options, engine=resolve_engine(options.engine))
@@ -218,7 +222,7 @@ def run(
     for counted in found.precounted:
         _add_precounted(stats, counted, options.strict)
     files = found.files
-    batches = groups(files)
+    batches = groups(files, group_bytes)
     total_bytes = sum(f.size for f in files)
     done = {"files": 0, "bytes": 0}
     lock = threading.Lock()
@@ -242,11 +246,17 @@ def run(
     own = executor is None
     prefetch = None
     if executor is None and options.engine == "native":
-        from kmslog.run.prefetch import Prefetch
+        from kmslog.run.prefetch import ITEM_BYTES, Prefetch
 
         threads = options.jobs or default_jobs()
         columns = needed_columns(tuple(analyses))
-        prefetch = Prefetch(batches, columns, options.max_decompressed_bytes, threads)
+        prefetch = Prefetch(
+            batches,
+            columns,
+            options.max_decompressed_bytes,
+            threads,
+            item_bytes=min(ITEM_BYTES, group_bytes // 2),
+        )
         executor = SerialExecutor()
     if executor is None:
         executor = make_executor(_jobs_for(options, files, len(batches)))
