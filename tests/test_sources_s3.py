@@ -269,3 +269,36 @@ def test_cli_endpoint_and_unsigned(
     assert remote["summary"]["files"]["read"] > 0
     # The unsigned requests carried no Authorization header through the proxy.
     assert s3.settings().no_sign_request and s3.settings().endpoint_url == endpoint
+
+
+def test_ingest_from_s3_reads_only_new_or_changed_objects(
+    server: int, proxy: Proxy, tmp_path: Path
+) -> None:
+    from tests.ingest_fixtures import layout_path, record, write_trail
+
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    one = write_trail(layout_path(logs, unique="A" * 16), [record(i) for i in range(3)])
+    client = _bucket(server, "ingest", logs)
+
+    def ingest() -> dict[str, Any]:
+        args = ["ingest", "s3://ingest/", "--store", str(store), "--format", "json"]
+        result = CliRunner().invoke(app, [*args, "--no-progress"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    assert ingest()["records"]["added"] == 3
+    assert ingest()["sources"]["unchanged"] == 1
+    from kmslog.store.manifest import load
+
+    (entry,) = load(str(store), must_exist=True).sources.values()
+    assert entry.etag and entry.mtime_ns is None
+    # Same key, other content: a new ETag.
+    write_trail(one, [record(i) for i in range(1, 4)])
+    key = one.relative_to(logs).as_posix()
+    client.put_object(Bucket="ingest", Key=key, Body=one.read_bytes())
+    again = ingest()
+    assert again["sources"]["ingested"] == 1
+    assert again["records"]["added"] == 1
+    assert again["records"]["duplicate"] == 2
+    remote = _scan("--store", str(store))["summary"]["records"]
+    assert remote["kept"] == 4

@@ -21,6 +21,7 @@ from kmslog.commands.options import (
     S3Profile,
     S3Region,
     Since,
+    StoreDirs,
     Strict,
     Until,
     configure_s3,
@@ -28,6 +29,7 @@ from kmslog.commands.options import (
     failed_files,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.report import safe
 from kmslog.sources.names import display_name
@@ -58,6 +60,7 @@ def baseline(
             metavar="PATH...", help="CloudTrail files, directories or globs to learn from."
         ),
     ] = None,
+    store: StoreDirs = None,
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Profile file to write (JSON).")
     ] = Path("kmslog-profile.json"),
@@ -85,11 +88,12 @@ def baseline(
     sustained rises) and the encryption-context key names each principal sends with each
     key (capped), for the new-context finding. See docs/baseline.md.
     """
-    if not paths:
-        raise typer.BadParameter("give at least one PATH")
     if merge:
+        if not paths:
+            raise typer.BadParameter("give at least one PATH")
         _merge(paths, output)
         return
+    paths = with_stores(paths, store)
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,

@@ -27,12 +27,14 @@ from kmslog.commands.options import (
     S3Profile,
     S3Region,
     Since,
+    StoreDirs,
     Strict,
     Until,
     configure_s3,
     exit_statuses,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.report import safe
 from kmslog.report.dependents_console import print_all, print_result
@@ -49,13 +51,14 @@ class DependentsFormat(StrEnum):
 
 def dependents(
     args: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="KEY (key id, key ARN, alias/NAME, alias ARN or mrk- id) then CloudTrail "
             "files, directories or globs; with --all only paths.",
             metavar="[KEY] PATH...",
         ),
-    ],
+    ] = None,
+    store: StoreDirs = None,
     all_keys: Annotated[bool, typer.Option("--all", help="Every key the logs name.")] = False,
     output_format: Annotated[
         DependentsFormat, typer.Option("--format", help="table (terminal) or json.")
@@ -81,13 +84,15 @@ def dependents(
     Lambda functions, DynamoDB tables, trails and topics its encryption contexts name, else
     the AWS services that called it, with first and last use, calls and principals."""
 
+    args = list(args or ())
     if all_keys:
-        query, paths = None, list(args)
+        query, paths = None, args
     else:
-        if len(args) < 2:
-            safe.say("error: give a KEY and at least one PATH (or --all PATH…)")
+        if not args or (len(args) < 2 and not store):
+            safe.say("error: give a KEY and at least one PATH or --store DIR (or --all PATH…)")
             raise typer.Exit(EXIT_USAGE)
-        query, paths = args[0], list(args[1:])
+        query, paths = args[0], args[1:]
+    paths = with_stores(paths, store)
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,

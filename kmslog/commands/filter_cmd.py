@@ -22,6 +22,7 @@ from kmslog.commands.options import (
     S3Profile,
     S3Region,
     Since,
+    StoreDirs,
     Strict,
     Until,
     configure_s3,
@@ -29,6 +30,7 @@ from kmslog.commands.options import (
     failed_files,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.patterns import PatternError, parse
 from kmslog.report import safe
@@ -59,11 +61,12 @@ def filter_command(
         str, typer.Argument(help="The CloudWatch Logs filter pattern.", metavar="PATTERN")
     ],
     paths: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="CloudTrail files, directories (recursive) or globs.", metavar="PATH..."
         ),
-    ],
+    ] = None,
+    store: StoreDirs = None,
     since: Since = None,
     until: Until = None,
     output_format: Annotated[
@@ -88,6 +91,7 @@ def filter_command(
         raise _fail_at(pattern, exc.position) from None
     for warning in parsed.warnings:
         safe.say(f"warning: {warning}")
+    sources = with_stores(paths, store)
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,
@@ -104,7 +108,7 @@ def filter_command(
             _write(outcome.results[analysis.name], output_format, pattern)
 
     outcome = run_or_exit(
-        paths, [analysis], options, show_progress=not no_progress, unreadable=unreadable
+        sources, [analysis], options, show_progress=not no_progress, unreadable=unreadable
     )
     for warning_line in failed_files(outcome):
         safe.say(warning_line)

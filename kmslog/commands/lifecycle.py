@@ -30,12 +30,14 @@ from kmslog.commands.options import (
     S3Profile,
     S3Region,
     Since,
+    StoreDirs,
     Strict,
     Until,
     configure_s3,
     exit_statuses,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.findings.context import build_context, command_line, ingest_figures
 from kmslog.lifecycle.model import LifecycleResult
@@ -56,13 +58,14 @@ class LifecycleFormat(StrEnum):
 
 def lifecycle(
     args: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="KEY (key id, key ARN, alias/NAME, alias ARN or mrk- id) then CloudTrail "
             "files, directories or globs; with --all only paths.",
             metavar="[KEY] PATH...",
         ),
-    ],
+    ] = None,
+    store: StoreDirs = None,
     all_keys: Annotated[bool, typer.Option("--all", help="One row per key.")] = False,
     output_format: Annotated[
         LifecycleFormat, typer.Option("--format", help="table (terminal), json or html.")
@@ -86,13 +89,15 @@ def lifecycle(
 ) -> None:
     """Reconstruct each KMS key's life (states, control-plane timeline, usage) from its logs."""
 
+    args = list(args or ())
     if all_keys:
-        query, paths = None, list(args)
+        query, paths = None, args
     else:
-        if len(args) < 2:
-            safe.say("error: give a KEY and at least one PATH (or --all PATH…)")
+        if not args or (len(args) < 2 and not store):
+            safe.say("error: give a KEY and at least one PATH or --store DIR (or --all PATH…)")
             raise typer.Exit(EXIT_USAGE)
-        query, paths = args[0], list(args[1:])
+        query, paths = args[0], args[1:]
+    paths = with_stores(paths, store)
     if output_format is LifecycleFormat.html and output is None:
         safe.say("error: --format html needs -o FILE")
         raise typer.Exit(EXIT_USAGE)

@@ -336,6 +336,28 @@ MaxDecompressedSize = Annotated[
 ]
 DEFAULT_MAX_DECOMPRESSED_SIZE = f"{DEFAULT_MAX_DECOMPRESSED // 1024**3}GiB"
 
+StoreDirs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--store",
+        metavar="DIR",
+        help="Also read this Parquet store (made by kmslog ingest --store), repeatable; "
+        "partitions outside --account/--region/--since/--until are never opened.",
+    ),
+]
+
+
+def with_stores(paths: Sequence[str] | None, stores: Sequence[str] | None) -> list[str]:
+    """The sources of a run: PATHs, then each --store DIR as ``store://DIR``; a usage
+    error when there is none."""
+    from kmslog.store.layout import store_url
+
+    sources = [*(paths or ()), *(store_url(d) for d in stores or ())]
+    if not sources:
+        raise typer.BadParameter("give at least one PATH or --store DIR")
+    return sources
+
+
 # --- S3 sources (s3://bucket/prefix as PATH). --region stays the CloudTrail Region
 # filter; the S3 client's own region is --s3-region (else the standard chain).
 S3Profile = Annotated[

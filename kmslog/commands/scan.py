@@ -35,6 +35,7 @@ from kmslog.commands.options import (
     S3Profile,
     S3Region,
     Since,
+    StoreDirs,
     Strict,
     Until,
     configure_s3,
@@ -42,6 +43,7 @@ from kmslog.commands.options import (
     parse_instant,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.report import safe
 from kmslog.report.summary_console import print_summary
@@ -88,11 +90,12 @@ def sections() -> list[Section]:
 
 def scan(
     paths: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             metavar="PATH...", help="CloudTrail files, directories (recursive) or globs."
         ),
-    ],
+    ] = None,
+    store: StoreDirs = None,
     since: Since = None,
     until: Until = None,
     account: Accounts = None,
@@ -185,6 +188,7 @@ def scan(
     """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay
     their CloudWatch alarms, replay the EventBridge rules over the events EventBridge would
     have seen, and (with --baseline) flag usage that departs from the profile."""
+    paths = with_stores(paths, store)
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,

@@ -75,6 +75,10 @@ class IngestStats:
     # Exact counts by kind of reason (the text before the first ':'), also for
     # rejections beyond the details kept in ``rejections``.
     rejection_reasons: dict[str, int] = field(default_factory=dict)
+    # Per source (as in the ``source`` column): duplicates dropped and records or
+    # whole-file problems rejected, exact (what a store's manifest records per object).
+    duplicates_by_source: dict[str, int] = field(default_factory=dict)
+    rejected_by_source: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

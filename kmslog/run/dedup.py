@@ -86,6 +86,8 @@ class Deduped:
     conflicts: int
     # The first ``limit`` conflicts; ``first_*`` set when the first record is in this frame.
     details: list[EventIdConflict]
+    # Dropped rows by their ``source`` (what a store's manifest records per object).
+    dropped_sources: dict[str, int] = field(default_factory=dict)
 
 
 def _found(level: np.ndarray, ordered: np.ndarray) -> np.ndarray:
@@ -120,7 +122,10 @@ def drop_duplicates(frame: pl.DataFrame, earlier: Earlier, limit: int) -> Dedupe
         )
     dropped = int(repeat.sum())
     keep = ~repeat
+    dropped_sources: dict[str, int] = {}
     if dropped:
+        counts = frame.filter(repeat).group_by(S.SOURCE).len()
+        dropped_sources = dict(zip(counts[S.SOURCE], counts["len"], strict=True))
         frame, keys, contents = frame.filter(keep), keys.filter(keep), contents.filter(keep)
     # A kept row whose key an earlier kept row (here or before) had: its content
     # differs, or it would have been dropped.
@@ -144,6 +149,7 @@ def drop_duplicates(frame: pl.DataFrame, earlier: Earlier, limit: int) -> Dedupe
         dropped,
         conflicts,
         details,
+        dropped_sources,
     )
 
 

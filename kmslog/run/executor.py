@@ -133,21 +133,25 @@ def reason_kind(reason: str) -> str:
 
 
 def _record(stats: IngestStats, rejections: Sequence[Rejection]) -> None:
+    by_source = stats.rejected_by_source
     for rejection in rejections:
         kind = reason_kind(rejection.reason)
         stats.rejection_reasons[kind] = stats.rejection_reasons.get(kind, 0) + 1
+        by_source[rejection.source] = by_source.get(rejection.source, 0) + 1
     room = MAX_REJECTION_DETAILS - len(stats.rejections)
     if room > 0:
         stats.rejections.extend(rejections[:room])
 
 
-def groups(files: Sequence[SourceFile]) -> list[tuple[SourceFile, ...]]:
+def groups(
+    files: Sequence[SourceFile], group_bytes: int = GROUP_BYTES
+) -> list[tuple[SourceFile, ...]]:
     """Consecutive runs of ``files`` (kept in order) of bounded size."""
     out: list[tuple[SourceFile, ...]] = []
     current: list[SourceFile] = []
     size = 0
     for f in files:
-        if current and (size + f.size > GROUP_BYTES or len(current) >= GROUP_FILES):
+        if current and (size + f.size > group_bytes or len(current) >= GROUP_FILES):
             out.append(tuple(current))
             current, size = [], 0
         current.append(f)
@@ -168,12 +172,35 @@ def _advancing(
     return done
 
 
+# The tag of hashes known before the run (``prior``): in no group of it.
+PRIOR = 2**32 - 1
+
+
+def _add_precounted(stats: IngestStats, counted: IngestStats, strict: bool) -> None:
+    """Counts a source established before the run (a store's manifest: what its
+    ingest dropped or rejected) added to the run's."""
+    if strict and counted.rejections:
+        raise StrictError(counted.rejections[0])
+    stats.files_read += counted.files_read
+    stats.files_pruned += counted.files_pruned
+    stats.files_skipped_digest += counted.files_skipped_digest
+    stats.files_skipped_insight += counted.files_skipped_insight
+    stats.files_skipped_other += counted.files_skipped_other
+    stats.records_seen += counted.records_seen
+    stats.records_duplicate += counted.records_duplicate
+    stats.records_rejected += counted.records_rejected
+    _record(stats, counted.rejections)
+
+
 def run(
     paths: Sequence[str],
     analyses: Sequence[Analysis[Any, Any]],
     options: ScanOptions,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    prior: Earlier | None = None,
+    found: Discovery | None = None,
+    group_bytes: int = GROUP_BYTES,
 ) -> RunResult:
     """Read every file under ``paths`` once and fold every analysis over it.
 
@@ -182,14 +209,21 @@ def run(
     ``executor`` overrides the one ``options.jobs`` selects. With the native
     engine and no ``executor``, files are decoded on ``options.jobs`` threads of
     this process (see ``kmslog.run.prefetch``) and folded here, in path order.
+    ``prior``: what earlier runs kept (a store's ingest), so their records count
+    as earlier copies: a second copy is dropped, another record under a known key
+    is a conflict. ``found``: what to read, already discovered (``paths`` then
+    only names the inputs in messages). ``group_bytes``: compressed bytes per group
+    (smaller groups hold less in memory at once; results do not depend on it).
     """
     # Resolved once, so every worker of the run decodes with the same engine.
     options = dataclasses.replace(options, engine=resolve_engine(options.engine))
-    found = discover(paths, options.since, options.until, options.accounts, options.regions)
+    if found is None:
+        found = discover(paths, options.since, options.until, options.accounts, options.regions)
     if found.missing:
         missing = ", ".join(display_name(p) for p in found.missing)
         raise NoInputError("no such file, directory or match: " + missing)
-    if not found.files and not found.pruned:
+    # A store's selection may leave no data file to read: an empty answer.
+    if not found.files and not found.pruned and not found.precounted:
         skipped = len(found.skipped_digest) + len(found.skipped_insight) + len(found.skipped_other)
         detail = f"{skipped} skipped: digests, insights or not log files" if skipped else ""
         if found.skipped_special:
@@ -200,8 +234,10 @@ def run(
         roots = ", ".join(display_name(p) for p in paths)
         raise NoInputError("no input files under: " + roots + detail)
     stats = _stats_from(found)
+    for counted in found.precounted:
+        _add_precounted(stats, counted, options.strict)
     files = found.files
-    batches = groups(files)
+    batches = groups(files, group_bytes)
     total_bytes = sum(f.size for f in files)
     done = {"files": 0, "bytes": 0, "records": 0}
     lock = threading.Lock()
@@ -245,11 +281,17 @@ def run(
         executor = dask_executor(options.dask)
     prefetch = None
     if executor is None and options.engine == "native":
-        from kmslog.run.prefetch import Prefetch
+        from kmslog.run.prefetch import ITEM_BYTES, Prefetch
 
         threads = options.jobs or default_jobs()
         columns = needed_columns(tuple(analyses))
-        prefetch = Prefetch(batches, columns, options.max_decompressed_bytes, threads)
+        prefetch = Prefetch(
+            batches,
+            columns,
+            options.max_decompressed_bytes,
+            threads,
+            item_bytes=min(ITEM_BYTES, group_bytes // 2),
+        )
         executor = SerialExecutor()
     if executor is None:
         executor = make_executor(_jobs_for(options, files, len(batches)))
@@ -263,6 +305,9 @@ def run(
     # Group index per key: where to look for the first record of a conflict.
     seen_keys = HashSet(tagged=True)
     seen_contents = HashSet()
+    if prior is not None:
+        seen_keys.add(prior.keys, tag=PRIOR)
+        seen_contents.add(prior.contents)
     futures: dict[int, Future[GroupOutcome]] = {}
     try:
         if not isinstance(pool, SerialExecutor):
@@ -331,6 +376,8 @@ def _absorb(
     stats.event_id_conflicts += outcome.conflicts
     room = MAX_CONFLICT_DETAILS - len(stats.conflicts)
     stats.conflicts.extend(outcome.conflict_details[: max(room, 0)])
+    for source, n in outcome.duplicate_sources.items():
+        stats.duplicates_by_source[source] = stats.duplicates_by_source.get(source, 0) + n
     _record(stats, outcome.problems)
     return [a.combine(s, o) for a, s, o in zip(analyses, states, outcome.states, strict=True)]
 
@@ -354,7 +401,7 @@ def _locate_firsts(
     key_of = {i: int(key) for i, key in zip(missing, keys, strict=True)}
     wanted: dict[int, list[int]] = defaultdict(list)
     for i, group in zip(missing, seen_keys.tags(keys), strict=True):
-        if group >= 0:
+        if 0 <= group < len(batches):
             wanted[int(group)].append(i)
     reads: dict[int, Future[GroupOutcome]] = {}
     for group, indexes in sorted(wanted.items()):

@@ -24,12 +24,12 @@ ITEM_BYTES = 2 * 1024 * 1024
 ITEM_FILES = 256
 
 
-def _items(group: Sequence[SourceFile]) -> list[list[str]]:
+def _items(group: Sequence[SourceFile], item_bytes: int) -> list[list[str]]:
     items: list[list[str]] = []
     current: list[str] = []
     size = 0
     for f in group:
-        if current and (size + f.size > ITEM_BYTES or len(current) >= ITEM_FILES):
+        if current and (size + f.size > item_bytes or len(current) >= ITEM_FILES):
             items.append(current)
             current, size = [], 0
         current.append(f.path)
@@ -48,12 +48,15 @@ class Prefetch:
         columns: Columns,
         max_size: int,
         threads: int,
+        item_bytes: int = ITEM_BYTES,
     ) -> None:
         self.columns = columns
         self.max_size = max_size
         self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="kmslog-decode")
         # (group index, paths) in path order.
-        self.items = [(g, item) for g, group in enumerate(groups) for item in _items(group)]
+        self.items = [
+            (g, item) for g, group in enumerate(groups) for item in _items(group, item_bytes)
+        ]
         self.submitted = 0
         self.pending: deque[tuple[int, Future[list[FileResult]]]] = deque()
         # Items decoded or decoding beyond the ones being folded.

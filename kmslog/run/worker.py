@@ -34,6 +34,7 @@ from kmslog.run.dedup import (
 )
 from kmslog.sources.local import SourceError
 from kmslog.sources.names import display_name
+from kmslog.store.layout import is_store_file
 
 # Rows of natively decoded files folded as one frame (at most: a group's end
 # folds what it has).
@@ -72,6 +73,7 @@ class GroupOutcome:
     conflicts: int = 0
     conflict_details: list[EventIdConflict] = field(default_factory=list)
     firsts: dict[int, tuple[str, int]] = field(default_factory=dict)
+    duplicate_sources: dict[str, int] = field(default_factory=dict)
 
 
 def selection(options: ScanOptions) -> pl.Expr | None:
@@ -119,9 +121,15 @@ def _frame(parts: Sequence[pa.RecordBatch], columns: Columns) -> pl.DataFrame:
     table = pa.Table.from_batches(parts, schema=S.SCHEMA)
     if columns is None:
         return pl.from_arrow(table, rechunk=False)  # type: ignore[return-value]
-    built: pl.DataFrame = pl.from_arrow(  # type: ignore[assignment]
-        table.select([n for n in S.SCHEMA.names if n in columns]), rechunk=False
-    )
+    return projected_frame(table.select([n for n in S.SCHEMA.names if n in columns]), columns)
+
+
+def projected_frame(table: pa.Table, columns: Columns) -> pl.DataFrame:
+    """A table holding the ``columns`` of the schema (all when None) as a frame
+    of the whole schema, the others typed null constants."""
+    built: pl.DataFrame = pl.from_arrow(table, rechunk=False)  # type: ignore[assignment]
+    if columns is None:
+        return built.select(S.SCHEMA.names)
     types = _polars_types()
     return built.with_columns(
         pl.lit(None, dtype=types[n]).alias(n) for n in S.SCHEMA.names if n not in columns
@@ -158,11 +166,21 @@ class _Group:
 
             decoded = decode_files(task.paths, task.options.max_decompressed_bytes, self.columns)
         self.decoded = decoded
+        # Rows of store data files not folded yet (they are folded FOLD_ROWS at a time).
+        self.stored: list[pa.Table] = []
+        self.stored_rows = 0
 
     def run(self) -> GroupOutcome:
         out = self.out
         run: list[Any] = []  # natively decoded files adjacent in one call's batch
         for k, path in enumerate(self.task.paths):
+            if is_store_file(path):
+                if run:
+                    self._add_run(run)
+                    run = []
+                self._read_store(path)
+                continue
+            self._fold_stored()
             native = None if self.decoded is None else self.decoded[k]
             if native is not None and native.batch is not None:
                 out.files_read += 1
@@ -197,6 +215,7 @@ class _Group:
                     self._flush(last=False)
         if run:
             self._add_run(run)
+        self._fold_stored()
         self._flush(last=True)
         # Rejections name files by their display form (see kmslog.sources.names).
         order = {display_name(p): i for i, p in enumerate(self.task.paths)}
@@ -218,6 +237,36 @@ class _Group:
         if self.assembler.full(FOLD_ROWS):
             self._flush(last=False)
 
+    def _read_store(self, path: str) -> None:
+        """A data file of a store: its rows were decoded at ingest, so they are
+        selected, deduplicated and folded as they are read (row group by row group).
+        Rows the assembler holds go first, so the order of the group is kept."""
+        from kmslog.store.read import StoreReadError, read_batches
+
+        self._flush(last=False)
+        try:
+            # Streamed, so memory stays bounded whatever the partition's size: a
+            # file that breaks midway (the store's own files: damage on disk) has
+            # given the rows before the break.
+            for table in read_batches(path, self.columns):
+                self.out.seen += table.num_rows
+                self.stored.append(table)
+                self.stored_rows += table.num_rows
+                # Folds pay a fixed cost per frame, and the files of small
+                # partitions hold few rows: fold them together.
+                if self.stored_rows >= FOLD_ROWS:
+                    self._fold_stored()
+        except StoreReadError as exc:
+            self.out.files_failed += 1
+            self.out.problems.append(Rejection(display_name(path), None, "file", exc.reason))
+
+    def _fold_stored(self) -> None:
+        if not self.stored:
+            return
+        table = pa.concat_tables(self.stored)
+        self.stored, self.stored_rows = [], 0
+        self._fold(projected_frame(table, self.columns), last=False)
+
     def _flush(self, last: bool) -> None:
         if not self.assembler.rows:
             return
@@ -227,7 +276,10 @@ class _Group:
         out.problems.extend(late)
         if not parts:
             return
-        frame = _frame(parts, self.columns)
+        self._fold(_frame(parts, self.columns), last)
+
+    def _fold(self, frame: pl.DataFrame, last: bool) -> None:
+        out = self.out
         if self.select is not None:
             before = frame.height
             frame = frame.filter(self.select)
@@ -241,6 +293,8 @@ class _Group:
         out.duplicates += kept.dropped
         out.conflicts += kept.conflicts
         out.conflict_details.extend(kept.details)
+        for source, n in kept.dropped_sources.items():
+            out.duplicate_sources[source] = out.duplicate_sources.get(source, 0) + n
         if len(kept.keys):
             self.hashes.append(kept.keys)
             self.contents.append(kept.contents)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from kmslog.run.api import IngestStats
 from kmslog.sources.regular import special_kind
 
 # A record may be delivered long after it happened (service events, retries,
@@ -56,6 +57,8 @@ class SourceFile:
     path: str
     size: int
     layout: Layout | None = None
+    # The object's ETag (s3://), what a store's manifest compares to see a change.
+    etag: str | None = None
 
 
 @dataclass
@@ -68,6 +71,9 @@ class Discovery:
     skipped_special: list[tuple[str, str]] = field(default_factory=list)
     pruned: int = 0
     missing: list[str] = field(default_factory=list)
+    # Counts established before the run, added to its totals (a store's
+    # manifest: the objects it ingested, their dropped duplicates and rejections).
+    precounted: list[IngestStats] = field(default_factory=list)
 
 
 def parse_layout(path: str) -> Layout | None:

@@ -11,7 +11,8 @@ from kmslog.sources import local
 from kmslog.sources.base import NoInputError
 from kmslog.sources.discover import Discovery
 
-SCHEMES = ("s3",)
+SCHEMES = ("s3", "store")
+SUPPORTED = "supported: s3://, store:// (--store DIR), local paths"
 
 
 def scheme_of(path: str) -> str | None:
@@ -31,7 +32,7 @@ def decompressed_chunks(path: str, max_size: int) -> Iterator[bytes]:
         from kmslog.sources import s3
 
         return s3.decompressed_chunks(path, max_size)
-    raise NoInputError(f"unsupported source scheme {scheme}:// (supported: s3://, local paths)")
+    raise NoInputError(f"unsupported source scheme {scheme}:// ({SUPPORTED})")
 
 
 def discover(
@@ -46,18 +47,26 @@ def discover(
     remote = [p for p in paths if scheme_of(p) is not None]
     for path in remote:
         if scheme_of(path) not in SCHEMES:
-            raise NoInputError(
-                f"unsupported source scheme in {path!r} (supported: s3://, local paths)"
-            )
+            raise NoInputError(f"unsupported source scheme in {path!r} ({SUPPORTED})")
     found = local_discover.discover(locals_, since, until, accounts, regions)
-    if remote:
+    s3_paths = [p for p in remote if scheme_of(p) == "s3"]
+    stores = [p for p in remote if scheme_of(p) == "store"]
+    if s3_paths:
         from kmslog.sources import s3
 
-        more = s3.discover(remote, since, until, accounts, regions)
-        found.files = sorted(found.files + more.files, key=lambda f: f.path)
-        found.skipped_digest += more.skipped_digest
-        found.skipped_insight += more.skipped_insight
-        found.skipped_other += more.skipped_other
-        found.pruned += more.pruned
-        found.missing += more.missing
+        _add(found, s3.discover(s3_paths, since, until, accounts, regions))
+    if stores:
+        from kmslog.store import read
+
+        _add(found, read.discover(stores, since, until, accounts, regions))
     return found
+
+
+def _add(found: Discovery, more: Discovery) -> None:
+    found.files = sorted(found.files + more.files, key=lambda f: f.path)
+    found.skipped_digest += more.skipped_digest
+    found.skipped_insight += more.skipped_insight
+    found.skipped_other += more.skipped_other
+    found.pruned += more.pruned
+    found.missing += more.missing
+    found.precounted += more.precounted

@@ -278,7 +278,15 @@ def discover(
             if layout is not None and not keep(layout, since, until, accounts, regions):
                 found.pruned += 1
                 continue
-            found.files.append(SourceFile(path=path, size=int(obj.get("Size", 0)), layout=layout))
+            etag = obj.get("ETag")
+            found.files.append(
+                SourceFile(
+                    path=path,
+                    size=int(obj.get("Size", 0)),
+                    layout=layout,
+                    etag=None if etag is None else str(etag),
+                )
+            )
     found.files.sort(key=lambda f: f.path)
     return found
 
