@@ -124,3 +124,34 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     result = runner.invoke(app, ["scan", "--no-progress", str(tmp_path), "--dask", "local:1"])
     assert result.exit_code == 2
     assert "kmslog[dask]" in result.output
+
+
+def _out(*args: str) -> str:
+    result = runner.invoke(app, [*args, "--no-progress"])
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
+
+
+@pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_logs/ absent")
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("lifecycle", "--all", "--format", "json"),
+        ("dependents", "--all", "--format", "json"),
+        ("filter", '{ $.eventName = "Decrypt" }', "--format", "ndjson"),
+        ("events", "--key", "alias/payments", "--format", "json"),
+    ],
+)
+def test_every_reading_command_on_a_cluster(cluster: Any, command: tuple[str, ...]) -> None:
+    name, *rest = command
+    on_cluster = _out(name, *rest, str(SAMPLE), "--dask", cluster.scheduler_address)
+    assert on_cluster == _out(name, *rest, str(SAMPLE), "--jobs", "1")
+
+
+@pytest.mark.skipif(not SAMPLE.is_dir(), reason="sample_logs/ absent")
+def test_the_store_on_a_cluster(cluster: Any, tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    done = runner.invoke(app, ["ingest", str(SAMPLE), "--store", store, "--no-progress"])
+    assert done.exit_code == 0, done.output
+    on_cluster = scan_json("--store", store, "--dask", cluster.scheduler_address)
+    assert on_cluster == scan_json(str(SAMPLE), "--jobs", "1")

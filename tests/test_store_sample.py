@@ -118,3 +118,11 @@ def test_duckdb_reads_the_store_directly(store):
         [files],
     ).fetchall()
     assert sorted(a for (a,) in accounts) == sorted(a["account"] for a in summary["accounts"])
+
+
+def test_events_answers_the_same_from_the_store(store):
+    logs, stored = both(store, "events", "--key", "alias/payments", "--format", "json")
+    assert json.loads(logs)
+    assert stored == logs
+    logs, stored = both(store, "events", "--errors-only", "--format", "csv")
+    assert stored == logs and len(logs.splitlines()) > 1

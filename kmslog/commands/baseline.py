@@ -12,6 +12,7 @@ from kmslog.baseline.profile import Profile, ProfileError
 from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
+    Dask,
     Engine,
     Jobs,
     MaxDecompressedSize,
@@ -71,6 +72,7 @@ def baseline(
         typer.Option("--merge", help="Merge the profiles given as PATHs instead of reading logs."),
     ] = False,
     jobs: Jobs = None,
+    dask: Dask = None,
     engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -102,6 +104,7 @@ def baseline(
         jobs=jobs,
         max_decompressed_size=max_decompressed_size,
         engine=engine,
+        dask=dask,
     )
     # The profile is JSON: a path argument that is not valid UTF-8 goes in escaped.
     learner = BaselineLearner(sources=tuple(display_name(p) for p in paths))

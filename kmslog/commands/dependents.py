@@ -17,6 +17,7 @@ from kmslog.commands.options import (
     EXIT_FOUND,
     EXIT_USAGE,
     Accounts,
+    Dask,
     Engine,
     Jobs,
     MaxDecompressedSize,
@@ -71,6 +72,7 @@ def dependents(
     account: Accounts = None,
     region: Regions = None,
     jobs: Jobs = None,
+    dask: Dask = None,
     engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -103,6 +105,7 @@ def dependents(
         jobs=jobs,
         max_decompressed_size=max_decompressed_size,
         engine=engine,
+        dask=dask,
     )
     analysis = DependentsAnalysis(query)
 

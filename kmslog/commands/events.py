@@ -15,6 +15,7 @@ from kmslog.analyses.events import EventQuery, EventsAnalysis, EventsResult, Que
 from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     Accounts,
+    Dask,
     Engine,
     Jobs,
     MaxDecompressedSize,
@@ -25,6 +26,7 @@ from kmslog.commands.options import (
     S3Profile,
     S3Region,
     Since,
+    StoreDirs,
     Strict,
     Until,
     configure_s3,
@@ -32,6 +34,7 @@ from kmslog.commands.options import (
     failed_files,
     run_or_exit,
     scan_options,
+    with_stores,
 )
 from kmslog.report import events_report, safe
 from kmslog.run.api import RunResult
@@ -54,11 +57,12 @@ _WRITERS: dict[EventsFormat, Callable[[EventsResult, TextIO], None]] = {
 
 def events(
     paths: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="CloudTrail files, directories (recursive) or globs.", metavar="PATH..."
         ),
-    ],
+    ] = None,
+    store: StoreDirs = None,
     key: Annotated[
         str | None,
         typer.Option(
@@ -97,6 +101,7 @@ def events(
     account: Accounts = None,
     region: Regions = None,
     jobs: Jobs = None,
+    dask: Dask = None,
     engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -128,6 +133,7 @@ def events(
         jobs=jobs,
         max_decompressed_size=max_decompressed_size,
         engine=engine,
+        dask=dask,
     )
     analysis = EventsAnalysis(query)
 
@@ -136,7 +142,11 @@ def events(
             _emit(run_result.results[analysis.name], output_format, output)
 
     run_result = run_or_exit(
-        paths, [analysis], options, show_progress=not no_progress, unreadable=unreadable
+        with_stores(paths, store),
+        [analysis],
+        options,
+        show_progress=not no_progress,
+        unreadable=unreadable,
     )
     for warning_line in failed_files(run_result):
         safe.say(warning_line)

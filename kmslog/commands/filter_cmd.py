@@ -13,6 +13,7 @@ from kmslog.analyses.filtering import FilterAnalysis, FilterResult
 from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
     EXIT_USAGE,
+    Dask,
     Engine,
     Jobs,
     MaxDecompressedSize,
@@ -74,6 +75,7 @@ def filter_command(
         typer.Option("--format", help="table, ndjson (original records) or json."),
     ] = FilterFormat.table,
     jobs: Jobs = None,
+    dask: Dask = None,
     engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -100,6 +102,7 @@ def filter_command(
         jobs=jobs,
         max_decompressed_size=max_decompressed_size,
         engine=engine,
+        dask=dask,
     )
     analysis = FilterAnalysis(parsed)
 

@@ -20,6 +20,7 @@ from kmslog.commands.options import (
     EXIT_FOUND,
     EXIT_USAGE,
     Accounts,
+    Dask,
     Engine,
     Jobs,
     MaxDecompressedSize,
@@ -78,6 +79,7 @@ def lifecycle(
     account: Accounts = None,
     region: Regions = None,
     jobs: Jobs = None,
+    dask: Dask = None,
     engine: Engine = None,
     strict: Strict = False,
     max_decompressed_size: MaxDecompressedSize = DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -111,6 +113,7 @@ def lifecycle(
         jobs=jobs,
         max_decompressed_size=max_decompressed_size,
         engine=engine,
+        dask=dask,
     )
     analysis = LifecycleAnalysis(query)
     spots = BlindSpotAnalysis()

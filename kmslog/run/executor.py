@@ -234,8 +234,8 @@ def run(
         roots = ", ".join(display_name(p) for p in paths)
         raise NoInputError("no input files under: " + roots + detail)
     stats = _stats_from(found)
-    for counted in found.precounted:
-        _add_precounted(stats, counted, options.strict)
+    for precount in found.precounted:
+        _add_precounted(stats, precount, options.strict)
     files = found.files
     batches = groups(files, group_bytes)
     total_bytes = sum(f.size for f in files)
