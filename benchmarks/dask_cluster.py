@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kmslog.analyses.detections import DetectionsAnalysis  # noqa: E402
 from kmslog.analyses.summary import SummaryAnalysis  # noqa: E402
+from kmslog.findings.collect import findings_of  # noqa: E402
 from kmslog.run.api import ScanOptions  # noqa: E402
 from kmslog.run.dask_executor import DaskExecutor  # noqa: E402
 from kmslog.run.executor import run  # noqa: E402
@@ -63,7 +64,11 @@ def main() -> None:
             finally:
                 executor.shutdown()
             times["dask"].append(time.perf_counter() - start)
-            if remote.stats != local.stats or remote.results != local.results:
+            if (
+                remote.stats != local.stats
+                or remote.results["summary"] != local.results["summary"]
+                or findings_of(remote.results.values()) != findings_of(local.results.values())
+            ):
                 raise SystemExit("the cluster's result differs from --jobs")
             records = local.stats.records_kept
     finally:
