@@ -156,3 +156,54 @@ def test_caller_account_condition_is_not_a_widening(
     cited = set().union(*(_evidence_ids(f) for f in scan["key_policies"]["findings"]))
     assert not set(lab["event_ids"]) & cited
     assert not [f for f in scan["key_policies"]["findings"] if f["key_arn"] == lab["key_arn"]]
+
+
+def test_policy_widened_to_another_account_is_reported(
+    scan: dict[str, Any], truth: dict[str, Any]
+) -> None:
+    # The key-policy backdoor of the anomaly scenario: PutKeyPolicy adding another
+    # account's root, found by the key-policy analysis with the account named.
+    lab = _label(truth, "s10_anomalies", "key_policy_backdoor")
+    found = [
+        f
+        for f in scan["key_policies"]["findings"]
+        if f["key_arn"] == lab["key_arn"] and set(lab["event_ids"]) <= _evidence_ids(f)
+    ]
+    (f,) = found
+    assert f["kind"] == "key-policy-widened" and f["severity"] == "high"
+    assert lab["external_account"] in f["summary"]
+
+
+def _sample_records() -> list[dict[str, Any]]:
+    import gzip  # noqa: PLC0415
+
+    out: list[dict[str, Any]] = []
+    for path in sorted(Path("sample_logs").rglob("*.json.gz")):
+        if "CloudTrail-Digest" in path.parts:
+            continue
+        doc = json.loads(gzip.decompress(path.read_bytes()))
+        out += doc.get("Records", []) if isinstance(doc, dict) else []
+    return out
+
+
+def test_every_non_routine_access_control_change_is_still_reported(
+    scan: dict[str, Any],
+) -> None:
+    # The rule's noise is gone (routine service grants, above), and nothing else is:
+    # every successful PutKeyPolicy, RevokeGrant and CreateGrant that no AWS service made
+    # for an AWS resource is a finding of the rule.
+    wanted = set()
+    routine = set()
+    for rec in _sample_records():
+        if rec.get("eventSource") != "kms.amazonaws.com" or rec.get("errorCode"):
+            continue
+        name = rec.get("eventName")
+        if name not in ("PutKeyPolicy", "RevokeGrant", "CreateGrant"):
+            continue
+        grantee = str((rec.get("requestParameters") or {}).get("granteePrincipal", ""))
+        by_service = rec["userIdentity"].get("invokedBy") or ":aws:ec2-infrastructure:" in grantee
+        (routine if name == "CreateGrant" and by_service else wanted).add(rec["eventID"])
+    assert wanted and routine
+    reported = {f["event_id"] for f in scan["findings"] if f["rule"] == "kms-access-control-change"}
+    assert wanted <= reported
+    assert not routine & reported
