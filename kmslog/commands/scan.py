@@ -325,9 +325,9 @@ def _render_findings(
 
 def wide_width() -> int:
     """``--wide``: the terminal's width, but at least enough for every column."""
-    from kmslog.report.findings_console import WIDE_COLUMNS
+    from kmslog.report.findings_console import WIDE_CONSOLE
 
-    return max(shutil.get_terminal_size((WIDE_COLUMNS, 24)).columns, 2 * WIDE_COLUMNS)
+    return max(shutil.get_terminal_size((WIDE_CONSOLE, 24)).columns, WIDE_CONSOLE)
 
 
 def _render(

@@ -36,29 +36,25 @@ class Verdict:
     builtin_off: int  # built-in findings reported but not counted (--no-builtin-rules)
 
     def line(self) -> str:
-        """One line (short enough for 80 columns on a typical run): the status, what
-        decided it, and what was reported without counting."""
+        """One line, short enough for 80 columns: the status, how many of the run's
+        findings decided it, and what the options left out."""
         head = f"exit {self.status}: "
-        mode = "" if self.fail_on is FailOn.finding else f" (--fail-on {self.fail_on.value})"
-        others = self.reported - len(self.counted) - self.builtin_off
+        kinds = len({f.kind.id for f in self.counted})
+        of = f"of {_findings(self.reported)}"
         if self.fail_on is FailOn.none:
             return head + f"--fail-on none; {_findings(self.reported)} reported"
-        if self.counted:
-            kinds = len({f.kind.id for f in self.counted})
-            noun = (
-                "alarm transition(s) to ALARM"
-                if self.fail_on is FailOn.alarm
-                else ("finding" if len(self.counted) == 1 else "findings")
-            )
-            text = f"{len(self.counted)} {noun} of {kinds} kind{'s' * (kinds != 1)} count{mode}"
-        elif self.reported == 0:
+        if self.fail_on is FailOn.alarm:
+            if not self.counted:
+                return head + f"no alarm reached ALARM (--fail-on alarm), {of}"
+            return head + f"{len(self.counted)} transitions to ALARM count (--fail-on alarm), {of}"
+        if self.reported == 0:
             return head + "no findings"
+        if self.counted:
+            text = f"{len(self.counted)} {of} count ({kinds} kind{'s' * (kinds != 1)})"
         else:
-            text = f"nothing counts{mode}"
+            text = f"none {of} counts"
         if self.builtin_off:
-            text += f"; {self.builtin_off} built-in not counted (--no-builtin-rules)"
-        if others > 0:
-            text += f"; {others} more do not count" if self.counted else f"; {others} reported"
+            text += f"; --no-builtin-rules left out {self.builtin_off}"
         return head + text
 
 

@@ -29,6 +29,9 @@ from kmslog.report import safe
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 # From this width on, the principals of a kind are a table of every column.
 WIDE_COLUMNS = 160
+# The width of ``--wide``: room for every column with its values whole (tables take
+# only the width they need).
+WIDE_CONSOLE = 1000
 HEAD = 9  # the severity column of a head line
 TOP_VALUES = 3
 TOP_SUMMARIES = 3
@@ -68,7 +71,7 @@ def _indented(console: Console, text: Text, indent: int) -> None:
     arns = [w for w in text.plain.split() if w.startswith("arn:")]
     longest = max((cell_len(w) for w in arns), default=0)
     room = max(0, min(indent, console.width - longest))
-    console.print(Padding(text, (0, 0, 0, room)))
+    console.print(Padding(text, (0, 0, 0, room), expand=False))
 
 
 def _arn_line(console: Console, label: str, arn: str, indent: int, style: str = "") -> None:
@@ -148,10 +151,19 @@ def _principal(console: Console, p: PrincipalGroup) -> None:
 
 def _table(console: Console, group: KindGroup) -> None:
     table = Table(show_lines=True)
-    for column in ("key", "aliases", "principal", "events", "first", "last"):
-        table.add_column(column, overflow="fold", justify="right" if column == "events" else "left")
-    for column in ("source IPs", "user agents", "what happened"):
-        table.add_column(column, overflow="fold")
+    # ARN columns as wide as their longest ARN: whole on one line, never folded.
+    keys = [safe.clean(k.key_arn or "") for k in group.keys]
+    callers = [safe.clean(p.principal or "") for k in group.keys for p in k.principals]
+    table.add_column("key", no_wrap=True, min_width=max(map(cell_len, keys), default=0))
+    table.add_column("aliases", overflow="fold")
+    table.add_column("principal", no_wrap=True, min_width=max(map(cell_len, callers), default=0))
+    table.add_column("events", justify="right")
+    for column in ("first", "last"):
+        table.add_column(column, no_wrap=True)
+    # One value a line, each whole (a user agent is long, but pasteable).
+    table.add_column("source IPs", no_wrap=True)
+    table.add_column("user agents", no_wrap=True)
+    table.add_column("what happened", overflow="fold", min_width=40)
     for key in group.keys:
         place = key.key_arn or f"account {key.account or '-'}, {key.region or 'every Region'}"
         for p in key.principals:
