@@ -187,7 +187,9 @@ def scan(
 ) -> None:
     """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay
     their CloudWatch alarms, replay the EventBridge rules over the events EventBridge would
-    have seen, and (with --baseline) flag usage that departs from the profile."""
+    have seen, and (with --baseline) flag usage that departs from the profile. The table
+    groups findings rule → key → principal and ends with the line that says why the exit
+    status is what it is (docs/console.md)."""
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
         since,
