@@ -96,7 +96,9 @@ def print_alarm(console: Console, report: AlarmReport, found: tuple[Caveat, ...]
     )
     if report.version is not None:
         title.append(f"  (as logged in {safe.clean(report.region or '-')})", style="cyan")
-    table = Table(title=title, title_justify="left")
+    # The title on its own, wrapped at the console's width rather than the table's.
+    console.print(title)
+    table = Table()
     # Narrow: "from" is the row above's "to", and CloudWatch's reason text is long and
     # alike from row to row: only kmslog's notes stay (--wide: every column).
     wide = console.width >= WIDE_COLUMNS

@@ -133,9 +133,9 @@ def print_eventbridge(
             if f.details.get("rule") == rule.name and f.details.get("event_bus") == rule.event_bus
         ]
         events = sum(f.count for f in mine)
+        # The rule's title heads its findings below.
         title = Text()
-        title.append(safe.clean(f"EventBridge rule {rule.name}"), style="bold")
-        title.append(f"  {safe.clean(rule.title)}")
-        title.append(f"  {events} event{'s' if events != 1 else ''}")
+        title.append(safe.clean(f"EventBridge rule {rule.name}"), style="bold underline")
+        title.append(f": {events} event{'s' if events != 1 else ''}")
         console.print(title)
         print_groups(console, group_findings(mine, aliases))

@@ -90,9 +90,14 @@ def _arn_line(console: Console, label: str, arn: str, indent: int, style: str = 
 
 
 def _head(console: Console, group: KindGroup) -> None:
-    head = Text()
-    head.append(f"{group.severity.upper():<{HEAD}}", style=SEVERITY_STYLE.get(group.severity, ""))
-    head.append_text(safe.text(group.kind.title, "bold"))
+    # A grid: a long title wraps under itself, not under the severity.
+    head = Table.grid()
+    head.add_column(width=HEAD, no_wrap=True)
+    head.add_column(overflow="fold")
+    head.add_row(
+        Text(group.severity.upper(), style=SEVERITY_STYLE.get(group.severity, "")),
+        safe.text(group.kind.title, "bold"),
+    )
     console.print(head)
     counts = [_plural(group.count, "event")] if group.count else []
     if group.findings > 1 and group.findings != group.count:
