@@ -137,3 +137,7 @@ def test_wide_shows_every_column_and_value(
     agents = {a for r in rules for a in r["user_agents"].split(" | ") if a}
     assert not sorted(v for v in ips | agents if not any(v in line for line in lines))
     assert EXIT_LINE.match(lines[-1])
+
+
+def test_same_console_whatever_the_jobs(console80: Result) -> None:
+    assert scan("--jobs", "3").stdout == scan("--jobs", "1").stdout == console80.stdout
