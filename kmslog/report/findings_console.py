@@ -100,9 +100,10 @@ def _head(console: Console, group: KindGroup) -> None:
     )
     console.print(head)
     counts = [_plural(group.count, "event")] if group.count else []
-    if group.findings > 1 and group.findings != group.count:
-        counts.append(_plural(group.findings, "finding"))
     keyed = [k for k in group.keys if k.key_arn]
+    # With keys, the key and principal counts say how many findings there are.
+    if not keyed and group.findings > 1 and group.findings != group.count:
+        counts.append(_plural(group.findings, "finding"))
     if keyed:
         counts.append(_plural(len(keyed), "key"))
     principals = group.principals
