@@ -93,5 +93,5 @@ def test_blocks_title_and_none() -> None:
     console = safe.console(file=out, width=80)
     print_finding_blocks(console, "Grants", sample(), "Grants: none")
     print_finding_blocks(console, "Grants", [], "Grants: none")
-    assert out.getvalue().splitlines()[0] == "Grants: 2 findings"
+    assert out.getvalue().splitlines()[0] == "Grants: 2 finding(s)"
     assert out.getvalue().rstrip().endswith("Grants: none")

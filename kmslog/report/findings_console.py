@@ -213,5 +213,5 @@ def print_finding_blocks(
     if not found:
         console.print(Text(none, style="green"))
         return
-    console.print(Text(f"{title}: {_plural(len(found), 'finding')}", style="bold underline"))
+    console.print(Text(f"{title}: {len(found)} finding(s)", style="bold underline"))
     print_groups(console, group_findings(found, aliases))
