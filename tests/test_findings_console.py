@@ -95,3 +95,10 @@ def test_blocks_title_and_none() -> None:
     print_finding_blocks(console, "Grants", [], "Grants: none")
     assert out.getvalue().splitlines()[0] == "Grants: 2 finding(s)"
     assert out.getvalue().rstrip().endswith("Grants: none")
+
+
+def test_an_open_finding_runs_to_the_end_of_the_logs() -> None:
+    kind = FindingKind("test-open", "Open", "high", "blind_spot")
+    found = [Finding(kind, Subject(account="111122223333", region="us-east-1"), T0, None, 2, "x")]
+    for width in (80, 1000):
+        assert "end of logs" in render(found, width)

@@ -28,6 +28,7 @@ class PrincipalGroup:
     count: int  # events behind the findings
     first: datetime | None
     last: datetime | None
+    ongoing: bool  # a finding still open at the end of the logs (its last is unknown)
     source_ips: tuple[str, ...]  # most often seen first
     user_agents: tuple[str, ...]
     summaries: tuple[str, ...]  # distinct, in order of first appearance
@@ -46,6 +47,7 @@ class KeyGroup:
     count: int
     first: datetime | None
     last: datetime | None
+    ongoing: bool  # a finding still open at the end of the logs (its last is unknown)
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,22 @@ class KindGroup:
     findings: int
     first: datetime | None
     last: datetime | None
+    ongoing: bool  # a finding still open at the end of the logs (its last is unknown)
 
     @property
     def principals(self) -> int:
         return len({p.principal for k in self.keys for p in k.principals})
 
 
-def _span(found: Iterable[Finding]) -> tuple[datetime | None, datetime | None]:
+def _span(found: Iterable[Finding]) -> tuple[datetime | None, datetime | None, bool]:
+    """First and last times of ``found``, and whether one is still open (a first
+    without a last: it lasts to the end of the logs)."""
     items = list(found)
     firsts = [f.first for f in items if f.first is not None]
     lasts = [f.last if f.last is not None else f.first for f in items]
     ends = [t for t in lasts if t is not None]
-    return (min(firsts) if firsts else None, max(ends) if ends else None)
+    ongoing = any(f.first is not None and f.last is None for f in items)
+    return (min(firsts) if firsts else None, max(ends) if ends else None, ongoing)
 
 
 def _ranked(found: Sequence[Finding], detail: str, field: str) -> tuple[str, ...]:
@@ -89,7 +95,7 @@ def _ranked(found: Sequence[Finding], detail: str, field: str) -> tuple[str, ...
 
 
 def _principal_group(principal: str | None, found: list[Finding]) -> PrincipalGroup:
-    first, last = _span(found)
+    first, last, ongoing = _span(found)
     summaries = tuple(dict.fromkeys(f.summary for f in found if f.summary))
     return PrincipalGroup(
         principal=principal,
@@ -97,6 +103,7 @@ def _principal_group(principal: str | None, found: list[Finding]) -> PrincipalGr
         count=sum(f.count for f in found),
         first=first,
         last=last,
+        ongoing=ongoing,
         source_ips=_ranked(found, "source_ips", "source_ip"),
         user_agents=_ranked(found, "user_agents", "user_agent"),
         summaries=summaries,
@@ -109,7 +116,7 @@ def _key_group(
     aliases: AliasLookup | None,
 ) -> KeyGroup:
     key_arn, account, region = place
-    first, last = _span(found)
+    first, last, ongoing = _span(found)
     names: dict[str, None] = {}
     for f in found:
         names.update(dict.fromkeys(f.subject.aliases))
@@ -131,6 +138,7 @@ def _key_group(
         count=sum(g.count for g in principals),
         first=first,
         last=last,
+        ongoing=ongoing,
     )
 
 
@@ -152,7 +160,7 @@ def group_findings(found: Iterable[Finding], aliases: AliasLookup | None = None)
             (_key_group(p, fs, aliases) for p, fs in by_place.items()),
             key=lambda g: (-g.count, g.key_arn or "", g.account or "", g.region or ""),
         )
-        first, last = _span(items)
+        first, last, ongoing = _span(items)
         groups.append(
             KindGroup(
                 kind=items[0].kind,
@@ -164,6 +172,7 @@ def group_findings(found: Iterable[Finding], aliases: AliasLookup | None = None)
                 findings=len(items),
                 first=first,
                 last=last,
+                ongoing=ongoing,
             )
         )
     groups.sort(

@@ -46,9 +46,11 @@ def alias_lookup(results: dict[str, Any]) -> AliasLookup | None:
     return None if history is None else history.names_during
 
 
-def _span(first: datetime | None, last: datetime | None) -> str:
+def _span(first: datetime | None, last: datetime | None, ongoing: bool = False) -> str:
     if first is None:
         return ""
+    if ongoing:
+        return f"{iso_z(first)} -> end of logs"
     if last is None or last == first:
         return iso_z(first)
     return f"{iso_z(first)} -> {iso_z(last)}"
@@ -109,7 +111,7 @@ def _head(console: Console, group: KindGroup) -> None:
     principals = group.principals
     if principals and any(p.principal for k in group.keys for p in k.principals):
         counts.append(_plural(principals, "principal"))
-    span = _span(group.first, group.last)
+    span = _span(group.first, group.last, group.ongoing)
     if span:
         counts.append(span)
     if counts:
@@ -136,7 +138,7 @@ def _principal(console: Console, p: PrincipalGroup) -> None:
     if p.principal:
         _arn_line(console, "by ", p.principal, 4)
     facts = [_plural(p.count, "event")] if p.count else []
-    span = _span(p.first, p.last)
+    span = _span(p.first, p.last, p.ongoing)
     if span:
         facts.append(span)
     if facts:
@@ -179,7 +181,7 @@ def _table(console: Console, group: KindGroup) -> None:
                 safe.text(p.principal or "(no caller)"),
                 f"{p.count:,}",
                 "" if p.first is None else iso_z(p.first),
-                "" if p.last is None else iso_z(p.last),
+                "end of logs" if p.ongoing else ("" if p.last is None else iso_z(p.last)),
                 Text("\n".join(safe.clean(v) for v in p.source_ips)),
                 Text("\n".join(safe.clean(v) for v in p.user_agents)),
                 Text("\n".join(safe.clean(v) for v in p.summaries)),

@@ -141,3 +141,12 @@ def test_severity_of_a_kind_is_its_most_urgent_finding() -> None:
 def test_in_short() -> None:
     assert in_short(["a", "b", "c", "d", "e"]) == (["a", "b", "c"], 2)
     assert in_short(["a"], 2) == (["a"], 0)
+
+
+def test_a_finding_open_at_the_end_of_the_logs_makes_its_groups_ongoing() -> None:
+    open_window = Finding(INFO, Subject(account="1", region="r"), T0, None, 1, "open")
+    closed = Finding(INFO, Subject(account="2", region="r"), T0, T0 + timedelta(hours=1), 1, "x")
+    (group,) = group_findings([open_window, closed])
+    assert group.ongoing and (group.first, group.last) == (T0, T0 + timedelta(hours=1))
+    by_account = {k.account: (k.ongoing, k.principals[0].ongoing) for k in group.keys}
+    assert by_account == {"1": (True, True), "2": (False, False)}
