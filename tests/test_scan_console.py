@@ -127,6 +127,7 @@ def test_wide_shows_every_column_and_value(
     lines = done.stdout.splitlines()
     assert max(cell_len(line) for line in lines) > 80
     assert not sorted(a for a in finding_arns if not any(a in line for line in lines))
+    assert any(line.startswith("┃ time") and "reason" in line for line in lines)
     header = next(line for line in lines if "source IPs" in line)
     for column in ("key", "aliases", "principal", "events", "first", "last", "user agents"):
         assert column in header
@@ -141,3 +142,31 @@ def test_wide_shows_every_column_and_value(
 
 def test_same_console_whatever_the_jobs(console80: Result) -> None:
     assert scan("--jobs", "3").stdout == scan("--jobs", "1").stdout == console80.stdout
+
+
+def test_alarm_timelines_narrow_pair_each_alarm_with_its_end() -> None:
+    """At 80 columns a transition to ALARM and the next one share a row; every time a
+    replayed alarm went to ALARM is still shown, with whether it notified, and every
+    kmslog note."""
+    import json
+
+    done = CliRunner().invoke(app, ["scan", "--no-progress", "--format", "json", str(SAMPLE)])
+    alarms = json.loads(done.stdout)["alarms"]
+    text = scan().stdout
+    timeline = text[text.index("Alarm timeline") :]
+    rows = [line for line in timeline.splitlines() if line.startswith("│ 2")]
+    to_alarm = [t for a in alarms for t in a["transitions"] if t["to"] == "ALARM"]
+    assert to_alarm
+    for t in to_alarm:
+        told = "yes" if t["would_notify"] else "NO"
+        assert any(t["time"] in r and "ALARM" in r and told in r for r in rows), t["time"]
+    others = sum(len(a["transitions"]) for a in alarms) - len(to_alarm)
+    # each row is a transition to ALARM, or one that does not end an ALARM episode
+    assert len(to_alarm) <= len(rows) <= len(to_alarm) + others
+    noted = [t for a in alarms for t in a["transitions"] if t["note"]]
+    for t in noted:
+        # the note starts on the row of its transition (or of the ALARM it ends)
+        first_word = t["note"].split()[0]
+        assert any(first_word in r for r in rows), t["note"]
+    header = next(line for line in timeline.splitlines() if line.startswith("┃ time"))
+    assert "until" in header and "reason" not in header

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kmslog.analyses.blind_spots import BlindSpots
-from kmslog.analyses.detections import AlarmReport, DetectionsResult
+from kmslog.analyses.detections import AlarmReport, DetectionsResult, TransitionReport
 from kmslog.blindspots.caveats import Caveat
 from kmslog.findings.adapters import rule_findings
 from kmslog.findings.group import AliasLookup, group_findings
@@ -76,6 +76,69 @@ def _print_caveats(console: Console, found: tuple[Caveat, ...]) -> None:
         console.print(Text(f"  caveat: {safe.clean(c.text)}", style="yellow"))
 
 
+def _notified(t: TransitionReport) -> Text:
+    notified = "-" if t.new is not AlarmState.ALARM else ("yes" if t.would_notify else "NO")
+    return Text(notified, style="red" if notified == "NO" else "")
+
+
+def _state(state: AlarmState) -> Text:
+    return Text(state.value, style=STATE_STYLE[state])
+
+
+def _transitions_table(report: AlarmReport) -> Table:
+    """Every transition with every column (``--wide``)."""
+    table = Table()
+    for column in ("time", "from", "to", "reason", "notified"):
+        table.add_column(column, overflow="fold")
+    for t in report.transitions:
+        reason = safe.text(t.reason)
+        if t.note:
+            reason.append("\n")
+            reason.append(safe.clean(t.note), style="red")
+        table.add_row(_when(t.time), _state(t.old), _state(t.new), reason, _notified(t))
+    return table
+
+
+def _until(start: datetime, end: TransitionReport | None) -> Text:
+    if end is None:
+        return Text("end of logs")
+    same_day = end.time.date() == start.date()
+    when = _when(end.time)[11:] if same_day else _when(end.time)
+    out = Text(f"{when} ")
+    out.append_text(_state(end.new))
+    return out
+
+
+def _episodes_table(report: AlarmReport) -> Table:
+    """At narrow widths: a transition to ALARM and the one that ends it on one row
+    (a flapping alarm is half as long), CloudWatch's reason text left out (alike from
+    row to row: ``--wide`` shows it); kmslog's notes stay."""
+    table = Table()
+    for column in ("time", "to", "until", "notified"):
+        table.add_column(column, overflow="fold")
+    table.add_column("note", overflow="fold", ratio=1)
+    steps = report.transitions
+    index = 0
+    while index < len(steps):
+        t = steps[index]
+        if t.new is AlarmState.ALARM:
+            end = steps[index + 1] if index + 1 < len(steps) else None
+            notes = " ".join(n for n in (t.note, end.note if end else None) if n)
+            table.add_row(
+                _when(t.time),
+                _state(t.new),
+                _until(t.time, end),
+                _notified(t),
+                safe.text(notes, "red"),
+            )
+            index += 2
+            continue
+        note = safe.text(t.note or "", "red")
+        table.add_row(_when(t.time), _state(t.new), Text(""), _notified(t), note)
+        index += 1
+    return table
+
+
 def print_alarm(console: Console, report: AlarmReport, found: tuple[Caveat, ...] = ()) -> None:
     a = report.alarm
     quiet = not any(t.new is AlarmState.ALARM for t in report.transitions)
@@ -98,30 +161,10 @@ def print_alarm(console: Console, report: AlarmReport, found: tuple[Caveat, ...]
         title.append(f"  (as logged in {safe.clean(report.region or '-')})", style="cyan")
     # The title on its own, wrapped at the console's width rather than the table's.
     console.print(title)
-    table = Table()
-    # Narrow: "from" is the row above's "to", and CloudWatch's reason text is long and
-    # alike from row to row: only kmslog's notes stay (--wide: every column).
-    wide = console.width >= WIDE_COLUMNS
-    columns = ("time", "from", "to", "reason", "notified") if wide else ("time", "to", "notified")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    if not wide:
-        table.add_column("note", overflow="fold", ratio=1)
-    for t in report.transitions:
-        reason = safe.text(t.reason)
-        if t.note:
-            reason.append("\n")
-            reason.append(safe.clean(t.note), style="red")
-        notified = "-" if t.new is not AlarmState.ALARM else ("yes" if t.would_notify else "NO")
-        state = Text(t.new.value, style=STATE_STYLE[t.new])
-        told = Text(notified, style="red" if notified == "NO" else "")
-        if wide:
-            table.add_row(
-                _when(t.time), Text(t.old.value, style=STATE_STYLE[t.old]), state, reason, told
-            )
-            continue
-        table.add_row(_when(t.time), state, told, safe.text(t.note or "", "red"))
-    console.print(table)
+    if console.width >= WIDE_COLUMNS:
+        console.print(_transitions_table(report))
+    else:
+        console.print(_episodes_table(report))
     if report.missed is not None:
         console.print(Text(safe.clean(report.missed.text), style="bold red"))
     _print_caveats(console, found)
