@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import polars as pl
 
-from kmslog.analyses.dependents import ALIAS_EVENT_COLUMNS, _alias_events
+from kmslog.analyses.dependents import ALIAS_EVENT_COLUMNS, alias_events_of
 from kmslog.analyses.lifecycle import KMS_SOURCE, alias_uses
 from kmslog.decode import schema as S
 from kmslog.kms.resolve import ALIAS_EVENTS, AliasHistory
@@ -68,4 +68,4 @@ class AliasHistoryAnalysis:
         return AliasPartial(events=a.events + b.events, uses=_compact(a.uses + b.uses))
 
     def finish(self, state: AliasPartial) -> AliasHistory:
-        return AliasHistory(_alias_events(state.events), observations(state.uses))
+        return AliasHistory(alias_events_of(state.events), observations(state.uses))
