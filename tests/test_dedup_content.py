@@ -90,6 +90,7 @@ def test_kms_guide_examples_all_survive_and_conflicts_are_reported(
     if group_bytes is not None:
         # One file per group: every conflict crosses groups and workers.
         monkeypatch.setattr(executor, "GROUP_BYTES", group_bytes)
+        monkeypatch.setattr(executor, "NATIVE_GROUP_BYTES", group_bytes)
     records, copies, conflicts = _guide_facts(files)
     assert copies == 0  # no two examples are the same record
     assert conflicts  # but they reuse eventIDs
@@ -127,6 +128,7 @@ def test_copies_are_dropped_and_other_records_under_the_same_id_kept(
         _trail(tmp_path, 1, [real, other])
     if placement == "two groups":
         monkeypatch.setattr(executor, "GROUP_BYTES", 1)
+        monkeypatch.setattr(executor, "NATIVE_GROUP_BYTES", 1)
     for jobs in (1, 2):
         stats, rows = _scan(tmp_path, jobs)
         assert stats.records_seen == 4
@@ -144,6 +146,7 @@ def test_serial_and_parallel_agree_on_conflicts_across_many_groups(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(executor, "GROUP_BYTES", 1)
+    monkeypatch.setattr(executor, "NATIVE_GROUP_BYTES", 1)
     a, b, c = (record(7, userAgent=agent) for agent in ("a", "b", "c"))
     x, y = record(8), record(8, eventName="ScheduleKeyDeletion")
     files = [

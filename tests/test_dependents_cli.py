@@ -142,6 +142,7 @@ def test_jobs_do_not_change_the_answer(
     one = dependents_json(*args, str(logs), "--jobs", "1")
     # One file per group, two worker processes: partials are pickled and combined.
     monkeypatch.setattr(executor, "GROUP_BYTES", 1)
+    monkeypatch.setattr(executor, "NATIVE_GROUP_BYTES", 1)
     two = dependents_json(*args, str(logs), "--jobs", "2", "--engine", "python")
     assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
     assert one

@@ -166,6 +166,7 @@ def test_non_utf8_file_names_scan(tmp_path, jobs, monkeypatch):
     tree = _named_tree(tmp_path)
     # One group per file, so that --jobs 2 really reads them in worker processes.
     monkeypatch.setattr("kmslog.run.executor.GROUP_BYTES", 1)
+    monkeypatch.setattr("kmslog.run.executor.NATIVE_GROUP_BYTES", 1)
     result = runner.invoke(
         app,
         ["scan", "--no-progress", "--fail-on", "none", "--format", "json"]

@@ -48,6 +48,7 @@ class KeepsRows:
 
 def test_native_partial_states_do_not_share_the_batch_buffers(tmp_path, monkeypatch):
     monkeypatch.setattr(executor, "GROUP_BYTES", 1)
+    monkeypatch.setattr(executor, "NATIVE_GROUP_BYTES", 1)
     for i in range(3):
         rows = [record(1000 * i + j) for j in range(200)]
         write_trail(layout_path(tmp_path, stamp=f"20240502T0{i}00Z", unique=f"{i}" * 16), rows)

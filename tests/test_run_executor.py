@@ -81,6 +81,7 @@ def test_parallel_equals_serial(tmp_path, monkeypatch, group_bytes):
     # group_bytes=1: one file per task, so duplicates cross tasks and the
     # overlapping ones are re-read; 1 MiB: every file in one shared batch.
     monkeypatch.setattr(executor, "GROUP_BYTES", group_bytes)
+    monkeypatch.setattr(executor, "NATIVE_GROUP_BYTES", group_bytes)
     root = _corpus(tmp_path)
     for i in range(6):
         extra = [record(1000 * (i + 1) + j) for j in range(50)] + [record(3)]

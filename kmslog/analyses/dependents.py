@@ -422,8 +422,9 @@ class DependentsAnalysis:
         return build_dependents(self.query, state)
 
 
-def alias_events_in(frames: list[pl.DataFrame]) -> list[AliasEvent]:
-    """The alias changes in frames of successful alias-event rows (``ALIAS_EVENT_COLUMNS``)."""
+def alias_events_of(frames: list[pl.DataFrame]) -> list[AliasEvent]:
+    """The alias events of kept alias-call rows (``ALIAS_EVENT_COLUMNS``), read from
+    each record's text; a record that does not parse is left out."""
     found: list[AliasEvent] = []
     for frame in frames:
         for raw in frame[S.RAW].to_list():
@@ -465,7 +466,7 @@ def _with_keys(
 
 
 def build_dependents(query: str | None, state: DependentsPartial) -> DependentsResult:
-    history = AliasHistory(alias_events_in(state.alias_events), observations(state.alias_uses))
+    history = AliasHistory(alias_events_of(state.alias_events), observations(state.alias_uses))
     lost: dict[str, int] = defaultdict(int)
     calls = _with_keys(_concat(state.calls, CALL_SCHEMA), history, lost)
     kinds = _with_keys(_concat(state.kinds, KIND_SCHEMA), history)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from kmslog.analyses.dependents import ALIAS_EVENT_COLUMNS, alias_events_in
+from kmslog.analyses.dependents import ALIAS_EVENT_COLUMNS, alias_events_of
 from kmslog.analyses.lifecycle import KMS_SOURCE, _refs_expr, alias_uses
 from kmslog.decode import schema as S
 from kmslog.kms.keys import IdKind, KeyRef, parse_key_ref
@@ -244,7 +244,7 @@ class EventsAnalysis:
         )
 
     def finish(self, state: EventsPartial) -> EventsResult:
-        history = AliasHistory(alias_events_in(state.alias_events), observations(state.alias_uses))
+        history = AliasHistory(alias_events_of(state.alias_events), observations(state.alias_uses))
         frames = [f for f in state.rows if f.height]
         if not frames:
             return EventsResult(self.query, (), tuple(self._bindings(history)))

@@ -8,6 +8,7 @@ console renderer, whether its result fails the scan) listed in
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from kmslog.analyses.base import Analysis
 from kmslog.analyses.summary import SummaryAnalysis
@@ -45,6 +47,7 @@ from kmslog.commands.options import (
     scan_options,
     with_stores,
 )
+from kmslog.findings.model import Finding
 from kmslog.report import safe
 from kmslog.report.summary_console import print_summary
 from kmslog.report.summary_json import summary_data
@@ -72,9 +75,9 @@ class Section:
     json_key: str
     to_json: Callable[[RunResult, Any], Any]
     to_console: Callable[[Console, RunResult, Any], None]
-    # Whether the result holds findings that make the scan exit 1 (--fail-on finding);
+    # The findings of the result that make the scan exit 1 (--fail-on finding);
     # None: the section never decides the exit status by itself.
-    found: Callable[[Any], bool] | None = None
+    counted: Callable[[Any], list[Finding]] | None = None
 
 
 def sections() -> list[Section]:
@@ -184,10 +187,21 @@ def scan(
         str | None,
         typer.Option("--thresholds", metavar="FILE", help="TOML file of anomaly thresholds."),
     ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide",
+            help="Table format: every column and every value (all source IPs and user "
+            "agents), however narrow the terminal; by default the console fits its width "
+            "(80 columns readable) and lists the first few of each.",
+        ),
+    ] = False,
 ) -> None:
     """Read CloudTrail logs once: summarise them, run the metric-filter rules and replay
     their CloudWatch alarms, replay the EventBridge rules over the events EventBridge would
-    have seen, and (with --baseline) flag usage that departs from the profile."""
+    have seen, and (with --baseline) flag usage that departs from the profile. The table
+    groups findings rule → key → principal and ends with the line that says why the exit
+    status is what it is (docs/console.md)."""
     paths = with_stores(paths, store)
     configure_s3(profile, s3_region, endpoint_url, no_sign_request)
     options = scan_options(
@@ -209,7 +223,6 @@ def scan(
     from kmslog.report.detections_section import (
         FailOn,
         detections_section,
-        exit_status,
         load_rule_set,
     )
 
@@ -261,26 +274,37 @@ def scan(
             _render_findings(result, paths, output_format, output)
             return
         _render(
-            result, chosen if output_format is not OutputFormat.table else chosen[:1], output_format
+            result,
+            chosen if output_format is not OutputFormat.table else chosen[:1],
+            output_format,
+            wide=wide,
         )
 
+    from kmslog.analyses.aliases import AliasHistoryAnalysis
+
+    # Not a section of its own: the console names keys by their aliases at the time.
     result = run_or_exit(
         paths,
-        [s.analysis for s in chosen],
+        [s.analysis for s in chosen] + [AliasHistoryAnalysis()],
         options,
         show_progress=not no_progress,
         unreadable=unreadable,
     )
-    status = exit_status(result.results[detections.analysis.name], fail_mode)
     replayed = None if eventbridge is None else result.results[eventbridge.analysis.name]
-    if fail_mode is FailOn.finding and replayed is not None and replayed.matches.height:
-        status = 1
-    # Their findings are reported always, and counted for the exit status unless the
-    # built-in rules are off.
-    if fail_mode is FailOn.finding and not no_builtin_rules:
-        for section in builtin:
-            if section.found is not None and section.found(result.results[section.analysis.name]):
-                status = 1
+    from kmslog.findings.collect import findings_of
+    from kmslog.report.exit_verdict import scan_verdict
+
+    # The built-in sections' findings are reported always, and counted for the exit
+    # status unless the built-in rules are off.
+    verdict = scan_verdict(
+        result.results[detections.analysis.name],
+        replayed,
+        [(s.counted, result.results[s.analysis.name]) for s in builtin],
+        fail_mode,
+        builtin_rules=not no_builtin_rules,
+        reported=len(findings_of(result.results[s.analysis.name] for s in chosen)),
+    )
+    status = verdict.status
     if output_format is OutputFormat.html:
         assert output is not None
         from kmslog.commands.scan_html import write_scan_html
@@ -290,7 +314,7 @@ def scan(
     if output_format in FINDING_FORMATS:
         _render_findings(result, paths, output_format, output)
         raise typer.Exit(status)
-    _render(result, chosen, output_format)
+    _render(result, chosen, output_format, verdict.line(), wide)
     raise typer.Exit(status)
 
 
@@ -318,11 +342,27 @@ def _render_findings(
         render(found, context, handle)
 
 
-def _render(result: RunResult, chosen: list[Section], output_format: OutputFormat) -> None:
+def wide_width() -> int:
+    """``--wide``: the terminal's width, but at least enough for every column."""
+    from kmslog.report.findings_console import WIDE_CONSOLE
+
+    return max(shutil.get_terminal_size((WIDE_CONSOLE, 24)).columns, WIDE_CONSOLE)
+
+
+def _render(
+    result: RunResult,
+    chosen: list[Section],
+    output_format: OutputFormat,
+    verdict: str | None = None,
+    wide: bool = False,
+) -> None:
     if output_format is OutputFormat.table:
-        out = safe.console()
+        out = safe.console(width=wide_width() if wide else None)
         for s in chosen:
             s.to_console(out, result, result.results[s.analysis.name])
+        if verdict is not None:
+            # Last, so a reader (or a script's log) sees why the status is what it is.
+            out.print(Text(verdict, style="bold"))
         return
     document: dict[str, Any] = {}
     for s in chosen:

@@ -230,6 +230,19 @@ class AliasHistory:
     def aliases_of(self, key: str) -> list[AliasBinding]:
         return [b for spans in self._bindings.values() for b in spans if b.key_arn == key]
 
+    def names_during(
+        self, key: str, start: datetime | None, end: datetime | None
+    ) -> tuple[str, ...]:
+        """The alias names that pointed at ``key`` at some moment of [start, end]
+        (either end open: unbounded), sorted."""
+        names = {
+            b.scope.name
+            for b in self.aliases_of(key)
+            if (end is None or b.start is None or b.start <= end)
+            and (start is None or b.end is None or start < b.end)
+        }
+        return tuple(sorted(names))
+
     def resolve(self, scope: AliasScope, when: datetime) -> str | None:
         spans = self._bindings.get(scope)
         if not spans:

@@ -17,10 +17,11 @@ from kmslog.blindspots.findings import (
     window_finding,
 )
 from kmslog.commands.scan import Section
+from kmslog.findings.group import AliasLookup
 from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.findings.render import finding_dict
 from kmslog.kms.dates import iso_z
-from kmslog.report.findings_console import print_finding_blocks
+from kmslog.report.findings_console import alias_lookup, print_finding_blocks
 
 
 def blind_spot_findings(result: BlindSpots) -> list[Finding]:
@@ -39,10 +40,10 @@ def blind_spot_findings(result: BlindSpots) -> list[Finding]:
     )
 
 
-def counts_for_exit(result: BlindSpots) -> bool:
-    """Whether the blind spots make ``scan`` exit 1 (``--fail-on finding``): every
+def counts_for_exit(result: BlindSpots) -> list[Finding]:
+    """The blind spots that make ``scan`` exit 1 (``--fail-on finding``): every
     finding but the informational ones."""
-    return any(f.effective_severity != "info" for f in blind_spot_findings(result))
+    return [f for f in blind_spot_findings(result) if f.effective_severity != "info"]
 
 
 def blind_spots_data(result: BlindSpots) -> dict[str, Any]:
@@ -67,12 +68,15 @@ def blind_spots_data(result: BlindSpots) -> dict[str, Any]:
     }
 
 
-def print_blind_spots(console: Console, result: BlindSpots) -> None:
+def print_blind_spots(
+    console: Console, result: BlindSpots, aliases: AliasLookup | None = None
+) -> None:
     print_finding_blocks(
         console,
         "Blind spots",
         blind_spot_findings(result),
         "Blind spots: none seen (no trail, selector or destination change, no delivery gap)",
+        aliases,
     )
 
 
@@ -81,6 +85,8 @@ def blind_spots_section() -> Section:
         BlindSpotAnalysis(),
         "blind_spots",
         lambda _result, found: blind_spots_data(found),
-        lambda console, _result, found: print_blind_spots(console, found),
+        lambda console, result, found: print_blind_spots(
+            console, found, alias_lookup(result.results)
+        ),
         counts_for_exit,
     )

@@ -7,71 +7,50 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from kmslog.analyses.blind_spots import BlindSpots
-from kmslog.analyses.detections import AlarmReport, DetectionsResult
+from kmslog.analyses.detections import AlarmReport, DetectionsResult, TransitionReport
 from kmslog.blindspots.caveats import Caveat
+from kmslog.findings.adapters import rule_findings
+from kmslog.findings.group import AliasLookup, group_findings
 from kmslog.metrics.alarm import AlarmState
 from kmslog.metrics.existence import Segment
 from kmslog.report import safe
 from kmslog.report.detections_json import alarm_caveats, iso
+from kmslog.report.findings_console import WIDE_COLUMNS, print_groups
 
-ROWS_PER_RULE = 50
 STATE_STYLE = {
     AlarmState.ALARM: "bold red",
     AlarmState.OK: "green",
     AlarmState.INSUFFICIENT_DATA: "yellow",
 }
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 
 def _when(moment: datetime | None) -> str:
     return iso(moment) or "-"
 
 
-def _short_key(arn: str | None) -> str:
-    # The full ARN is in the JSON output; the table keeps region, account and key id.
-    if not arn:
-        return "-"
-    parts = arn.split(":", 5)
-    return f"{parts[3]}:{parts[4]}:{parts[5]}" if len(parts) == 6 else arn
-
-
-def print_findings(console: Console, result: DetectionsResult) -> None:
-    by_rule = {r.id: r for r in result.rules}
-    if result.findings.height == 0:
+def print_findings(
+    console: Console, result: DetectionsResult, aliases: AliasLookup | None = None
+) -> None:
+    """Rule matches grouped rule → key → principal (the JSON output lists each event)."""
+    found = rule_findings(result)
+    if not found:
         console.print(Text("No rule matched.", style="green"))
         return
-    for (rule_id,), rows in result.findings.group_by("rule", maintain_order=True):
-        rule = by_rule.get(str(rule_id))
-        title = Text()
-        title.append(safe.clean(rule.title if rule else rule_id), style="bold")
-        if rule:
-            title.append(
-                f"  [{safe.clean(rule.severity)}]", style=SEVERITY_STYLE.get(rule.severity, "")
-            )
-        title.append(f"  {rows.height} event{'s' if rows.height != 1 else ''}")
-        table = Table(title=title, title_justify="left")
-        for column in ("time", "event", "key", "principal", "outcome"):
-            table.add_column(column, overflow="fold")
-        for row in rows.head(ROWS_PER_RULE).iter_rows(named=True):
-            outcome = (
-                Text("succeeded", style="green")
-                if row["error_code"] is None
-                else safe.text(f"failed: {row['error_code']}", style="red")
-            )
-            table.add_row(
-                _when(row["event_time"]),
-                safe.text(row["event_name"]),
-                safe.text(_short_key(row["key_arn"])),
-                safe.text(row["principal_arn"]),
-                outcome,
-            )
-        if rows.height > ROWS_PER_RULE:
-            table.add_row(Text(f"… {rows.height - ROWS_PER_RULE} more (see --format json)"))
-        console.print(table)
+    groups = group_findings(found, aliases)
+    events = sum(g.count for g in groups)
+    console.print(
+        Text(
+            f"Rules matched: {len(groups)} rule{'s' * (len(groups) != 1)}, "
+            f"{events:,} event{'s' * (events != 1)}",
+            style="bold",
+        )
+    )
+    print_groups(console, groups)
 
 
 def _segments(segments: tuple[Segment, ...] | None, kind: str) -> Text:
@@ -97,6 +76,69 @@ def _print_caveats(console: Console, found: tuple[Caveat, ...]) -> None:
         console.print(Text(f"  caveat: {safe.clean(c.text)}", style="yellow"))
 
 
+def _notified(t: TransitionReport) -> Text:
+    notified = "-" if t.new is not AlarmState.ALARM else ("yes" if t.would_notify else "NO")
+    return Text(notified, style="red" if notified == "NO" else "")
+
+
+def _state(state: AlarmState) -> Text:
+    return Text(state.value, style=STATE_STYLE[state])
+
+
+def _transitions_table(report: AlarmReport) -> Table:
+    """Every transition with every column (``--wide``)."""
+    table = Table()
+    for column in ("time", "from", "to", "reason", "notified"):
+        table.add_column(column, overflow="fold")
+    for t in report.transitions:
+        reason = safe.text(t.reason)
+        if t.note:
+            reason.append("\n")
+            reason.append(safe.clean(t.note), style="red")
+        table.add_row(_when(t.time), _state(t.old), _state(t.new), reason, _notified(t))
+    return table
+
+
+def _until(start: datetime, end: TransitionReport | None) -> Text:
+    if end is None:
+        return Text("end of logs")
+    same_day = end.time.date() == start.date()
+    when = _when(end.time)[11:] if same_day else _when(end.time)
+    out = Text(f"{when} ")
+    out.append_text(_state(end.new))
+    return out
+
+
+def _episodes_table(report: AlarmReport) -> Table:
+    """At narrow widths: a transition to ALARM and the one that ends it on one row
+    (a flapping alarm is half as long), CloudWatch's reason text left out (alike from
+    row to row: ``--wide`` shows it); kmslog's notes stay."""
+    table = Table()
+    for column in ("time", "to", "until", "notified"):
+        table.add_column(column, overflow="fold")
+    table.add_column("note", overflow="fold", ratio=1)
+    steps = report.transitions
+    index = 0
+    while index < len(steps):
+        t = steps[index]
+        if t.new is AlarmState.ALARM:
+            end = steps[index + 1] if index + 1 < len(steps) else None
+            notes = " ".join(n for n in (t.note, end.note if end else None) if n)
+            table.add_row(
+                _when(t.time),
+                _state(t.new),
+                _until(t.time, end),
+                _notified(t),
+                safe.text(notes, "red"),
+            )
+            index += 2
+            continue
+        note = safe.text(t.note or "", "red")
+        table.add_row(_when(t.time), _state(t.new), Text(""), _notified(t), note)
+        index += 1
+    return table
+
+
 def print_alarm(console: Console, report: AlarmReport, found: tuple[Caveat, ...] = ()) -> None:
     a = report.alarm
     quiet = not any(t.new is AlarmState.ALARM for t in report.transitions)
@@ -117,23 +159,12 @@ def print_alarm(console: Console, report: AlarmReport, found: tuple[Caveat, ...]
     )
     if report.version is not None:
         title.append(f"  (as logged in {safe.clean(report.region or '-')})", style="cyan")
-    table = Table(title=title, title_justify="left")
-    for column in ("time", "from", "to", "reason", "notified"):
-        table.add_column(column, overflow="fold")
-    for t in report.transitions:
-        reason = safe.text(t.reason)
-        if t.note:
-            reason.append("\n")
-            reason.append(safe.clean(t.note), style="red")
-        notified = "-" if t.new is not AlarmState.ALARM else ("yes" if t.would_notify else "NO")
-        table.add_row(
-            _when(t.time),
-            Text(t.old.value, style=STATE_STYLE[t.old]),
-            Text(t.new.value, style=STATE_STYLE[t.new]),
-            reason,
-            Text(notified, style="red" if notified == "NO" else ""),
-        )
-    console.print(table)
+    # The title on its own, wrapped at the console's width rather than the table's.
+    console.print(title)
+    if console.width >= WIDE_COLUMNS:
+        console.print(_transitions_table(report))
+    else:
+        console.print(_episodes_table(report))
     if report.missed is not None:
         console.print(Text(safe.clean(report.missed.text), style="bold red"))
     _print_caveats(console, found)
@@ -146,36 +177,37 @@ def print_key_material(console: Console, result: DetectionsResult) -> None:
     if not result.key_material:
         return
     rule = result.key_material_rule
-    table = Table(
-        title=safe.text(
+    console.print(
+        safe.text(
             f"{rule.title if rule else 'Imported key material'} (as of {_when(result.as_of)})",
             style="bold",
-        ),
-        title_justify="left",
+        )
     )
-    for column in ("key", "valid to", "expires in", "alarm would fire", "imported"):
-        table.add_column(column, overflow="fold")
     for m in result.key_material:
         remaining = (
             "-"
             if m.seconds_until_expiration is None
             else f"{m.seconds_until_expiration / 86400:.1f} days"
         )
-        table.add_row(
-            safe.text(m.key_arn),
-            _when(m.valid_to) if m.valid_to else safe.text(f"unreadable: {m.valid_to_text}"),
-            remaining,
-            _when(m.alarm_time) + (" (fired)" if m.alarm_fired else ""),
-            _when(m.imported_at),
+        # The ARN alone on its line: whole, and pasteable into the AWS CLI.
+        console.print(safe.text(f"  {m.key_arn}", "bold"), overflow="fold")
+        valid = _when(m.valid_to) if m.valid_to else f"unreadable: {m.valid_to_text}"
+        facts = (
+            f"valid to {valid}, expires in {remaining}; alarm would fire "
+            f"{_when(m.alarm_time)}{' (fired)' if m.alarm_fired else ''}; "
+            f"imported {_when(m.imported_at)}"
         )
-    console.print(table)
+        console.print(Padding(safe.text(facts), (0, 0, 0, 4)))
 
 
 def print_detections(
-    console: Console, result: DetectionsResult, spots: BlindSpots | None = None
+    console: Console,
+    result: DetectionsResult,
+    spots: BlindSpots | None = None,
+    aliases: AliasLookup | None = None,
 ) -> None:
     console.print(Text("Detections", style="bold underline"))
-    print_findings(console, result)
+    print_findings(console, result, aliases)
     if result.alarms:
         console.print(Text("Alarm timeline", style="bold underline"))
         for report in result.alarms:

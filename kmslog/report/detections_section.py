@@ -1,6 +1,6 @@
 """The detections section of ``kmslog scan``: builds the analysis from the options
-(built-in catalogue plus ``--rules`` files), names its renderers, and decides the
-exit status (``--fail-on``)."""
+(built-in catalogue plus ``--rules`` files) and names its renderers (the exit status,
+``--fail-on``, is decided in ``report/exit_verdict.py``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from kmslog.analyses.blind_spots import BlindSpotAnalysis
-from kmslog.analyses.detections import DetectionsAnalysis, DetectionsResult
+from kmslog.analyses.detections import DetectionsAnalysis
 from kmslog.commands.scan import Section
 from kmslog.metrics.loaders import builtin_rules, load_rules
 from kmslog.metrics.rules import RuleSet
 from kmslog.report.detections_console import print_detections
 from kmslog.report.detections_json import detections_data
+from kmslog.report.findings_console import alias_lookup
 
 # The name the blind-spot fold's result is kept under in a run's results.
 BLIND_SPOTS = BlindSpotAnalysis.name
@@ -47,20 +48,6 @@ def detections_section(
         "",  # contributes several top-level keys: findings, alarms, key_material
         lambda result, found: detections_data(found, result.results.get(BLIND_SPOTS)),
         lambda console, result, found: print_detections(
-            console, found, result.results.get(BLIND_SPOTS)
+            console, found, result.results.get(BLIND_SPOTS), alias_lookup(result.results)
         ),
     )
-
-
-def exit_status(result: DetectionsResult, fail_on: FailOn) -> int:
-    """1 when something was found that ``fail_on`` counts, else 0."""
-    if fail_on is FailOn.none:
-        return 0
-    if fail_on is FailOn.alarm:
-        return 1 if result.alarmed else 0
-    # An alarm deleted before it would have paged is a finding of its own.
-    missed = any(a.missed is not None for a in result.alarms)
-    found = (
-        result.findings.height > 0 or bool(result.alarmed) or bool(result.key_material) or missed
-    )
-    return 1 if found else 0

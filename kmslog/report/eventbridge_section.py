@@ -9,17 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from kmslog.analyses.eventbridge import EventBridgeAnalysis, EventBridgeResult, RuleReport
 from kmslog.commands.scan import Section
 from kmslog.eventbridge.history import RuleWindow
 from kmslog.eventbridge.rules import EventRule
+from kmslog.findings.adapters import eventbridge_findings
+from kmslog.findings.group import AliasLookup, group_findings
 from kmslog.report import safe
 from kmslog.report.detections_json import iso
-
-ROWS_PER_RULE = 50
+from kmslog.report.findings_console import alias_lookup, print_groups
 
 
 def eventbridge_section(rules: tuple[EventRule, ...]) -> Section:
@@ -27,7 +27,9 @@ def eventbridge_section(rules: tuple[EventRule, ...]) -> Section:
         EventBridgeAnalysis(rules),
         "eventbridge",
         lambda _result, found: eventbridge_data(found),
-        lambda console, _result, found: print_eventbridge(console, found),
+        lambda console, result, found: print_eventbridge(
+            console, found, alias_lookup(result.results)
+        ),
     )
 
 
@@ -110,41 +112,30 @@ def eventbridge_data(result: EventBridgeResult) -> dict[str, Any]:
     }
 
 
-def _yes_no(value: bool | None) -> Text:
-    if value is None:
-        return Text("?", style="yellow")
-    return Text("yes", style="green") if value else Text("no", style="bold red")
-
-
-def print_eventbridge(console: Console, result: EventBridgeResult) -> None:
+def print_eventbridge(
+    console: Console, result: EventBridgeResult, aliases: AliasLookup | None = None
+) -> None:
+    """Per matched rule, its matches grouped (as findings) key → principal; a group the
+    rule would not have delivered is its own kind, "would not have delivered"."""
     for note in result.skipped:
         console.print(Text(safe.clean(note), style="yellow"))
     if result.matches.height == 0:
         console.print(Text("No EventBridge rule matched.", style="green"))
         return
+    found = eventbridge_findings(result)
     for report in result.rules:
         if report.matched == 0:
             continue
         rule = report.rule
-        rows = result.matches.filter(result.matches["rule"] == rule.id)
+        mine = [
+            f
+            for f in found
+            if f.details.get("rule") == rule.name and f.details.get("event_bus") == rule.event_bus
+        ]
+        events = sum(f.count for f in mine)
+        # The rule's title heads its findings below.
         title = Text()
-        title.append(safe.clean(f"EventBridge rule {rule.name}"), style="bold")
-        title.append(f"  {safe.clean(rule.title)}")
-        title.append(f"  {rows.height} event{'s' if rows.height != 1 else ''}")
-        table = Table(title=title, title_justify="left")
-        for column in ("time", "event", "key", "principal", "enabled", "target", "delivered"):
-            table.add_column(column, overflow="fold")
-        for row in rows.head(ROWS_PER_RULE).iter_rows(named=True):
-            event = f"{row['detail_type'] or '-'}: {row['event_name'] or '-'}"
-            table.add_row(
-                Text(iso(row["event_time"]) or "-"),
-                Text(safe.clean(event)),
-                Text(safe.clean(row["key_arn"] or "-")),
-                Text(safe.clean(row["principal_arn"] or "-")),
-                _yes_no(row["enabled"]),
-                _yes_no(row["has_target"]),
-                _yes_no(row["would_deliver"]),
-            )
-        console.print(table)
-        if rows.height > ROWS_PER_RULE:
-            console.print(Text(f"… {rows.height - ROWS_PER_RULE} more (see --format json)"))
+        title.append(safe.clean(f"EventBridge rule {rule.name}"), style="bold underline")
+        title.append(f": {events} event{'s' if events != 1 else ''}")
+        console.print(title)
+        print_groups(console, group_findings(mine, aliases))

@@ -9,13 +9,15 @@ from rich.console import Console
 
 from kmslog.analyses.foreign_key_objects import ForeignKeyObjectsAnalysis, ForeignKeyObjectsResult
 from kmslog.commands.scan import Section
+from kmslog.findings.group import AliasLookup
+from kmslog.findings.model import Finding
 from kmslog.findings.render import finding_dict
 from kmslog.kms.foreign_key_findings import foreign_key_findings
-from kmslog.report.findings_console import print_finding_blocks
+from kmslog.report.findings_console import alias_lookup, print_finding_blocks
 
 
-def counts_for_exit(result: ForeignKeyObjectsResult) -> bool:
-    return bool(result.found)
+def counts_for_exit(result: ForeignKeyObjectsResult) -> list[Finding]:
+    return foreign_key_findings(result)
 
 
 def _empty_line(result: ForeignKeyObjectsResult) -> str:
@@ -26,12 +28,15 @@ def _empty_line(result: ForeignKeyObjectsResult) -> str:
     )
 
 
-def print_foreign_key_objects(console: Console, result: ForeignKeyObjectsResult) -> None:
+def print_foreign_key_objects(
+    console: Console, result: ForeignKeyObjectsResult, aliases: AliasLookup | None = None
+) -> None:
     print_finding_blocks(
         console,
         "S3 objects encrypted under another account's key",
         foreign_key_findings(result),
         _empty_line(result),
+        aliases,
     )
 
 
@@ -47,6 +52,8 @@ def foreign_key_objects_section() -> Section:
         ForeignKeyObjectsAnalysis(),
         "s3_external_key_writes",
         lambda _result, found: foreign_key_data(found),
-        lambda console, _result, found: print_foreign_key_objects(console, found),
+        lambda console, result, found: print_foreign_key_objects(
+            console, found, alias_lookup(result.results)
+        ),
         counts_for_exit,
     )

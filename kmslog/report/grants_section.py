@@ -10,9 +10,10 @@ from rich.console import Console
 
 from kmslog.analyses.grants import GrantAnalysis, GrantResult
 from kmslog.commands.scan import Section
+from kmslog.findings.group import AliasLookup
 from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.findings.render import finding_dict
-from kmslog.report.findings_console import print_finding_blocks
+from kmslog.report.findings_console import alias_lookup, print_finding_blocks
 
 # Low findings (a grant never retired) inform; they do not fail a scan.
 EXIT_SEVERITY = "medium"
@@ -22,9 +23,9 @@ def grant_result_findings(result: GrantResult) -> list[Finding]:
     return list(result.findings)
 
 
-def counts_for_exit(result: GrantResult) -> bool:
+def counts_for_exit(result: GrantResult) -> list[Finding]:
     limit = SEVERITIES.index(EXIT_SEVERITY)
-    return any(SEVERITIES.index(f.effective_severity) <= limit for f in result.findings)
+    return [f for f in result.findings if SEVERITIES.index(f.effective_severity) <= limit]
 
 
 def grants_data(result: GrantResult) -> dict[str, Any]:
@@ -44,12 +45,16 @@ def grants_section() -> Section:
         GrantAnalysis(),
         "grants",
         lambda _result, found: grants_data(found),
-        lambda console, _result, found: print_grants(console, found),
+        lambda console, result, found: print_grants(console, found, alias_lookup(result.results)),
         counts_for_exit,
     )
 
 
-def print_grants(console: Console, result: GrantResult) -> None:
+def print_grants(console: Console, result: GrantResult, aliases: AliasLookup | None = None) -> None:
     print_finding_blocks(
-        console, "Grants", list(result.findings), "Grants: no finding (service grants excluded)"
+        console,
+        "Grants",
+        list(result.findings),
+        "Grants: no finding (service grants excluded)",
+        aliases,
     )

@@ -9,15 +9,16 @@ from rich.console import Console
 
 from kmslog.analyses.key_policies import KeyPolicies, KeyPolicyAnalysis
 from kmslog.commands.scan import Section
-from kmslog.findings.model import SEVERITIES
+from kmslog.findings.group import AliasLookup
+from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.findings.render import finding_dict
 from kmslog.kms.policy_findings import policy_findings
-from kmslog.report.findings_console import print_finding_blocks
+from kmslog.report.findings_console import alias_lookup, print_finding_blocks
 
 
-def counts_for_exit(found: KeyPolicies) -> bool:
+def counts_for_exit(found: KeyPolicies) -> list[Finding]:
     limit = SEVERITIES.index("medium")
-    return any(SEVERITIES.index(f.effective_severity) <= limit for f in policy_findings(found))
+    return [f for f in policy_findings(found) if SEVERITIES.index(f.effective_severity) <= limit]
 
 
 def key_policies_data(found: KeyPolicies) -> dict[str, Any]:
@@ -27,12 +28,15 @@ def key_policies_data(found: KeyPolicies) -> dict[str, Any]:
     }
 
 
-def print_key_policies(console: Console, found: KeyPolicies) -> None:
+def print_key_policies(
+    console: Console, found: KeyPolicies, aliases: AliasLookup | None = None
+) -> None:
     print_finding_blocks(
         console,
         "Key policies",
         policy_findings(found),
         f"Key policies: {len(found.versions)} version(s), none widened access",
+        aliases,
     )
 
 
@@ -41,6 +45,8 @@ def key_policies_section() -> Section:
         KeyPolicyAnalysis(),
         "key_policies",
         lambda _result, found: key_policies_data(found),
-        lambda console, _result, found: print_key_policies(console, found),
+        lambda console, result, found: print_key_policies(
+            console, found, alias_lookup(result.results)
+        ),
         counts_for_exit,
     )

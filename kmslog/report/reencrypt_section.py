@@ -9,21 +9,26 @@ from rich.console import Console
 
 from kmslog.analyses.reencrypt import ReEncryptAnalysis, ReEncryptResult
 from kmslog.commands.scan import Section
+from kmslog.findings.group import AliasLookup
+from kmslog.findings.model import Finding
 from kmslog.findings.render import finding_dict
 from kmslog.kms.reencrypt_findings import reencrypt_findings
-from kmslog.report.findings_console import print_finding_blocks
+from kmslog.report.findings_console import alias_lookup, print_finding_blocks
 
 
-def counts_for_exit(result: ReEncryptResult) -> bool:
-    return bool(result.out)
+def counts_for_exit(result: ReEncryptResult) -> list[Finding]:
+    return reencrypt_findings(result)
 
 
-def print_reencrypt(console: Console, result: ReEncryptResult) -> None:
+def print_reencrypt(
+    console: Console, result: ReEncryptResult, aliases: AliasLookup | None = None
+) -> None:
     print_finding_blocks(
         console,
         "Re-encryption out of the account",
         reencrypt_findings(result),
         "Re-encryption: no ReEncrypt into another account's key",
+        aliases,
     )
 
 
@@ -36,6 +41,8 @@ def reencrypt_section() -> Section:
         ReEncryptAnalysis(),
         "reencrypt_out",
         lambda _result, found: reencrypt_data(found),
-        lambda console, _result, found: print_reencrypt(console, found),
+        lambda console, result, found: print_reencrypt(
+            console, found, alias_lookup(result.results)
+        ),
         counts_for_exit,
     )

@@ -42,6 +42,10 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # bytes (or files): small files then share batches, big ones go alone.
 GROUP_BYTES = 8 * 1024 * 1024
 GROUP_FILES = 1024
+# With the native engine a group is decoded whole on threads before the main thread
+# folds it, and a group's text and Arrow columns are about twenty times its compressed
+# size: smaller groups bound the memory of a run (a group costs no process start here).
+NATIVE_GROUP_BYTES = 2 * 1024 * 1024
 # Rejection details kept per run; the counts stay exact beyond it.
 MAX_REJECTION_DETAILS = 10_000
 MAX_SPECIAL_DETAILS = 1_000
@@ -200,7 +204,7 @@ def run(
     executor: Executor | None = None,
     prior: Earlier | None = None,
     found: Discovery | None = None,
-    group_bytes: int = GROUP_BYTES,
+    group_bytes: int | None = None,
 ) -> RunResult:
     """Read every file under ``paths`` once and fold every analysis over it.
 
@@ -213,7 +217,8 @@ def run(
     as earlier copies: a second copy is dropped, another record under a known key
     is a conflict. ``found``: what to read, already discovered (``paths`` then
     only names the inputs in messages). ``group_bytes``: compressed bytes per group
-    (smaller groups hold less in memory at once; results do not depend on it).
+    (smaller groups hold less in memory at once; results do not depend on it);
+    default GROUP_BYTES, NATIVE_GROUP_BYTES for the native engine's threads.
     """
     # Resolved once, so every worker of the run decodes with the same engine.
     options = dataclasses.replace(options, engine=resolve_engine(options.engine))
@@ -237,6 +242,9 @@ def run(
     for precount in found.precounted:
         _add_precounted(stats, precount, options.strict)
     files = found.files
+    threaded = executor is None and options.dask is None and options.engine == "native"
+    if group_bytes is None:
+        group_bytes = NATIVE_GROUP_BYTES if threaded else GROUP_BYTES
     batches = groups(files, group_bytes)
     total_bytes = sum(f.size for f in files)
     done = {"files": 0, "bytes": 0, "records": 0}
