@@ -100,7 +100,12 @@ def test_bad_addresses_are_usage_errors(address: str) -> None:
     assert "--dask" in result.output
 
 
-def test_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
+def test_unreachable_scheduler_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kmslog.run import dask_executor  # noqa: PLC0415
+
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", "2s")
     (tmp_path / "t.json").write_text('{"Records": []}')
     result = runner.invoke(
         app, ["scan", "--no-progress", str(tmp_path), "--dask", "tcp://127.0.0.1:9"]

@@ -150,7 +150,8 @@ def test_objects_decode_natively_as_the_python_path_does(server: int, proxy: Pro
 
     if not available():
         pytest.skip("the native engine is not built")
-    _bucket(server, "native", SAMPLE / "AWSLogs" / "111122223333", prefix="AWSLogs/111122223333/")
+    day = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/09/15/"
+    _bucket(server, "native", SAMPLE / day, prefix=day)
     found = s3.discover(["s3://native/"], None, None, frozenset(), frozenset())
     urls = [f.path for f in found.files][:20]
     assert urls

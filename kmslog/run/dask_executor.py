@@ -17,6 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
+# How long to wait for a scheduler to answer before the run fails.
+CONNECT_TIMEOUT = "20s"
 _LOCAL = re.compile(r"^local:(\d{1,3})$")
 _REMOTE = re.compile(r"^(tcp|tls|ws|wss|inproc)://[^\s]+$")
 
@@ -107,7 +109,7 @@ def dask_executor(address: str) -> DaskExecutor:
         )
         return DaskExecutor(Client(cluster), cluster)
     try:
-        client = Client(address, timeout="20s")
+        client = Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise DaskUnavailable(f"--dask {address}: cannot reach the scheduler: {exc}") from None
     return DaskExecutor(client)
