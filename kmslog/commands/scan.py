@@ -2,7 +2,7 @@
 
 A built-in analysis that needs no option is one section module (analysis, JSON key,
 console renderer, whether its result fails the scan) listed in
-``report/builtin_sections.py``; one built from options is added in :func:`scan`.
+``commands/scan_sections.py``; one built from options is added in :func:`scan`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,13 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from kmslog.analyses.base import Analysis
 from kmslog.analyses.summary import SummaryAnalysis
 from kmslog.commands.options import (
     DEFAULT_MAX_DECOMPRESSED_SIZE,
@@ -47,8 +43,8 @@ from kmslog.commands.options import (
     scan_options,
     with_stores,
 )
-from kmslog.findings.model import Finding
 from kmslog.report import safe
+from kmslog.report.section import Section
 from kmslog.report.summary_console import print_summary
 from kmslog.report.summary_json import summary_data
 from kmslog.run.api import RunResult
@@ -65,19 +61,6 @@ class OutputFormat(StrEnum):
 
 # Formats that render the findings alone, through the renderer registry.
 FINDING_FORMATS = frozenset({OutputFormat.csv, OutputFormat.ocsf})
-
-
-@dataclass(frozen=True)
-class Section:
-    """One analysis of the run and how its result is shown."""
-
-    analysis: Analysis[Any, Any]
-    json_key: str
-    to_json: Callable[[RunResult, Any], Any]
-    to_console: Callable[[Console, RunResult, Any], None]
-    # The findings of the result that make the scan exit 1 (--fail-on finding);
-    # None: the section never decides the exit status by itself.
-    counted: Callable[[Any], list[Finding]] | None = None
 
 
 def sections() -> list[Section]:
@@ -246,7 +229,7 @@ def scan(
     chosen.append(detections)
     # Findings of the built-in analyses beside the rules (docs/blind-spots.md, grants.md,
     # key-policies.md, cross-account.md): one section each, from the registry.
-    from kmslog.report.builtin_sections import builtin_sections
+    from kmslog.commands.scan_sections import builtin_sections
 
     builtin = builtin_sections()
     chosen.extend(builtin)

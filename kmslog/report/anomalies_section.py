@@ -11,9 +11,9 @@ from kmslog.analyses.anomalies import AnomalyScan
 from kmslog.analyses.blind_spots import BlindSpotAnalysis
 from kmslog.baseline.profile import Profile, ProfileError
 from kmslog.baseline.thresholds import resolve
-from kmslog.commands.scan import Section
 from kmslog.report.anomalies_console import print_anomalies
 from kmslog.report.anomalies_json import anomalies_data
+from kmslog.report.section import Section
 from kmslog.run.api import ScanOptions
 
 BLIND_SPOTS = BlindSpotAnalysis.name

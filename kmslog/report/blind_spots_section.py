@@ -16,12 +16,12 @@ from kmslog.blindspots.findings import (
     missing_region_finding,
     window_finding,
 )
-from kmslog.commands.scan import Section
 from kmslog.findings.group import AliasLookup
 from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.findings.render import finding_dict
 from kmslog.kms.dates import iso_z
 from kmslog.report.findings_console import alias_lookup, print_finding_blocks
+from kmslog.report.section import Section
 
 
 def blind_spot_findings(result: BlindSpots) -> list[Finding]:

@@ -10,12 +10,12 @@ from enum import StrEnum
 
 from kmslog.analyses.blind_spots import BlindSpotAnalysis
 from kmslog.analyses.detections import DetectionsAnalysis
-from kmslog.commands.scan import Section
 from kmslog.metrics.loaders import builtin_rules, load_rules
 from kmslog.metrics.rules import RuleSet
 from kmslog.report.detections_console import print_detections
 from kmslog.report.detections_json import detections_data
 from kmslog.report.findings_console import alias_lookup
+from kmslog.report.section import Section
 
 # The name the blind-spot fold's result is kept under in a run's results.
 BLIND_SPOTS = BlindSpotAnalysis.name

@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.text import Text
 
 from kmslog.analyses.eventbridge import EventBridgeAnalysis, EventBridgeResult, RuleReport
-from kmslog.commands.scan import Section
 from kmslog.eventbridge.history import RuleWindow
 from kmslog.eventbridge.rules import EventRule
 from kmslog.findings.adapters import eventbridge_findings
@@ -20,6 +19,7 @@ from kmslog.findings.group import AliasLookup, group_findings
 from kmslog.report import safe
 from kmslog.report.detections_json import iso
 from kmslog.report.findings_console import alias_lookup, print_groups
+from kmslog.report.section import Section
 
 
 def eventbridge_section(rules: tuple[EventRule, ...]) -> Section:

@@ -8,12 +8,12 @@ from typing import Any
 from rich.console import Console
 
 from kmslog.analyses.foreign_key_objects import ForeignKeyObjectsAnalysis, ForeignKeyObjectsResult
-from kmslog.commands.scan import Section
 from kmslog.findings.group import AliasLookup
 from kmslog.findings.model import Finding
 from kmslog.findings.render import finding_dict
 from kmslog.kms.foreign_key_findings import foreign_key_findings
 from kmslog.report.findings_console import alias_lookup, print_finding_blocks
+from kmslog.report.section import Section
 
 
 def counts_for_exit(result: ForeignKeyObjectsResult) -> list[Finding]:

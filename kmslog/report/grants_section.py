@@ -9,11 +9,11 @@ from typing import Any
 from rich.console import Console
 
 from kmslog.analyses.grants import GrantAnalysis, GrantResult
-from kmslog.commands.scan import Section
 from kmslog.findings.group import AliasLookup
 from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.findings.render import finding_dict
 from kmslog.report.findings_console import alias_lookup, print_finding_blocks
+from kmslog.report.section import Section
 
 # Low findings (a grant never retired) inform; they do not fail a scan.
 EXIT_SEVERITY = "medium"

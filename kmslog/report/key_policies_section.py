@@ -8,12 +8,12 @@ from typing import Any
 from rich.console import Console
 
 from kmslog.analyses.key_policies import KeyPolicies, KeyPolicyAnalysis
-from kmslog.commands.scan import Section
 from kmslog.findings.group import AliasLookup
 from kmslog.findings.model import SEVERITIES, Finding
 from kmslog.findings.render import finding_dict
 from kmslog.kms.policy_findings import policy_findings
 from kmslog.report.findings_console import alias_lookup, print_finding_blocks
+from kmslog.report.section import Section
 
 
 def counts_for_exit(found: KeyPolicies) -> list[Finding]:

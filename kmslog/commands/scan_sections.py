@@ -3,11 +3,11 @@ its section module plus one line here."""
 
 from __future__ import annotations
 
-from kmslog.commands.scan import Section
+from kmslog.report.section import Section
 
 
 def builtin_sections() -> list[Section]:
-    # Deferred: the section modules import the scan command's Section.
+    # Deferred: a scan imports only the section modules it runs.
     from kmslog.report.blind_spots_section import blind_spots_section
     from kmslog.report.foreign_key_objects_section import foreign_key_objects_section
     from kmslog.report.grants_section import grants_section
