@@ -46,7 +46,7 @@ from kmslog.kms.resolve import (
     AliasHistory,
     alias_event_from_record,
 )
-from kmslog.kms.shared_events import is_shared, one_copy
+from kmslog.kms.shared_events import is_shared, joined
 from kmslog.lifecycle.build import observations, resolve_ref, wanted_keys
 from kmslog.lifecycle.state_machine import CRYPTO_OPERATIONS
 
@@ -107,11 +107,7 @@ class DependentsPartial:
 
 def joined_calls(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
     """The kept copies of cross-account calls, one per call."""
-    frames = [f for f in frames if f.height]
-    if not frames:
-        return None
-    both = pl.concat(frames, how="vertical_relaxed")
-    return one_copy(both, [S.EVENT_NAME], S.RECIPIENT_ACCOUNT_ID, pl.col("refs").list.first())
+    return joined(frames, [S.EVENT_NAME], S.RECIPIENT_ACCOUNT_ID, pl.col("refs").list.first())
 
 
 @dataclass(frozen=True)

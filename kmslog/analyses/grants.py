@@ -11,6 +11,7 @@ import polars as pl
 
 from kmslog.analyses.kept_rows import KeptRows, KeptRowsFold
 from kmslog.analyses.key_policies import POLICY_CALLS, versions
+from kmslog.analyses.key_policies import ROW_COLUMNS as POLICY_ROW_COLUMNS
 from kmslog.decode import schema as S
 from kmslog.findings.model import Finding
 from kmslog.kms.grant_findings import grant_findings
@@ -18,17 +19,8 @@ from kmslog.kms.grants import GRANT_CALLS, Ledger, build_ledger
 from kmslog.kms.policy_access import Access
 
 KMS = "kms.amazonaws.com"
-ROW_COLUMNS = (
-    S.EVENT_TIME,
-    S.EVENT_SOURCE,
-    S.EVENT_NAME,
-    S.ERROR_CODE,
-    S.EVENT_ID,
-    S.IDENTITY_ARN,
-    S.SOURCE,
-    S.RECORD_INDEX,
-    S.RAW,
-)
+# The key-policy versions are read too, so both kinds of rows keep the same columns.
+ROW_COLUMNS = POLICY_ROW_COLUMNS
 
 
 def kept_rows() -> pl.Expr:

@@ -21,7 +21,7 @@ from kmslog.decode import schema as S
 from kmslog.kms.keys import KEY_ARN_REGEX, IdKind, parse_key_ref
 from kmslog.kms.principals import principal_expr
 from kmslog.kms.resolve import ALIAS_EVENTS
-from kmslog.kms.shared_events import is_shared, one_copy
+from kmslog.kms.shared_events import is_shared, joined
 from kmslog.lifecycle.model import LifecycleResult
 from kmslog.lifecycle.state_machine import EVIDENCE_REGEX
 from kmslog.lifecycle.timeline import CONTROL_EVENTS
@@ -237,11 +237,7 @@ def _usage_and_ticks(named: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def joined_copies(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
     """The kept copies of cross-account calls, one per call and key."""
-    frames = [f for f in frames if f.height]
-    if not frames:
-        return None
-    both = pl.concat(frames, how="vertical_relaxed")
-    return one_copy(both, ["operation", "ref"], "account", pl.col("ref"))
+    return joined(frames, ["operation", "ref"], "account", pl.col("ref"))
 
 
 def alias_uses(data: pl.DataFrame) -> pl.DataFrame | None:

@@ -61,6 +61,16 @@ def one_copy(
     return pl.concat([lone, joined], how="vertical_relaxed") if lone.height else joined
 
 
+def joined(
+    frames: Sequence[pl.DataFrame], call: Sequence[str], account: str, key_arn: pl.Expr
+) -> pl.DataFrame | None:
+    """:func:`one_copy` over the union of kept frames (None when there are no rows)."""
+    kept = [f for f in frames if f.height]
+    if not kept:
+        return None
+    return one_copy(pl.concat(kept, how="vertical_relaxed"), call, account, key_arn)
+
+
 def one_copy_each(
     items: Iterable[T],
     shared: Callable[[T], str | None],
